@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { LOG_LEVELS, ON_MAX_ATTEMPTS } from './config.ts';
+import type { BindAddress } from './config.ts';
+
+// Value parsers shared by flags and environment variables. Each schema accepts the raw string
+// (or number/boolean from a programmatic caller) and yields the typed value; `expected` is the
+// phrase used in the error message.
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `500`, `500ms`, `60s`, `1m`, `1h30m`, `1d` into milliseconds; undefined if malformed. */
+export function parseDurationMs(raw: string): number | undefined {
+  const text = raw.trim();
+  if (/^\d+$/.test(text)) return Number(text);
+  const re = /(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    total += Number(m[1]) * (DURATION_UNITS_MS[m[2] as string] as number);
+    matched = re.lastIndex;
+  }
+  if (matched === 0 || matched !== text.length) return undefined;
+  return Math.round(total);
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1000,
+  kib: 1024,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+};
+
+/** Parses `1048576`, `512KiB`, `10MiB`, `1MB` into bytes; undefined if malformed. */
+export function parseBytes(raw: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(raw.trim());
+  if (!m) return undefined;
+  const unit = BYTE_UNITS[(m[2] as string).toLowerCase() || 'b'];
+  if (unit === undefined) return undefined;
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** Parses `host:port` (IPv6 as `[::1]:port`); the port may be 0 for an ephemeral port. */
+export function parseBind(raw: string): BindAddress | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(raw.trim());
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  return { host: (m[1] ?? m[2]) as string, port };
+}
+
+type Raw = string | number | boolean;
+
+function fromText<T>(parse: (text: string) => T | undefined): z.ZodType<T, z.ZodTypeDef, Raw> {
+  return z.union([z.string(), z.number(), z.boolean()]).transform((value, ctx) => {
+    const parsed = parse(String(value));
+    if (parsed === undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+}
+
+/** A value kind: how to parse it and how to describe what was expected. */
+export interface ValueKind<T> {
+  schema: z.ZodType<T, z.ZodTypeDef, Raw>;
+  expected: string;
+}
+
+const integer = (min: number, max: number): ValueKind<number> => ({
+  schema: fromText((t) => (/^\d+$/.test(t.trim()) ? Number(t) : undefined)).pipe(z.number().int().min(min).max(max)),
+  expected: `an integer between ${min} and ${max}`,
+});
+
+/** The value kinds used by the configuration. */
+export const kinds = {
+  text: { schema: fromText((t) => (t.trim() === '' ? undefined : t)), expected: 'a non-empty string' },
+  bind: { schema: fromText(parseBind), expected: 'host:port' },
+  partitions: integer(1, 1024),
+  positiveInt: integer(1, Number.MAX_SAFE_INTEGER),
+  logLevel: {
+    schema: fromText((t) => t.trim().toLowerCase()).pipe(z.enum(LOG_LEVELS)),
+    expected: `one of ${LOG_LEVELS.join('|')}`,
+  },
+  duration: {
+    schema: fromText(parseDurationMs),
+    expected: 'a duration in milliseconds or with a unit (500ms, 60s, 1m, 1h)',
+  },
+  positiveDuration: {
+    schema: fromText(parseDurationMs).pipe(z.number().positive()),
+    expected: 'a positive duration (500ms, 60s, 1m, 1h)',
+  },
+  bytes: {
+    schema: fromText(parseBytes).pipe(z.number().int().positive()),
+    expected: 'a positive size in bytes (1048576, 512KiB, 10MiB)',
+  },
+  factor: {
+    schema: fromText((t) => (/^\d+(\.\d+)?$/.test(t.trim()) ? Number(t) : undefined)).pipe(z.number().min(1)),
+    expected: 'a number >= 1',
+  },
+  maxAttempts: {
+    schema: fromText((t) => {
+      const s = t.trim().toLowerCase();
+      if (s === 'unlimited' || s === 'infinite') return null;
+      return /^\d+$/.test(s) && Number(s) >= 1 ? Number(s) : undefined;
+    }),
+    expected: 'a positive integer or "unlimited"',
+  },
+  onMaxAttempts: {
+    schema: fromText((t) => t.trim().toLowerCase()).pipe(z.enum(ON_MAX_ATTEMPTS)),
+    expected: `one of ${ON_MAX_ATTEMPTS.join('|')}`,
+  },
+} satisfies Record<string, ValueKind<unknown>>;
