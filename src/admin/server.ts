@@ -1,0 +1,101 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../common/logger.ts';
+import { AdminError, AdminErrorCode, errorResponse } from './errors.ts';
+import type { AdminHandler, AdminRequest, AdminResponse } from './http.ts';
+
+/** Options of the admin HTTP listener. */
+export interface AdminServerOptions {
+  host: string;
+  port: number;
+  logger?: Logger;
+  /** Largest request body accepted (default 10 MiB); larger bodies get 413. */
+  maxBodyBytes?: number;
+}
+
+/** A running admin listener. */
+export interface AdminServer {
+  /** Base URL, e.g. `http://127.0.0.1:9070`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
+
+function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      reject(new AdminError(AdminErrorCode.BodyTooLarge, 413, `Request body larger than ${limit} bytes`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new AdminError(AdminErrorCode.BodyTooLarge, 413, `Request body larger than ${limit} bytes`));
+        req.pause();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function toRequest(req: IncomingMessage, body: Uint8Array): AdminRequest {
+  const url = new URL(req.url ?? '/', 'http://admin');
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers, body };
+}
+
+function send(res: ServerResponse, r: AdminResponse): void {
+  const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
+  res.writeHead(r.status, { ...r.headers, 'content-length': String(body.byteLength) });
+  res.end(body);
+}
+
+/** Serves an admin handler over HTTP/1.1 (node:http); a thin adapter with no logic of its own. */
+export function startAdminServer(handler: AdminHandler, opts: AdminServerOptions): Promise<AdminServer> {
+  const limit = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const server = createServer((req, res) => {
+    readBody(req, limit)
+      .then((body) => handler(toRequest(req, body)))
+      .then(
+        (r) => send(res, r),
+        (err: unknown) => {
+          const r = errorResponse(err);
+          if (r.status === 413) r.headers.connection = 'close';
+          send(res, r);
+        },
+      )
+      .catch((err: unknown) => {
+        opts.logger?.error({ err }, 'admin response failed');
+        res.destroy();
+      });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      const addr = server.address() as AddressInfo;
+      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      const url = `http://${host}:${addr.port}`;
+      opts.logger?.info({ url }, 'admin API listening');
+      resolve({
+        url,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
