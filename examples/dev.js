@@ -6,10 +6,13 @@ import net from "node:net";
 import path from "node:path";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const INGRESS_PORT = Number(process.env.ENDURE_INGRESS_PORT ?? 8080);
-const ADMIN_PORT = Number(process.env.ENDURE_ADMIN_PORT ?? 9070);
+// The same variables the server reads, so one environment configures both.
+const INGRESS_BIND = process.env.ENDURE_INGRESS_BIND ?? "127.0.0.1:8080";
+const ADMIN_BIND = process.env.ENDURE_ADMIN_BIND ?? "127.0.0.1:9070";
+const INGRESS_PORT = Number(INGRESS_BIND.split(":").pop());
+const ADMIN_PORT = Number(ADMIN_BIND.split(":").pop());
 const SERVICES_PORT = Number(process.env.PORT ?? 9080);
-const DATA_DIR = process.env.ENDURE_DATA_DIR ?? path.join(root, "endure-data");
+const DATA_DIR = path.resolve(root, process.env.ENDURE_DATA_DIR ?? "endure-data");
 
 const children = [];
 let stopping = false;
@@ -103,9 +106,9 @@ async function main() {
       "--data-dir",
       DATA_DIR,
       "--ingress-bind",
-      `127.0.0.1:${INGRESS_PORT}`,
+      INGRESS_BIND,
       "--admin-bind",
-      `127.0.0.1:${ADMIN_PORT}`,
+      ADMIN_BIND,
     ],
     {},
   );

@@ -156,6 +156,8 @@ describe("errors and bad input", () => {
     const res = await suite.call("/Failing/terminal", { code: 409, message: "already exists" });
     expect(res.status).toBe(409);
     expect(res.json).toMatchObject({ code: 409, message: "already exists" });
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(res.headers.get("x-restate-error-source")).toBe("invocation");
   });
 
   it("a TerminalError without a code becomes HTTP 500", async () => {
@@ -167,6 +169,8 @@ describe("errors and bad input", () => {
   it("an unknown service is 404", async () => {
     const res = await suite.call("/NoSuchService/greet", "x");
     expect(res.status).toBe(404);
+    expect(res.json).toMatchObject({ code: 404 });
+    expect(res.headers.get("x-restate-error-source")).toBe("ingress");
   });
 
   it("an unknown handler is 404", async () => {

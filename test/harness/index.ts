@@ -6,5 +6,5 @@ export { startServices, type ServicesProcess } from "./services.ts";
 export { call, get, register, eventually, type HttpResult, type CallOptions, type Deployment } from "./http.ts";
 export { readEffects, countEffects, type Effect } from "./effects.ts";
 export { freePort } from "./ports.ts";
-export { killAllStarted, sleep } from "./processes.ts";
+export { ManagedProcess, killAllStarted, sleep } from "./processes.ts";
 export { startSuite, uid, TEST_SERVICES, type Suite } from "./suite.ts";

@@ -12,6 +12,7 @@ export class ManagedProcess {
   private output = "";
   private exited: Promise<void>;
   private exitedFlag = false;
+  private exitStatus: number | NodeJS.Signals | null = null;
 
   constructor(name: string, command: string, args: string[], env: Record<string, string | undefined>, cwd: string) {
     this.name = name;
@@ -25,6 +26,7 @@ export class ManagedProcess {
     this.exited = new Promise((resolve) => {
       this.child.once("exit", (code, signal) => {
         this.exitedFlag = true;
+        this.exitStatus = signal ?? code;
         this.output += `\n[${name} exited: ${signal ?? code}]\n`;
         resolve();
       });
@@ -46,6 +48,11 @@ export class ManagedProcess {
   /** True once the process has exited. */
   get hasExited(): boolean {
     return this.exitedFlag;
+  }
+
+  /** Exit code or terminating signal; null while running. */
+  get exit(): number | NodeJS.Signals | null {
+    return this.exitStatus;
   }
 
   /** Everything the process printed so far (stdout and stderr interleaved, tail only). */
