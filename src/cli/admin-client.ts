@@ -1,0 +1,55 @@
+import { CliError } from './errors.ts';
+
+/** Raised when an admin API call fails; the message is what the operator sees. */
+export class AdminClientError extends CliError {
+  override readonly code = 'ENDURE_ADMIN_REQUEST_FAILED';
+  constructor(
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'AdminClientError';
+  }
+}
+
+/** A minimal client of the admin API, used by the operator commands. */
+export class AdminClient {
+  private readonly base: string;
+
+  constructor(baseUrl: string) {
+    this.base = baseUrl.replace(/\/+$/, '');
+  }
+
+  /** Sends a request and returns the parsed JSON body (undefined for an empty body). */
+  async request(method: string, path: string, body?: unknown): Promise<unknown> {
+    const url = `${this.base}${path}`;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+      });
+    } catch (err) {
+      const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+      throw new AdminClientError(`cannot reach the admin API at ${this.base}: ${reason}`, undefined, { cause: err });
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    if (text !== '') {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+    }
+    if (!res.ok) {
+      const message =
+        parsed !== null && typeof parsed === 'object' && 'message' in parsed && typeof parsed.message === 'string'
+          ? parsed.message
+          : text || res.statusText;
+      throw new AdminClientError(`${method} ${path} failed with ${res.status}: ${message}`, res.status);
+    }
+    return parsed;
+  }
+}

@@ -1,0 +1,145 @@
+import type { Command } from 'commander';
+import { AdminClient } from './admin-client.ts';
+import { CliError } from './errors.ts';
+import { printJson, printTable } from './output.ts';
+
+// `endure deployments …` and `endure services …`: thin wrappers over the admin API.
+
+const DEFAULT_ADMIN_URL = 'http://127.0.0.1:9070';
+
+interface GlobalOpts {
+  adminUrl: string;
+  json?: boolean;
+}
+
+interface DeploymentView {
+  id: string;
+  uri?: string;
+  protocol_type?: string;
+  http_version?: string;
+  created_at?: string;
+  services: { name: string; revision: number }[];
+}
+
+interface ServiceView {
+  name: string;
+  ty: string;
+  revision: number;
+  deployment_id: string;
+  public: boolean;
+  handlers: { name: string; ty?: string }[];
+}
+
+function withAdminOptions(cmd: Command): Command {
+  return cmd
+    .option('--admin-url <url>', 'admin API base URL', process.env.ENDURE_ADMIN_URL ?? DEFAULT_ADMIN_URL)
+    .option('--json', 'print the raw JSON response');
+}
+
+function client(cmd: Command): { admin: AdminClient; opts: GlobalOpts } {
+  const opts = cmd.optsWithGlobals<GlobalOpts>();
+  return { admin: new AdminClient(opts.adminUrl), opts };
+}
+
+/** Adds the `deployments` command group. */
+export function addDeploymentCommands(program: Command): void {
+  const deployments = program.command('deployments').alias('dp').description('manage service deployments');
+
+  withAdminOptions(
+    deployments
+      .command('register <uri>')
+      .description('discover the endpoint at <uri> and register its services')
+      .option('--use-http11', 'discover and invoke over HTTP/1.1 (request/response mode)')
+      .option('--force', 'overwrite a deployment registered under the same URI')
+      .option('--breaking', 'allow incompatible service changes (e.g. a new service type)')
+      .option('--dry-run', 'discover and validate without registering'),
+  ).action(async (uri: string, o: { useHttp11?: boolean; force?: boolean; breaking?: boolean; dryRun?: boolean }, cmd: Command) => {
+    const { admin, opts } = client(cmd);
+    const res = (await admin.request('POST', '/deployments', {
+      uri,
+      use_http_11: o.useHttp11 === true,
+      force: o.force === true,
+      breaking: o.breaking === true,
+      dry_run: o.dryRun === true,
+    })) as { id: string; services: ServiceView[] };
+    if (opts.json) return printJson(res);
+    process.stdout.write(`${o.dryRun ? 'Dry run: would register' : 'Registered'} deployment ${res.id}\n`);
+    printTable(
+      ['SERVICE', 'TYPE', 'REV', 'HANDLERS'],
+      res.services.map((s) => [s.name, s.ty, String(s.revision), s.handlers.map((h) => h.name).join(', ')]),
+    );
+  });
+
+  withAdminOptions(deployments.command('list').alias('ls').description('list deployments')).action(
+    async (_o: unknown, cmd: Command) => {
+      const { admin, opts } = client(cmd);
+      const res = (await admin.request('GET', '/deployments')) as { deployments: DeploymentView[] };
+      if (opts.json) return printJson(res);
+      printTable(
+        ['ID', 'URI', 'PROTOCOL', 'CREATED', 'SERVICES'],
+        res.deployments.map((d) => [
+          d.id,
+          d.uri ?? '',
+          d.protocol_type ?? '',
+          d.created_at ?? '',
+          d.services.map((s) => `${s.name}@${s.revision}`).join(', '),
+        ]),
+      );
+    },
+  );
+
+  withAdminOptions(
+    deployments
+      .command('describe <id>')
+      .description('show a deployment and its services'),
+  ).action(async (id: string, _o: unknown, cmd: Command) => {
+    const { admin } = client(cmd);
+    printJson(await admin.request('GET', `/deployments/${encodeURIComponent(id)}`));
+  });
+
+  withAdminOptions(
+    deployments
+      .command('remove <id>')
+      .alias('rm')
+      .description('remove a deployment (requires --force: in-flight invocations may break)')
+      .option('--force', 'confirm the removal'),
+  ).action(async (id: string, o: { force?: boolean }, cmd: Command) => {
+    const { admin } = client(cmd);
+    if (o.force !== true) {
+      throw new CliError('removing a deployment can break in-flight invocations; pass --force to confirm');
+    }
+    await admin.request('DELETE', `/deployments/${encodeURIComponent(id)}?force=true`);
+    process.stdout.write(`Removed deployment ${id}\n`);
+  });
+}
+
+/** Adds the `services` command group. */
+export function addServiceCommands(program: Command): void {
+  const services = program.command('services').alias('svc').description('inspect registered services');
+
+  withAdminOptions(services.command('list').alias('ls').description('list services')).action(
+    async (_o: unknown, cmd: Command) => {
+      const { admin, opts } = client(cmd);
+      const res = (await admin.request('GET', '/services')) as { services: ServiceView[] };
+      if (opts.json) return printJson(res);
+      printTable(
+        ['NAME', 'TYPE', 'REV', 'PUBLIC', 'DEPLOYMENT', 'HANDLERS'],
+        res.services.map((s) => [
+          s.name,
+          s.ty,
+          String(s.revision),
+          s.public ? 'yes' : 'no',
+          s.deployment_id,
+          String(s.handlers.length),
+        ]),
+      );
+    },
+  );
+
+  withAdminOptions(services.command('describe <name>').description('show a service and its handlers')).action(
+    async (name: string, _o: unknown, cmd: Command) => {
+      const { admin } = client(cmd);
+      printJson(await admin.request('GET', `/services/${encodeURIComponent(name)}`));
+    },
+  );
+}

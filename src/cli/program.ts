@@ -1,0 +1,16 @@
+import { Command } from 'commander';
+import { addDeploymentCommands, addServiceCommands } from './operator.ts';
+import { addServerCommand } from './server.ts';
+
+/** Builds the `endure` command-line program. */
+export function createProgram(version: string): Command {
+  const program = new Command('endure')
+    .description('Endure: a durable-execution server for services written with the Restate SDKs')
+    .version(version)
+    .showHelpAfterError()
+    .enablePositionalOptions();
+  addServerCommand(program);
+  addDeploymentCommands(program);
+  addServiceCommands(program);
+  return program;
+}
