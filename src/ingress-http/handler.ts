@@ -1,0 +1,263 @@
+import { create, toBinary } from '@bufbuild/protobuf';
+import { pb } from '../protocol/index.ts';
+import type { Partitioner } from '../sharding/index.ts';
+import { IdDecodeError, deriveInvocationId, formatInvocationId, newInvocationId } from '../types/index.ts';
+import type { Command, IngressAnswer, ResolvedTarget } from '../worker/model.ts';
+import { parseDelay } from './delay.ts';
+import { IngressError, badServicePath, handlerNotFound, serviceNotFound } from './errors.ts';
+import type { ResponseRegistry } from './responses.ts';
+
+/** A request as the ingress core sees it: no sockets, so tests and embedded mode can call it. */
+export interface IngressRequest {
+  readonly method: string;
+  /** Path and query, as received (still percent-encoded). */
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Uint8Array;
+  /** Aborted when the client goes away. */
+  readonly signal?: AbortSignal;
+}
+
+/** A response of the ingress core. */
+export interface IngressResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: Uint8Array | string;
+}
+
+/** The schema facts the ingress needs about a handler. */
+export interface TargetLookup {
+  /** undefined: unknown service; 'no-handler': service known, handler not. */
+  lookup(service: string): { ty: ResolvedTarget['serviceType'] } | undefined;
+  resolve(service: string, handler: string, key: string | undefined): ResolvedTarget | 'no-handler' | undefined;
+  handlerInfo(service: string, handler: string): { inputContentType?: string; acceptsEmptyInput: boolean; outputContentType?: string } | undefined;
+}
+
+/** What the ingress needs from the node. */
+export interface IngressDeps {
+  readonly nodeId: string;
+  readonly targets: TargetLookup;
+  readonly partitioner: Partitioner;
+  readonly responses: ResponseRegistry;
+  readonly submit: (partition: number, command: Command) => Promise<void>;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+const FORWARDED_HEADER_EXCLUDES = new Set([
+  'host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-connection',
+]);
+
+/**
+ * The HTTP ingress: turns requests into `invoke` and `attach` commands on the owning
+ * partition's log and waits for the processor's answer. It never reads or writes the store
+ * (rule 1); a bad request is answered before anything is appended, so it changes nothing.
+ */
+export function createIngressHandler(deps: IngressDeps): (req: IngressRequest) => Promise<IngressResponse> {
+  return async (req) => {
+    try {
+      return await route(deps, req);
+    } catch (err) {
+      if (err instanceof IngressError) return errorResponse(err.status, err.message);
+      return errorResponse(500, err instanceof Error ? err.message : String(err));
+    }
+  };
+}
+
+/** Restate's error body. */
+export function errorResponse(status: number, message: string): IngressResponse {
+  return { status, headers: { ...JSON_HEADERS }, body: JSON.stringify({ code: status, message }) };
+}
+
+async function route(deps: IngressDeps, req: IngressRequest): Promise<IngressResponse> {
+  const q = req.url.indexOf('?');
+  const rawPath = q < 0 ? req.url : req.url.slice(0, q);
+  const query = new URLSearchParams(q < 0 ? '' : req.url.slice(q + 1));
+  const segments = rawPath.split('/').slice(1);
+  if (segments.length > 0 && segments[segments.length - 1] === '') segments.pop();
+  let parts: string[];
+  try {
+    parts = segments.map((s) => decodeURIComponent(s));
+  } catch {
+    throw new IngressError(400, 'bad path, cannot decode key');
+  }
+
+  if (parts[0] === 'restate') return restateApi(deps, req, parts.slice(1));
+  if (req.method !== 'POST') {
+    if (parts.length === 0) throw new IngressError(404, 'not found');
+    throw new IngressError(405, 'method not allowed');
+  }
+  return invokeHandler(deps, req, parts, query);
+}
+
+async function restateApi(deps: IngressDeps, req: IngressRequest, parts: string[]): Promise<IngressResponse> {
+  if (parts[0] === 'health' && parts.length === 1) return { status: 200, headers: { ...JSON_HEADERS }, body: '{}' };
+  if (parts[0] === 'invocation') {
+    if (parts.length !== 3 || (parts[2] !== 'attach' && parts[2] !== 'output')) {
+      throw new IngressError(
+        400,
+        'bad path, expected either /restate/invocation/:invocation_id/output or /restate/invocation/:invocation_id/attach',
+      );
+    }
+    if (req.method !== 'GET') throw new IngressError(405, 'method not allowed');
+    const id = parts[1]!;
+    let partition: number;
+    try {
+      partition = deps.partitioner.partitionOfInvocation(id);
+    } catch (err) {
+      if (err instanceof IdDecodeError) throw new IngressError(400, `bad invocation id '${id}': ${err.message}`);
+      throw err;
+    }
+    const mode = parts[2] as 'attach' | 'output';
+    const answer = await ask(deps, req, partition, (sink) => ({ kind: 'attach', id, mode, sink }));
+    return answerResponse(deps, answer, undefined);
+  }
+  throw new IngressError(404, 'not found');
+}
+
+async function invokeHandler(deps: IngressDeps, req: IngressRequest, parts: string[], query: URLSearchParams): Promise<IngressResponse> {
+  const service = parts[0];
+  if (service === undefined) throw badServicePath();
+  const svc = deps.targets.lookup(service);
+  if (!svc) throw serviceNotFound(service);
+  const keyed = svc.ty !== 'SERVICE';
+  const rest = parts.slice(1);
+  const isSend = rest[rest.length - 1] === 'send' && rest.length === (keyed ? 3 : 2);
+  if (isSend) rest.pop();
+  if (rest.length !== (keyed ? 2 : 1)) throw badServicePath();
+  const key = keyed ? rest[0] : undefined;
+  const handler = rest[rest.length - 1]!;
+
+  const target = deps.targets.resolve(service, handler, key);
+  if (target === undefined) throw serviceNotFound(service);
+  if (target === 'no-handler') throw handlerNotFound(service, handler);
+  const info = deps.targets.handlerInfo(service, handler);
+  validateInput(req, info);
+
+  const delayParam = query.get('delay');
+  let delayMs: number | undefined;
+  if (delayParam !== null) {
+    if (!isSend) throw new IngressError(400, 'cannot use the delay query parameter with calls. The delay is supported only with sends');
+    delayMs = parseDelay(delayParam);
+  }
+  const idempotencyKey = header(req, 'idempotency-key');
+  if (idempotencyKey !== undefined && idempotencyKey === '') throw new IngressError(400, 'bad header idempotency-key: empty');
+
+  const id =
+    idempotencyKey !== undefined
+      ? formatInvocationId(deriveInvocationId(`${service}/${key ?? ''}/${handler}/${idempotencyKey}`, key, idempotencyKey))
+      : formatInvocationId(newInvocationId(key));
+  const partition = deps.partitioner.partitionOfInvocation(id);
+  const now = Date.now();
+  const inputEntry = toBinary(
+    pb.InputCommandMessageSchema,
+    create(pb.InputCommandMessageSchema, { headers: forwardedHeaders(req), value: { content: req.body } }),
+  );
+  const answer = await ask(deps, req, partition, (sink) => ({
+    kind: 'invoke',
+    invocation: {
+      id,
+      target,
+      inputEntry,
+      idempotencyKey,
+      executeAt: delayMs !== undefined && delayMs > 0 ? now + delayMs : undefined,
+      createdAt: now,
+      sink,
+      sinkMode: isSend ? 'accepted' : 'result',
+    },
+  }));
+  return answerResponse(deps, answer, info?.outputContentType);
+}
+
+/** Appends a command carrying a sink for this request, then waits for the answer. */
+async function ask(
+  deps: IngressDeps,
+  req: IngressRequest,
+  partition: number,
+  build: (sink: { kind: 'ingress'; node: string; requestId: number }) => Command,
+): Promise<IngressAnswer> {
+  const waiter = deps.responses.register();
+  const onAbort = () => waiter.cancel();
+  req.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await deps.submit(partition, build({ kind: 'ingress', node: deps.nodeId, requestId: waiter.requestId }));
+  } catch (err) {
+    waiter.cancel();
+    throw new IngressError(503, `internal routing error: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  try {
+    return await waiter.answer;
+  } finally {
+    req.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function answerResponse(_deps: IngressDeps, answer: IngressAnswer, outputContentType: string | undefined): IngressResponse {
+  switch (answer.kind) {
+    case 'accepted':
+      return {
+        status: 202,
+        headers: { ...JSON_HEADERS, 'x-restate-id': answer.id },
+        body: JSON.stringify({ invocationId: answer.id, status: answer.previously ? 'PreviouslyAccepted' : 'Accepted' }),
+      };
+    case 'not-found':
+      return errorResponse(404, 'invocation not found');
+    case 'not-ready':
+      return errorResponse(470, 'the invocation exists but has not completed yet');
+    case 'result': {
+      const r = answer.result;
+      if (!r.ok) {
+        const status = r.code >= 100 && r.code <= 999 ? r.code : 500;
+        const res = errorResponse(status, r.message);
+        res.headers['x-restate-id'] = answer.id;
+        return res;
+      }
+      const headers: Record<string, string> = { 'x-restate-id': answer.id };
+      if (r.value.length > 0) headers['content-type'] = outputContentType ?? 'application/json';
+      return { status: 200, headers, body: r.value };
+    }
+  }
+}
+
+function header(req: IngressRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function forwardedHeaders(req: IngressRequest): { key: string; value: string }[] {
+  const out: { key: string; value: string }[] = [];
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (value === undefined || FORWARDED_HEADER_EXCLUDES.has(key) || key.startsWith(':')) continue;
+    out.push({ key, value: Array.isArray(value) ? value.join(', ') : value });
+  }
+  return out;
+}
+
+/** Rejects input the handler cannot take, before anything is appended. */
+function validateInput(req: IngressRequest, info: ReturnType<TargetLookup['handlerInfo']>): void {
+  if (!info) return;
+  const body = req.body;
+  if (body.length === 0) {
+    if (!info.acceptsEmptyInput) throw new IngressError(400, 'input validation error: the handler requires a non-empty body');
+    return;
+  }
+  const expected = info.inputContentType;
+  if (expected === undefined) return;
+  const contentType = header(req, 'content-type');
+  const base = (s: string) => s.split(';')[0]!.trim().toLowerCase();
+  if (expected !== '*/*' && contentType !== undefined && !matchesContentType(base(contentType), base(expected))) {
+    throw new IngressError(400, `input validation error: expected content-type '${expected}', got '${contentType}'`);
+  }
+  if (base(expected) === 'application/json') {
+    try {
+      JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.length).toString('utf8'));
+    } catch (err) {
+      throw new IngressError(400, `input validation error: the body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
+
+function matchesContentType(actual: string, expected: string): boolean {
+  if (expected.endsWith('/*')) return actual.startsWith(expected.slice(0, -1));
+  return actual === expected;
+}
+

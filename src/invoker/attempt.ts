@@ -1,0 +1,263 @@
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import {
+  MessageType,
+  encodeFrame,
+  isCommand,
+  openInvocationStream,
+  pb,
+  type Frame,
+  type InvocationStream,
+} from '../protocol/index.ts';
+import type { JournalEntry } from '../store/index.ts';
+import { invocationIdToBytes, parseInvocationId } from '../types/index.ts';
+import type { Command, InvocationResult, InvocationStatus, ResolvedTarget } from '../worker/model.ts';
+import type { InvokerDeps } from './invoker.ts';
+import type { RetryState } from './retry.ts';
+
+/** How an attempt ended. */
+export type AttemptOutcome =
+  | { readonly kind: 'ended' }
+  | { readonly kind: 'suspended' }
+  | { readonly kind: 'aborted' }
+  | { readonly kind: 'not-runnable' }
+  | { readonly kind: 'failed'; readonly message: string; readonly nextRetryDelayMs?: number; readonly stored: boolean };
+
+/**
+ * One attempt to run an invocation on its deployment: opens the stream, replays the journal,
+ * turns what the SDK sends into log commands, and forwards notifications as they are applied.
+ *
+ * States: loading → streaming → closing → done. Notifications that arrive while loading are
+ * buffered and sent after the replayed journal, skipping those the journal already holds.
+ */
+export class Attempt {
+  #state: 'loading' | 'streaming' | 'closing' | 'done' = 'loading';
+  #stream: InvocationStream | undefined;
+  #buffered: { index: number; frame: Uint8Array }[] = [];
+  #nextIndex = 0;
+  #inputOpen = true;
+  #stored = false;
+  #aborted = false;
+  #lastSubmit: Promise<unknown> = Promise.resolve();
+  #inactivityTimer: NodeJS.Timeout | undefined;
+  #abortTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly partition: number,
+    private readonly deps: InvokerDeps,
+    private readonly retry: RetryState,
+  ) {}
+
+  /** Forwards a notification the partition just journaled. */
+  deliver(index: number, type: number, body: Uint8Array): void {
+    if (this.#state === 'loading') {
+      this.#buffered.push({ index, frame: encodeFrame(type, body) });
+      return;
+    }
+    if (this.#state !== 'streaming' || !this.#inputOpen || index < this.#nextIndex) return;
+    this.#nextIndex = index + 1;
+    this.#stream?.write(encodeFrame(type, body));
+    this.#armInactivity();
+  }
+
+  /** Stops the attempt now (the invocation completed elsewhere, was killed, or the node stops). */
+  abort(): void {
+    this.#aborted = true;
+    this.#stream?.abort('aborted');
+  }
+
+  /** Runs the attempt to its end. Never throws. */
+  async run(): Promise<AttemptOutcome> {
+    try {
+      return await this.#run();
+    } catch (err) {
+      if (this.#aborted) return { kind: 'aborted' };
+      return { kind: 'failed', message: err instanceof Error ? err.message : String(err), stored: this.#stored };
+    } finally {
+      this.#state = 'done';
+      this.#clearTimers();
+      await this.#lastSubmit.catch(() => undefined);
+    }
+  }
+
+  async #run(): Promise<AttemptOutcome> {
+    const { store, registry, config } = this.deps;
+    const status = await store.getInvocation(this.id);
+    if (!status || status.phase !== 'invoked') return { kind: 'not-runnable' };
+    const journal = await store.readJournal(this.id);
+    const deployment = registry.getDeployment(status.target.deploymentId) ?? this.deps.latestDeployment(status.target.service);
+    if (!deployment) throw new Error(`no deployment serves ${status.target.service}`);
+    const version = this.deps.negotiate(deployment.minProtocolVersion, deployment.maxProtocolVersion);
+    const state = await this.#eagerState(status);
+    if (this.#aborted) return { kind: 'aborted' };
+
+    const requestResponse = deployment.protocolMode === 'REQUEST_RESPONSE';
+    const stream = openInvocationStream({
+      url: deployment.url,
+      service: status.target.service,
+      handler: status.target.handler,
+      protocolVersion: version,
+      mode: requestResponse ? 'request-response' : 'bidi',
+      useHttp11: deployment.useHttp11,
+      headers: deployment.additionalHeaders,
+    });
+    this.#stream = stream;
+    stream.write(this.#startFrame(status, journal.length, state, version));
+    for (const e of journal) stream.write(encodeFrame(e.type, e.body));
+    this.#nextIndex = journal.length;
+    this.#state = 'streaming';
+    for (const b of this.#buffered) {
+      if (b.index < this.#nextIndex) continue;
+      this.#nextIndex = b.index + 1;
+      stream.write(b.frame);
+    }
+    this.#buffered = [];
+    if (requestResponse || config.inactivityTimeoutMs === 0) this.#endInput();
+    else this.#armInactivity();
+
+    let commandIndex = journal.filter((e) => isCommand(e.type)).length;
+    let outcome: AttemptOutcome | undefined;
+    for await (const frame of stream.frames()) {
+      if (outcome) continue; // nothing after a terminal message counts
+      if (this.#inputOpen) this.#armInactivity();
+      if (isCommand(frame.type)) {
+        this.#submit({
+          kind: 'journal-command',
+          id: this.id,
+          commandIndex: commandIndex++,
+          type: frame.type,
+          body: frame.body,
+          now: Date.now(),
+          ...this.#callee(frame),
+        });
+        continue;
+      }
+      outcome = this.#control(frame);
+    }
+    if (this.#aborted) return { kind: 'aborted' };
+    return outcome ?? { kind: 'failed', message: 'the stream closed without End, Suspension or Error', stored: this.#stored };
+  }
+
+  /** Handles a control message; returns the outcome when it ends the attempt. */
+  #control(frame: Frame): AttemptOutcome | undefined {
+    switch (frame.type) {
+      case MessageType.ProposeRunCompletion: {
+        const m = fromBinary(pb.ProposeRunCompletionMessageSchema, frame.body);
+        const result: InvocationResult =
+          m.result.case === 'failure'
+            ? { ok: false, code: m.result.value.code, message: m.result.value.message, metadata: m.result.value.metadata.map((x) => [x.key, x.value] as const) }
+            : { ok: true, value: m.result.case === 'value' ? m.result.value : new Uint8Array() };
+        this.#submit({ kind: 'run-completion', id: this.id, completionId: m.resultCompletionId, result });
+        return undefined;
+      }
+      case MessageType.Suspension: {
+        const m = fromBinary(pb.SuspensionMessageSchema, frame.body);
+        const completions = [...m.waitingCompletions];
+        const signals = [...m.waitingSignals];
+        const named = [...m.waitingNamedSignals];
+        if (m.awaitingOn) collectFuture(m.awaitingOn, completions, signals, named);
+        this.#submit({ kind: 'suspend', id: this.id, completions, signals, namedSignals: named });
+        return { kind: 'suspended' };
+      }
+      case MessageType.Error: {
+        const m = fromBinary(pb.ErrorMessageSchema, frame.body);
+        const where = m.relatedCommandName ? ` (command '${m.relatedCommandName}')` : '';
+        return {
+          kind: 'failed',
+          message: `[${m.code}] ${m.message}${where}`,
+          nextRetryDelayMs: m.nextRetryDelay !== undefined ? Number(m.nextRetryDelay) : undefined,
+          stored: this.#stored,
+        };
+      }
+      case MessageType.End:
+        this.#submit({ kind: 'end', id: this.id, now: Date.now() });
+        return { kind: 'ended' };
+      case MessageType.AwaitingOn:
+        return undefined;
+      default:
+        return { kind: 'failed', message: `protocol violation: unexpected message type 0x${frame.type.toString(16)}`, stored: this.#stored };
+    }
+  }
+
+  /** For calls and sends, resolves the callee so apply does not consult the schema. */
+  #callee(frame: Frame): { callee?: ResolvedTarget } {
+    if (frame.type !== MessageType.CallCommand && frame.type !== MessageType.OneWayCallCommand) return {};
+    const m =
+      frame.type === MessageType.CallCommand
+        ? fromBinary(pb.CallCommandMessageSchema, frame.body)
+        : fromBinary(pb.OneWayCallCommandMessageSchema, frame.body);
+    const callee = this.deps.resolveTarget(m.serviceName, m.handlerName, m.key === '' ? undefined : m.key);
+    return callee ? { callee } : {};
+  }
+
+  /** Appends a command to the partition's log. Appends from one attempt keep their order. */
+  #submit(command: Command): void {
+    this.#stored = true;
+    this.retry.retryCountSinceStored = 0;
+    this.retry.lastStoredAt = Date.now();
+    this.#lastSubmit = this.deps.submit(this.partition, command).catch((err: unknown) => {
+      this.deps.logger.error({ err, invocationId: this.id }, 'appending an invoker command failed');
+      this.abort();
+    });
+  }
+
+  #startFrame(status: InvocationStatus, knownEntries: number, state: { entries: [Uint8Array, Uint8Array][]; partial: boolean }, version: number): Uint8Array {
+    const raw = invocationIdToBytes(parseInvocationId(this.id));
+    const seedView = new DataView(raw.buffer, raw.byteOffset + 8, 8);
+    const msg = create(pb.StartMessageSchema, {
+      id: raw,
+      debugId: this.id,
+      knownEntries,
+      stateMap: state.entries.map(([key, value]) => ({ key, value })),
+      partialState: state.partial,
+      key: status.target.key ?? '',
+      retryCountSinceLastStoredEntry: this.retry.retryCountSinceStored,
+      durationSinceLastStoredEntry: BigInt(Math.max(0, Date.now() - this.retry.lastStoredAt)),
+      randomSeed: version >= 6 ? seedView.getBigUint64(0) : 0n,
+    });
+    return encodeFrame(MessageType.Start, toBinary(pb.StartMessageSchema, msg));
+  }
+
+  /** Keyed invocations get their state in StartMessage, unless it is too big (then it is fetched lazily). */
+  async #eagerState(status: InvocationStatus): Promise<{ entries: [Uint8Array, Uint8Array][]; partial: boolean }> {
+    const t = status.target;
+    if (t.serviceType === 'SERVICE' || t.key === undefined) return { entries: [], partial: false };
+    if (this.deps.lazyState(t.service)) return { entries: [], partial: true };
+    const entries = await this.deps.store.getAllState(t.service, t.key);
+    let size = 0;
+    for (const [k, v] of entries) size += k.length + v.length;
+    if (size > this.deps.config.eagerStateMaxBytes) return { entries: [], partial: true };
+    return { entries, partial: false };
+  }
+
+  #endInput(): void {
+    if (!this.#inputOpen) return;
+    this.#inputOpen = false;
+    this.#stream?.endInput();
+    if (this.#inactivityTimer) clearTimeout(this.#inactivityTimer);
+    // The SDK now has to suspend or finish; if it does neither, give up on this attempt.
+    this.#abortTimer = setTimeout(() => this.#stream?.abort('abort timeout'), this.deps.config.abortTimeoutMs);
+    this.#abortTimer.unref();
+  }
+
+  /** After a quiet period the SDK is asked to suspend: we close our side of the stream. */
+  #armInactivity(): void {
+    if (this.#inactivityTimer) clearTimeout(this.#inactivityTimer);
+    this.#inactivityTimer = setTimeout(() => this.#endInput(), this.deps.config.inactivityTimeoutMs);
+    this.#inactivityTimer.unref();
+  }
+
+  #clearTimers(): void {
+    if (this.#inactivityTimer) clearTimeout(this.#inactivityTimer);
+    if (this.#abortTimer) clearTimeout(this.#abortTimer);
+  }
+}
+
+function collectFuture(f: pb.Future, completions: number[], signals: number[], named: string[]): void {
+  completions.push(...f.waitingCompletions);
+  signals.push(...f.waitingSignals);
+  named.push(...f.waitingNamedSignals);
+  for (const n of f.nestedFutures) collectFuture(n, completions, signals, named);
+}
+
+export type { JournalEntry };

@@ -1,0 +1,139 @@
+import type { Logger } from 'pino';
+import type { PartitionReader } from '../store/index.ts';
+import type { Command, ResolvedTarget } from '../worker/model.ts';
+import { Attempt, type AttemptOutcome } from './attempt.ts';
+import { RetryState, backoffDelay, type RetryPolicy } from './retry.ts';
+
+/** The deployment facts an attempt needs. */
+export interface DeploymentInfo {
+  readonly id: string;
+  readonly url: string;
+  readonly protocolMode: 'BIDI_STREAM' | 'REQUEST_RESPONSE';
+  readonly minProtocolVersion: number;
+  readonly maxProtocolVersion: number;
+  readonly useHttp11: boolean;
+  readonly additionalHeaders: Record<string, string>;
+}
+
+/** What the invoker needs from the rest of the node. */
+export interface InvokerDeps {
+  readonly store: PartitionReader;
+  readonly registry: { getDeployment(id: string): DeploymentInfo | undefined };
+  readonly latestDeployment: (service: string) => DeploymentInfo | undefined;
+  readonly resolveTarget: (service: string, handler: string, key: string | undefined) => ResolvedTarget | undefined;
+  readonly lazyState: (service: string) => boolean;
+  readonly negotiate: (min: number, max: number) => number;
+  /** Appends a command to a partition's log; resolves once it is durable and applied. */
+  readonly submit: (partition: number, command: Command) => Promise<void>;
+  readonly config: {
+    readonly inactivityTimeoutMs: number;
+    readonly abortTimeoutMs: number;
+    readonly eagerStateMaxBytes: number;
+    readonly retry: RetryPolicy;
+  };
+  readonly logger: Logger;
+}
+
+/**
+ * Runs invocations on their deployments, one attempt at a time per invocation, and retries
+ * failed attempts with exponential backoff. It never writes the store: everything it learns
+ * becomes a command on the partition's log (rule 1), and it acts only on the leader's behalf.
+ *
+ * Per invocation: idle → running → (backing-off → running)* → idle.
+ */
+export class Invoker {
+  readonly #running = new Map<string, Attempt>();
+  readonly #rerun = new Set<string>();
+  readonly #backoff = new Map<string, NodeJS.Timeout>();
+  readonly #retry = new Map<string, RetryState>();
+  readonly #tasks = new Set<Promise<void>>();
+  #closed = false;
+
+  constructor(private readonly deps: InvokerDeps) {}
+
+  /** Starts (or restarts, once the current attempt ends) an invocation. */
+  invoke(id: string, partition: number): void {
+    if (this.#closed) return;
+    if (this.#running.has(id)) {
+      this.#rerun.add(id);
+      return;
+    }
+    const pending = this.#backoff.get(id);
+    if (pending) {
+      clearTimeout(pending);
+      this.#backoff.delete(id);
+    }
+    this.#start(id, partition);
+  }
+
+  /** Forwards a journaled notification to the live attempt, if any. */
+  notify(id: string, index: number, type: number, body: Uint8Array): void {
+    this.#running.get(id)?.deliver(index, type, body);
+  }
+
+  /** Forgets an invocation that ended: no retry, no rerun. */
+  abort(id: string): void {
+    this.#rerun.delete(id);
+    this.#retry.delete(id);
+    const pending = this.#backoff.get(id);
+    if (pending) clearTimeout(pending);
+    this.#backoff.delete(id);
+  }
+
+  /** Number of attempts in flight. */
+  get inFlight(): number {
+    return this.#running.size;
+  }
+
+  /** Stops every attempt and waits for them to wind down. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const t of this.#backoff.values()) clearTimeout(t);
+    this.#backoff.clear();
+    for (const a of this.#running.values()) a.abort();
+    await Promise.allSettled([...this.#tasks]);
+  }
+
+  #start(id: string, partition: number): void {
+    let retry = this.#retry.get(id);
+    if (!retry) {
+      retry = new RetryState();
+      this.#retry.set(id, retry);
+    }
+    const attempt = new Attempt(id, partition, this.deps, retry);
+    this.#running.set(id, attempt);
+    const task = attempt.run().then((outcome) => this.#finished(id, partition, retry, outcome));
+    this.#tasks.add(task);
+    void task.finally(() => this.#tasks.delete(task));
+  }
+
+  #finished(id: string, partition: number, retry: RetryState, outcome: AttemptOutcome): void {
+    this.#running.delete(id);
+    const rerun = this.#rerun.delete(id);
+    if (this.#closed) return;
+    switch (outcome.kind) {
+      case 'ended':
+      case 'not-runnable':
+        this.#retry.delete(id);
+        if (rerun) this.#start(id, partition);
+        return;
+      case 'suspended':
+        retry.failures = 0;
+        if (rerun) this.#start(id, partition);
+        return;
+      case 'aborted':
+        return;
+      case 'failed': {
+        retry.failures = outcome.stored ? 1 : retry.failures + 1;
+        retry.retryCountSinceStored += 1;
+        const delay = outcome.nextRetryDelayMs ?? backoffDelay(this.deps.config.retry, retry.failures);
+        this.deps.logger.warn({ invocationId: id, attempt: retry.failures, retryInMs: delay, error: outcome.message }, 'invocation attempt failed');
+        const timer = setTimeout(() => {
+          this.#backoff.delete(id);
+          this.#start(id, partition);
+        }, delay);
+        this.#backoff.set(id, timer);
+      }
+    }
+  }
+}

@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Config } from '../config/index.ts';
+import type { Logger } from '../common/logger.ts';
+import { createAdminHandler, startAdminServer } from '../admin/index.ts';
+import { ResponseRegistry, createIngressHandler, listenHttp, type HttpListener } from '../ingress-http/index.ts';
+import { Invoker } from '../invoker/index.ts';
+import { SchemaRegistry } from '../metadata/index.ts';
+import { closeAllSessions, discoverEndpoint, negotiateVersion } from '../protocol/index.ts';
+import { Partitioner } from '../sharding/index.ts';
+import { SqliteMetadataStore } from '../store/sqlite/metadata.ts';
+import { SqlitePartitionStore, openSqlite, type SqliteDb } from '../store/index.ts';
+import { TimerService } from '../timer/index.ts';
+import { Worker, decodeCommand, type Action, type OutboxMessage } from '../worker/index.ts';
+import { Targets } from './targets.ts';
+
+/** A running Endure node. */
+export interface EndureNode {
+  readonly ingressUrl: string;
+  readonly adminUrl: string;
+  close(): Promise<void>;
+}
+
+const VERSION = '0.1.0';
+
+/**
+ * Starts a single Endure node on its embedded SQLite store: it leads every partition, so the
+ * appender and the partition processors share one process and one commit loop.
+ *
+ * Start-up order matters: replay the logs' unapplied tails, then resume what the partitions
+ * say is in flight (invocations, timers, outbox), and only then accept requests.
+ */
+export async function startNode(config: Config, logger: Logger): Promise<EndureNode> {
+  const db = openSqlite(join(config.dataDir, 'endure.db'));
+  const partitions = fixPartitionCount(db, config.partitions, logger);
+  const partitioner = new Partitioner(partitions);
+  const store = new SqlitePartitionStore(db);
+  const registry = await SchemaRegistry.open(new SqliteMetadataStore(db));
+  const targets = new Targets(registry);
+  const responses = new ResponseRegistry();
+  // A fresh node id per process: sinks persisted by an earlier process never match new requests.
+  const nodeId = randomBytes(8).toString('hex');
+
+  const dispatch = (actions: Action[]): void => {
+    for (const a of actions) {
+      switch (a.kind) {
+        case 'invoke':
+          invoker.invoke(a.id, a.partition);
+          break;
+        case 'notify':
+          invoker.notify(a.id, a.index, a.type, a.body);
+          break;
+        case 'answer':
+          if (a.sink.node === nodeId) responses.answer(a.sink.requestId, a.answer);
+          break;
+        case 'timer':
+          timers.schedule(a.partition, a.key, a.fireAt);
+          break;
+        case 'shuffle':
+          shuffle(a.partition, a.seq, a.message);
+          break;
+        case 'abort':
+          invoker.abort(a.id);
+          break;
+      }
+    }
+  };
+
+  const worker = new Worker(store, partitioner, dispatch, logger);
+  const submit = worker.submit.bind(worker);
+
+  /** Delivers an outbox message to its partition, then lets the source partition forget it. */
+  const shuffle = (source: number, seq: number, message: OutboxMessage): void => {
+    submit(message.partition, message.command)
+      .then(() => submit(source, { kind: 'outbox-delivered', upTo: seq }))
+      .catch((err: unknown) => logger.error({ err, source, seq }, 'outbox delivery failed'));
+  };
+
+  const timers = new TimerService((partition, key, now) => {
+    submit(partition, { kind: 'timer-fired', timerKey: key, now }).catch((err: unknown) =>
+      logger.error({ err, partition, key }, 'firing a timer failed'),
+    );
+  });
+
+  const invoker = new Invoker({
+    store,
+    registry: { getDeployment: (id) => targets.deployment(id) },
+    latestDeployment: (s) => targets.latestDeployment(s),
+    resolveTarget: (s, h, k) => targets.resolveCallee(s, h, k),
+    lazyState: (s) => targets.lazyState(s),
+    negotiate: negotiateVersion,
+    submit,
+    config: {
+      inactivityTimeoutMs: config.inactivityTimeoutMs,
+      abortTimeoutMs: config.abortTimeoutMs,
+      eagerStateMaxBytes: config.eagerStateMaxBytes,
+      retry: config.retry,
+    },
+    logger,
+  });
+
+  await worker.recover();
+  await resumePartitions();
+
+  async function resumePartitions(): Promise<void> {
+    for (let p = 0; p < partitions; p++) {
+      for (const id of await store.listInvocationsInPhase(p, 'invoked')) invoker.invoke(id, p);
+      for (const t of await store.listTimers(p)) timers.schedule(p, t.key, t.fireAt);
+      for (const o of await store.listOutbox(p)) {
+        const { command, partition } = decodeCommand(o.payload);
+        if (partition !== undefined) shuffle(p, o.seq, { partition, command });
+      }
+    }
+  }
+
+  const ingressHandler = createIngressHandler({ nodeId, targets, partitioner, responses, submit });
+  const listeners: HttpListener[] = [];
+  try {
+    listeners.push(
+      await listenHttp(ingressHandler, {
+        host: config.ingress.host,
+        port: config.ingress.port,
+        maxBodyBytes: config.ingressMaxBodyBytes,
+        logger,
+        name: 'ingress',
+      }),
+    );
+    const admin = await startAdminServer(createAdminHandler({ registry, discover: discoverEndpoint, version: VERSION }), {
+      host: config.admin.host,
+      port: config.admin.port,
+      logger,
+    });
+    listeners.push(admin);
+  } catch (err) {
+    await Promise.allSettled(listeners.map((l) => l.close()));
+    timers.close();
+    await invoker.close();
+    db.close();
+    throw err;
+  }
+  logger.info({ dataDir: config.dataDir, partitions }, 'endure node started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    ingressUrl: listeners[0]!.url,
+    adminUrl: listeners[1]!.url,
+    close() {
+      closing ??= (async () => {
+        await Promise.allSettled(listeners.map((l) => l.close()));
+        timers.close();
+        await invoker.close();
+        await worker.close();
+        await store.close();
+        closeAllSessions();
+        db.close();
+        logger.info('endure node stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The partition count is fixed when the data directory is created. */
+function fixPartitionCount(db: SqliteDb, requested: number, logger: Logger): number {
+  const row = db.prepare("SELECT value FROM meta WHERE name = 'partitions'").get() as { value: string } | undefined;
+  if (!row) {
+    db.prepare("INSERT INTO meta (name, value) VALUES ('partitions', ?)").run(String(requested));
+    return requested;
+  }
+  const stored = Number(row.value);
+  if (stored !== requested) {
+    logger.warn({ stored, requested }, 'the data directory was created with another partition count; keeping it');
+  }
+  return stored;
+}

@@ -1,0 +1,8 @@
+/**
+ * Storage of partition state: the interfaces the worker, invoker and timers use, and their
+ * backends. Only this module speaks SQL. It never decides anything: the state machine in
+ * worker/ decides, the store remembers.
+ */
+export type { PartitionStore, PartitionTx, PartitionReader, JournalEntry, FsmRecord, TimerRecord } from './partition.ts';
+export { openSqlite, type SqliteDb } from './sqlite/db.ts';
+export { SqlitePartitionStore } from './sqlite/partition-store.ts';

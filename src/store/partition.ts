@@ -1,0 +1,96 @@
+/**
+ * What the partition state machine reads and writes. Every method is async so that a backend
+ * whose driver is asynchronous (PostgreSQL) implements the same interface; the SQLite backend
+ * answers from a synchronous driver inside one serialized transaction.
+ */
+import type { InvocationStatus, TimerPayload } from '../worker/model.ts';
+
+/** One journal entry: a command or a notification, as its protobuf body. */
+export interface JournalEntry {
+  readonly index: number;
+  readonly type: number;
+  readonly completionId: number | undefined;
+  readonly body: Uint8Array;
+}
+
+/** Per-partition bookkeeping kept in the same transaction as every apply. */
+export interface FsmRecord {
+  appliedLsn: number;
+  epoch: number;
+  outboxSeq: number;
+  inboxSeq: number;
+}
+
+/** A timer row. */
+export interface TimerRecord {
+  readonly partition: number;
+  readonly key: string;
+  readonly fireAt: number;
+  readonly payload: TimerPayload;
+}
+
+/** Reads and writes of one partition-store transaction. */
+export interface PartitionTx {
+  getFsm(partition: number): Promise<FsmRecord>;
+  putFsm(partition: number, fsm: FsmRecord): Promise<void>;
+  appendLog(partition: number, lsn: number, payload: Uint8Array): Promise<void>;
+
+  getInvocation(id: string): Promise<InvocationStatus | undefined>;
+  putInvocation(status: InvocationStatus): Promise<void>;
+  deleteInvocation(id: string): Promise<void>;
+
+  appendJournal(id: string, entry: JournalEntry): Promise<void>;
+  readJournal(id: string): Promise<JournalEntry[]>;
+  hasCompletion(id: string, completionId: number): Promise<boolean>;
+  deleteJournal(id: string): Promise<void>;
+
+  getState(service: string, key: string, name: Uint8Array): Promise<Uint8Array | undefined>;
+  getAllState(service: string, key: string): Promise<[Uint8Array, Uint8Array][]>;
+  setState(service: string, key: string, name: Uint8Array, value: Uint8Array): Promise<void>;
+  clearState(service: string, key: string, name: Uint8Array): Promise<void>;
+  clearAllState(service: string, key: string): Promise<void>;
+
+  getLock(service: string, key: string): Promise<string | undefined>;
+  setLock(service: string, key: string, id: string): Promise<void>;
+  deleteLock(service: string, key: string): Promise<void>;
+
+  pushInbox(partition: number, service: string, key: string, seq: number, id: string): Promise<void>;
+  popInbox(service: string, key: string): Promise<string | undefined>;
+
+  putOutbox(partition: number, seq: number, payload: Uint8Array): Promise<void>;
+  deleteOutboxUpTo(partition: number, seq: number): Promise<void>;
+
+  putTimer(timer: TimerRecord): Promise<void>;
+  getTimer(partition: number, key: string): Promise<TimerRecord | undefined>;
+  deleteTimer(partition: number, key: string): Promise<void>;
+
+  getIdempotency(service: string, key: string, handler: string, idempotencyKey: string): Promise<string | undefined>;
+  putIdempotency(service: string, key: string, handler: string, idempotencyKey: string, id: string): Promise<void>;
+  deleteIdempotency(service: string, key: string, handler: string, idempotencyKey: string): Promise<void>;
+
+  getDedup(partition: number, producer: string): Promise<number | undefined>;
+  putDedup(partition: number, producer: string, seq: number): Promise<void>;
+}
+
+/** Reads outside an apply: used by the leader's services (invoker, timers, shuffle) and the ingress. */
+export interface PartitionReader {
+  getInvocation(id: string): Promise<InvocationStatus | undefined>;
+  readJournal(id: string): Promise<JournalEntry[]>;
+  getAllState(service: string, key: string): Promise<[Uint8Array, Uint8Array][]>;
+  listInvocationsInPhase(partition: number, phase: InvocationStatus['phase']): Promise<string[]>;
+  listTimers(partition: number): Promise<TimerRecord[]>;
+  listOutbox(partition: number): Promise<{ seq: number; payload: Uint8Array }[]>;
+  getFsm(partition: number): Promise<FsmRecord>;
+  readLog(partition: number, afterLsn: number): Promise<{ lsn: number; payload: Uint8Array }[]>;
+}
+
+/** The partition store: serialized transactions plus reads. */
+export interface PartitionStore extends PartitionReader {
+  /** Runs `fn` in one transaction; commits (durably) when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: PartitionTx) => Promise<T>): Promise<T>;
+  /** Runs `fn` inside a savepoint of the current transaction: a throw undoes only its writes. */
+  savepoint<T>(tx: PartitionTx, fn: () => Promise<T>): Promise<T>;
+  /** Deletes applied log records, keeping the newest `keep` per partition. */
+  trimLog(partition: number, upToLsn: number): Promise<void>;
+  close(): Promise<void>;
+}

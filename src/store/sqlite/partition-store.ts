@@ -1,0 +1,318 @@
+import { deserialize, serialize } from 'node:v8';
+import type { InvocationStatus, TimerPayload } from '../../worker/model.ts';
+import type { FsmRecord, JournalEntry, PartitionStore, PartitionTx, TimerRecord } from '../partition.ts';
+import type { SqliteDb } from './db.ts';
+
+/**
+ * The partition store on SQLite. better-sqlite3 is synchronous; the interface is not. One
+ * connection serves everything, so transactions and reads are queued one after another: a read
+ * never observes a transaction that has not committed.
+ */
+export class SqlitePartitionStore implements PartitionStore {
+  readonly #db: SqliteDb;
+  readonly #s: ReturnType<typeof prepare>;
+  readonly #tx: PartitionTx;
+  #queue: Promise<unknown> = Promise.resolve();
+  #savepoints = 0;
+
+  constructor(db: SqliteDb) {
+    this.#db = db;
+    this.#s = prepare(db);
+    this.#tx = makeTx(this.#s);
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  transaction<T>(fn: (tx: PartitionTx) => Promise<T>): Promise<T> {
+    return this.#exclusive(async () => {
+      this.#s.begin.run();
+      try {
+        const result = await fn(this.#tx);
+        this.#s.commit.run();
+        return result;
+      } catch (err) {
+        if (this.#db.inTransaction) this.#s.rollback.run();
+        throw err;
+      }
+    });
+  }
+
+  async savepoint<T>(_tx: PartitionTx, fn: () => Promise<T>): Promise<T> {
+    const name = `sp${this.#savepoints++}`;
+    this.#db.exec(`SAVEPOINT ${name}`);
+    try {
+      const result = await fn();
+      this.#db.exec(`RELEASE ${name}`);
+      return result;
+    } catch (err) {
+      this.#db.exec(`ROLLBACK TO ${name}`);
+      this.#db.exec(`RELEASE ${name}`);
+      throw err;
+    } finally {
+      this.#savepoints--;
+    }
+  }
+
+  #read<T>(fn: () => T): Promise<T> {
+    return this.#exclusive(async () => fn());
+  }
+
+  getInvocation(id: string): Promise<InvocationStatus | undefined> {
+    return this.#read(() => readInvocation(this.#s, id));
+  }
+  readJournal(id: string): Promise<JournalEntry[]> {
+    return this.#read(() => readJournal(this.#s, id));
+  }
+  getAllState(service: string, key: string): Promise<[Uint8Array, Uint8Array][]> {
+    return this.#read(() => readAllState(this.#s, service, key));
+  }
+  listInvocationsInPhase(partition: number, phase: InvocationStatus['phase']): Promise<string[]> {
+    return this.#read(() => (this.#s.invocationsInPhase.all(partition, phase) as { id: string }[]).map((r) => r.id));
+  }
+  listTimers(partition: number): Promise<TimerRecord[]> {
+    return this.#read(() =>
+      (this.#s.timersOf.all(partition) as TimerRow[]).map((r) => toTimer(r)),
+    );
+  }
+  listOutbox(partition: number): Promise<{ seq: number; payload: Uint8Array }[]> {
+    return this.#read(() => this.#s.outboxOf.all(partition) as { seq: number; payload: Uint8Array }[]);
+  }
+  getFsm(partition: number): Promise<FsmRecord> {
+    return this.#read(() => readFsm(this.#s, partition));
+  }
+  readLog(partition: number, afterLsn: number): Promise<{ lsn: number; payload: Uint8Array }[]> {
+    return this.#read(() => this.#s.logAfter.all(partition, afterLsn) as { lsn: number; payload: Uint8Array }[]);
+  }
+  trimLog(partition: number, upToLsn: number): Promise<void> {
+    return this.#read(() => {
+      this.#s.trimLog.run(partition, upToLsn);
+    });
+  }
+  async close(): Promise<void> {
+    await this.#queue;
+  }
+}
+
+interface TimerRow {
+  partition: number;
+  timer_key: string;
+  fire_at: number;
+  payload: Uint8Array;
+}
+
+function toTimer(r: TimerRow): TimerRecord {
+  return { partition: r.partition, key: r.timer_key, fireAt: r.fire_at, payload: deserialize(r.payload) as TimerPayload };
+}
+
+function prepare(db: SqliteDb) {
+  return {
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
+    getFsm: db.prepare('SELECT applied_lsn, epoch, outbox_seq, inbox_seq FROM fsm WHERE partition = ?'),
+    putFsm: db.prepare(
+      `INSERT INTO fsm (partition, applied_lsn, epoch, outbox_seq, inbox_seq) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (partition) DO UPDATE SET applied_lsn = excluded.applied_lsn, epoch = excluded.epoch,
+         outbox_seq = excluded.outbox_seq, inbox_seq = excluded.inbox_seq`,
+    ),
+    appendLog: db.prepare('INSERT INTO log (partition, lsn, payload) VALUES (?, ?, ?)'),
+    logAfter: db.prepare('SELECT lsn, payload FROM log WHERE partition = ? AND lsn > ? ORDER BY lsn'),
+    trimLog: db.prepare('DELETE FROM log WHERE partition = ? AND lsn <= ?'),
+    getInvocation: db.prepare('SELECT data FROM invocation WHERE id = ?'),
+    putInvocation: db.prepare(
+      `INSERT INTO invocation (id, partition, status, service, handler, key, idempotency_key, created_at, modified_at, completed_at, data)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, modified_at = excluded.modified_at,
+         completed_at = excluded.completed_at, data = excluded.data`,
+    ),
+    deleteInvocation: db.prepare('DELETE FROM invocation WHERE id = ?'),
+    invocationsInPhase: db.prepare('SELECT id FROM invocation WHERE partition = ? AND status = ?'),
+    appendJournal: db.prepare('INSERT INTO journal (invocation_id, idx, type, completion_id, body) VALUES (?, ?, ?, ?, ?)'),
+    readJournal: db.prepare('SELECT idx, type, completion_id, body FROM journal WHERE invocation_id = ? ORDER BY idx'),
+    hasCompletion: db.prepare('SELECT 1 FROM journal WHERE invocation_id = ? AND completion_id = ? AND type >= 32768 LIMIT 1'),
+    deleteJournal: db.prepare('DELETE FROM journal WHERE invocation_id = ?'),
+    getState: db.prepare('SELECT value FROM state WHERE service = ? AND key = ? AND name = ?'),
+    getAllState: db.prepare('SELECT name, value FROM state WHERE service = ? AND key = ? ORDER BY name'),
+    setState: db.prepare(
+      'INSERT INTO state (service, key, name, value) VALUES (?, ?, ?, ?) ON CONFLICT (service, key, name) DO UPDATE SET value = excluded.value',
+    ),
+    clearState: db.prepare('DELETE FROM state WHERE service = ? AND key = ? AND name = ?'),
+    clearAllState: db.prepare('DELETE FROM state WHERE service = ? AND key = ?'),
+    getLock: db.prepare('SELECT invocation_id FROM object_lock WHERE service = ? AND key = ?'),
+    setLock: db.prepare(
+      'INSERT INTO object_lock (service, key, invocation_id) VALUES (?, ?, ?) ON CONFLICT (service, key) DO UPDATE SET invocation_id = excluded.invocation_id',
+    ),
+    deleteLock: db.prepare('DELETE FROM object_lock WHERE service = ? AND key = ?'),
+    pushInbox: db.prepare('INSERT INTO inbox (partition, service, key, seq, invocation_id) VALUES (?, ?, ?, ?, ?)'),
+    peekInbox: db.prepare('SELECT seq, invocation_id FROM inbox WHERE service = ? AND key = ? ORDER BY seq LIMIT 1'),
+    deleteInbox: db.prepare('DELETE FROM inbox WHERE service = ? AND key = ? AND seq = ?'),
+    putOutbox: db.prepare('INSERT INTO outbox (partition, seq, payload) VALUES (?, ?, ?)'),
+    deleteOutboxUpTo: db.prepare('DELETE FROM outbox WHERE partition = ? AND seq <= ?'),
+    outboxOf: db.prepare('SELECT seq, payload FROM outbox WHERE partition = ? ORDER BY seq'),
+    putTimer: db.prepare(
+      `INSERT INTO timer (partition, fire_at, timer_key, payload) VALUES (?, ?, ?, ?)
+       ON CONFLICT (partition, timer_key) DO UPDATE SET fire_at = excluded.fire_at, payload = excluded.payload`,
+    ),
+    getTimer: db.prepare('SELECT partition, timer_key, fire_at, payload FROM timer WHERE partition = ? AND timer_key = ?'),
+    deleteTimer: db.prepare('DELETE FROM timer WHERE partition = ? AND timer_key = ?'),
+    timersOf: db.prepare('SELECT partition, timer_key, fire_at, payload FROM timer WHERE partition = ? ORDER BY fire_at'),
+    getIdempotency: db.prepare(
+      'SELECT invocation_id FROM idempotency WHERE service = ? AND key = ? AND handler = ? AND idempotency_key = ?',
+    ),
+    putIdempotency: db.prepare(
+      'INSERT OR REPLACE INTO idempotency (service, key, handler, idempotency_key, invocation_id) VALUES (?, ?, ?, ?, ?)',
+    ),
+    deleteIdempotency: db.prepare(
+      'DELETE FROM idempotency WHERE service = ? AND key = ? AND handler = ? AND idempotency_key = ?',
+    ),
+    getDedup: db.prepare('SELECT seq FROM dedup WHERE partition = ? AND producer = ?'),
+    putDedup: db.prepare(
+      'INSERT INTO dedup (partition, producer, seq) VALUES (?, ?, ?) ON CONFLICT (partition, producer) DO UPDATE SET seq = excluded.seq',
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof prepare>;
+
+function readFsm(s: Statements, partition: number): FsmRecord {
+  const row = s.getFsm.get(partition) as
+    | { applied_lsn: number; epoch: number; outbox_seq: number; inbox_seq: number }
+    | undefined;
+  return row
+    ? { appliedLsn: row.applied_lsn, epoch: row.epoch, outboxSeq: row.outbox_seq, inboxSeq: row.inbox_seq }
+    : { appliedLsn: 0, epoch: 0, outboxSeq: 0, inboxSeq: 0 };
+}
+
+function readInvocation(s: Statements, id: string): InvocationStatus | undefined {
+  const row = s.getInvocation.get(id) as { data: Uint8Array } | undefined;
+  return row ? (deserialize(row.data) as InvocationStatus) : undefined;
+}
+
+function readJournal(s: Statements, id: string): JournalEntry[] {
+  return (s.readJournal.all(id) as { idx: number; type: number; completion_id: number | null; body: Uint8Array }[]).map(
+    (r) => ({ index: r.idx, type: r.type, completionId: r.completion_id ?? undefined, body: r.body }),
+  );
+}
+
+function readAllState(s: Statements, service: string, key: string): [Uint8Array, Uint8Array][] {
+  return (s.getAllState.all(service, key) as { name: Uint8Array; value: Uint8Array }[]).map((r) => [r.name, r.value]);
+}
+
+function makeTx(s: Statements): PartitionTx {
+  return {
+    async getFsm(partition) {
+      return readFsm(s, partition);
+    },
+    async putFsm(partition, f) {
+      s.putFsm.run(partition, f.appliedLsn, f.epoch, f.outboxSeq, f.inboxSeq);
+    },
+    async appendLog(partition, lsn, payload) {
+      s.appendLog.run(partition, lsn, payload);
+    },
+    async getInvocation(id) {
+      return readInvocation(s, id);
+    },
+    async putInvocation(st) {
+      s.putInvocation.run(
+        st.id,
+        st.partition,
+        st.phase,
+        st.target.service,
+        st.target.handler,
+        st.target.key ?? null,
+        st.idempotencyKey ?? null,
+        st.createdAt,
+        st.modifiedAt,
+        st.completedAt ?? null,
+        serialize(st),
+      );
+    },
+    async deleteInvocation(id) {
+      s.deleteInvocation.run(id);
+    },
+    async appendJournal(id, e) {
+      s.appendJournal.run(id, e.index, e.type, e.completionId ?? null, e.body);
+    },
+    async readJournal(id) {
+      return readJournal(s, id);
+    },
+    async hasCompletion(id, completionId) {
+      return s.hasCompletion.get(id, completionId) !== undefined;
+    },
+    async deleteJournal(id) {
+      s.deleteJournal.run(id);
+    },
+    async getState(service, key, name) {
+      const row = s.getState.get(service, key, name) as { value: Uint8Array } | undefined;
+      return row?.value;
+    },
+    async getAllState(service, key) {
+      return readAllState(s, service, key);
+    },
+    async setState(service, key, name, value) {
+      s.setState.run(service, key, name, value);
+    },
+    async clearState(service, key, name) {
+      s.clearState.run(service, key, name);
+    },
+    async clearAllState(service, key) {
+      s.clearAllState.run(service, key);
+    },
+    async getLock(service, key) {
+      const row = s.getLock.get(service, key) as { invocation_id: string } | undefined;
+      return row?.invocation_id;
+    },
+    async setLock(service, key, id) {
+      s.setLock.run(service, key, id);
+    },
+    async deleteLock(service, key) {
+      s.deleteLock.run(service, key);
+    },
+    async pushInbox(partition, service, key, seq, id) {
+      s.pushInbox.run(partition, service, key, seq, id);
+    },
+    async popInbox(service, key) {
+      const row = s.peekInbox.get(service, key) as { seq: number; invocation_id: string } | undefined;
+      if (!row) return undefined;
+      s.deleteInbox.run(service, key, row.seq);
+      return row.invocation_id;
+    },
+    async putOutbox(partition, seq, payload) {
+      s.putOutbox.run(partition, seq, payload);
+    },
+    async deleteOutboxUpTo(partition, seq) {
+      s.deleteOutboxUpTo.run(partition, seq);
+    },
+    async putTimer(t) {
+      s.putTimer.run(t.partition, t.fireAt, t.key, serialize(t.payload));
+    },
+    async getTimer(partition, key) {
+      const row = s.getTimer.get(partition, key) as TimerRow | undefined;
+      return row ? toTimer(row) : undefined;
+    },
+    async deleteTimer(partition, key) {
+      s.deleteTimer.run(partition, key);
+    },
+    async getIdempotency(service, key, handler, ik) {
+      const row = s.getIdempotency.get(service, key, handler, ik) as { invocation_id: string } | undefined;
+      return row?.invocation_id;
+    },
+    async putIdempotency(service, key, handler, ik, id) {
+      s.putIdempotency.run(service, key, handler, ik, id);
+    },
+    async deleteIdempotency(service, key, handler, ik) {
+      s.deleteIdempotency.run(service, key, handler, ik);
+    },
+    async getDedup(partition, producer) {
+      const row = s.getDedup.get(partition, producer) as { seq: number } | undefined;
+      return row?.seq;
+    },
+    async putDedup(partition, producer, seq) {
+      s.putDedup.run(partition, producer, seq);
+    },
+  };
+}

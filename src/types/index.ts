@@ -1,0 +1,15 @@
+/**
+ * Identifiers shared by every module: invocation ids (which carry their partition key) and the
+ * small value types that travel inside log commands. Pure data and pure functions; no I/O.
+ */
+export {
+  type InvocationId,
+  IdDecodeError,
+  formatInvocationId,
+  parseInvocationId,
+  invocationIdToBytes,
+  invocationIdFromBytes,
+  partitionKeyOf,
+  newInvocationId,
+  deriveInvocationId,
+} from './ids.ts';

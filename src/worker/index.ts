@@ -1,0 +1,10 @@
+/**
+ * The partition processors: the deterministic state machine (`apply`) and the commit loop that
+ * appends commands to the partition logs and applies them in the same transaction. The worker
+ * decides; it never performs I/O besides the store, and its actions are carried out by the
+ * leader only after the commit (DESIGN.md §3).
+ */
+export { Worker } from './processor.ts';
+export { apply, type ApplyContext } from './state-machine.ts';
+export { encodeCommand, decodeCommand } from './codec.ts';
+export type * from './model.ts';

@@ -1,0 +1,144 @@
+/**
+ * The data the partition state machine works on: log commands (its input), invocation status
+ * records (its main state) and actions (its output, carried out by the leader after commit).
+ * Everything here is plain data so it can be written to the log and the store as is.
+ */
+
+/** How a service is addressed. */
+export type ServiceType = 'SERVICE' | 'VIRTUAL_OBJECT' | 'WORKFLOW';
+/** How a handler of a keyed service runs: exclusive handlers hold the key's lock. */
+export type HandlerType = 'EXCLUSIVE' | 'SHARED' | 'WORKFLOW' | undefined;
+
+/** Outcome of an invocation, or of a call it made. */
+export type InvocationResult =
+  | { readonly ok: true; readonly value: Uint8Array }
+  | { readonly ok: false; readonly code: number; readonly message: string; readonly metadata?: readonly (readonly [string, string])[] };
+
+/** Where an answer goes once an invocation completes (or is accepted). */
+export type Sink =
+  /** A request waiting on an ingress node; answered through that node's response registry. */
+  | { readonly kind: 'ingress'; readonly node: string; readonly requestId: number }
+  /** Another invocation waiting on a call completion. */
+  | { readonly kind: 'invocation'; readonly id: string; readonly partition: number; readonly completionId: number };
+
+/** Identifies the producer of a command and its position, so a retried append applies once. */
+export interface Dedup {
+  readonly producer: string;
+  readonly seq: number;
+}
+
+/** Target facts resolved from the schema registry by whoever created the command. */
+export interface ResolvedTarget {
+  readonly service: string;
+  readonly handler: string;
+  readonly key: string | undefined;
+  readonly serviceType: ServiceType;
+  readonly handlerType: HandlerType;
+  readonly deploymentId: string;
+  readonly retentionMs: number;
+}
+
+/** Everything needed to create an invocation. */
+export interface NewInvocation {
+  readonly id: string;
+  readonly target: ResolvedTarget;
+  /** Body of the InputCommand journal entry (protobuf), built by the producer. */
+  readonly inputEntry: Uint8Array;
+  readonly idempotencyKey: string | undefined;
+  /** Epoch ms at which to run; absent or past means now. */
+  readonly executeAt: number | undefined;
+  /** Epoch ms of creation, taken by the producer: apply never reads the clock. */
+  readonly createdAt: number;
+  /** Who waits for the result, and whether they only want to know it was accepted. */
+  readonly sink: Sink | undefined;
+  readonly sinkMode: 'result' | 'accepted';
+}
+
+/** Commands: the records of a partition's log. */
+export type Command =
+  | { readonly kind: 'invoke'; readonly invocation: NewInvocation; readonly dedup?: Dedup }
+  | {
+      readonly kind: 'journal-command';
+      readonly id: string;
+      readonly commandIndex: number;
+      readonly type: number;
+      readonly body: Uint8Array;
+      readonly now: number;
+      /** For calls and sends: the resolved callee (absent when the callee is unknown). */
+      readonly callee?: ResolvedTarget;
+    }
+  | {
+      readonly kind: 'run-completion';
+      readonly id: string;
+      readonly completionId: number;
+      readonly result: InvocationResult;
+    }
+  | {
+      readonly kind: 'suspend';
+      readonly id: string;
+      readonly completions: readonly number[];
+      readonly signals: readonly number[];
+      readonly namedSignals: readonly string[];
+    }
+  | { readonly kind: 'end'; readonly id: string; readonly now: number }
+  | { readonly kind: 'fail'; readonly id: string; readonly now: number; readonly result: InvocationResult }
+  | { readonly kind: 'call-response'; readonly id: string; readonly completionId: number; readonly result: InvocationResult; readonly dedup: Dedup }
+  | { readonly kind: 'timer-fired'; readonly timerKey: string; readonly now: number }
+  | {
+      readonly kind: 'attach';
+      readonly id: string;
+      readonly mode: 'attach' | 'output';
+      readonly sink: Sink;
+    }
+  | { readonly kind: 'outbox-delivered'; readonly upTo: number };
+
+/** Lifecycle of an invocation as the partition sees it. */
+export type InvocationPhase = 'scheduled' | 'inboxed' | 'invoked' | 'suspended' | 'completed';
+
+/** The status record of one invocation. */
+export interface InvocationStatus {
+  id: string;
+  partition: number;
+  phase: InvocationPhase;
+  target: ResolvedTarget;
+  idempotencyKey: string | undefined;
+  createdAt: number;
+  modifiedAt: number;
+  completedAt: number | undefined;
+  /** Number of journal entries (commands and notifications). */
+  journalLength: number;
+  /** Number of commands in the journal (the Input command is command 0). */
+  commandCount: number;
+  waiting: { completions: number[]; signals: number[]; namedSignals: string[] } | undefined;
+  sinks: Sink[];
+  /** Set by the Output command; final once the invocation ends. */
+  result: InvocationResult | undefined;
+}
+
+/** A durable timer. */
+export type TimerPayload =
+  | { readonly kind: 'sleep'; readonly id: string; readonly completionId: number }
+  | { readonly kind: 'scheduled-invoke'; readonly id: string }
+  | { readonly kind: 'cleanup'; readonly id: string };
+
+/** Messages from one partition to another, delivered by the leader's shuffle. */
+export interface OutboxMessage {
+  readonly partition: number;
+  readonly command: Command;
+}
+
+/** Answers for a request waiting on the ingress. */
+export type IngressAnswer =
+  | { readonly kind: 'result'; readonly id: string; readonly result: InvocationResult }
+  | { readonly kind: 'accepted'; readonly id: string; readonly previously: boolean }
+  | { readonly kind: 'not-found'; readonly id: string }
+  | { readonly kind: 'not-ready'; readonly id: string };
+
+/** Actions: what the leader does after an apply committed. */
+export type Action =
+  | { readonly kind: 'invoke'; readonly id: string; readonly partition: number }
+  | { readonly kind: 'notify'; readonly id: string; readonly index: number; readonly type: number; readonly body: Uint8Array }
+  | { readonly kind: 'answer'; readonly sink: Extract<Sink, { kind: 'ingress' }>; readonly answer: IngressAnswer }
+  | { readonly kind: 'timer'; readonly partition: number; readonly key: string; readonly fireAt: number }
+  | { readonly kind: 'shuffle'; readonly partition: number; readonly seq: number; readonly message: OutboxMessage }
+  | { readonly kind: 'abort'; readonly id: string };
