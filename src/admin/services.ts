@@ -1,9 +1,36 @@
-import type { SchemaRegistry } from '../metadata/index.ts';
-import { notFound } from './errors.ts';
+import type { SchemaRegistry, ServiceModification } from '../metadata/index.ts';
+import { optionalBool, parseJsonObject } from './body.ts';
+import { parseFriendlyDuration } from './duration.ts';
+import { invalidField, notFound } from './errors.ts';
 import { json } from './http.ts';
 import type { AdminRoute } from './router.ts';
 import type { ServiceDefaults } from './views.ts';
 import { handlerView, serviceView } from './views.ts';
+
+const MODIFIABLE_DURATIONS = [
+  ['idempotency_retention', 'idempotencyRetentionMs'],
+  ['workflow_completion_retention', 'workflowCompletionRetentionMs'],
+  ['journal_retention', 'journalRetentionMs'],
+  ['inactivity_timeout', 'inactivityTimeoutMs'],
+  ['abort_timeout', 'abortTimeoutMs'],
+] as const;
+
+function parseModification(body: Uint8Array): ServiceModification {
+  const obj = parseJsonObject(body);
+  const changes: ServiceModification = {};
+  const isPublic = optionalBool(obj, 'public');
+  if (isPublic !== undefined) changes.public = isPublic;
+  for (const [field, key] of MODIFIABLE_DURATIONS) {
+    const raw = obj[field];
+    if (raw === undefined || raw === null) continue;
+    const ms = typeof raw === 'string' ? parseFriendlyDuration(raw) : undefined;
+    if (ms === undefined) {
+      throw invalidField(field, `expected a duration such as "5 hours", "1h 30m" or "PT5H", got ${JSON.stringify(raw)}`);
+    }
+    changes[key] = ms;
+  }
+  return changes;
+}
 
 /** The `/services` routes. */
 export function serviceRoutes(registry: SchemaRegistry, defaults: ServiceDefaults): AdminRoute[] {
@@ -22,6 +49,16 @@ export function serviceRoutes(registry: SchemaRegistry, defaults: ServiceDefault
       method: 'GET',
       path: '/services/:service',
       handle: (_req, { params }) => json(200, serviceView(service(params.service as string), defaults)),
+    },
+    {
+      method: 'PATCH',
+      path: '/services/:service',
+      async handle(req, { params }) {
+        const name = params.service as string;
+        const changes = parseModification(req.body);
+        if (Object.keys(changes).length === 0) return json(200, serviceView(service(name), defaults));
+        return json(200, serviceView(await registry.modifyService(name, changes), defaults));
+      },
     },
     {
       method: 'GET',

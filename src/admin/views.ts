@@ -96,7 +96,9 @@ export function serviceView(s: ServiceSchema, defaults: ServiceDefaults): Json {
   view.idempotency_retention = friendlyDuration(o.idempotencyRetentionMs ?? DEFAULT_RETENTION_MS);
   if (s.ty === 'WORKFLOW') {
     const wf = [...s.handlers.values()].find((h) => h.ty === 'WORKFLOW');
-    view.workflow_completion_retention = friendlyDuration(wf?.options.workflowCompletionRetentionMs ?? DEFAULT_RETENTION_MS);
+    view.workflow_completion_retention = friendlyDuration(
+      wf?.options.workflowCompletionRetentionMs ?? o.workflowCompletionRetentionMs ?? DEFAULT_RETENTION_MS,
+    );
   }
   withOptional(view, 'journal_retention', o.journalRetentionMs !== undefined ? friendlyDuration(o.journalRetentionMs) : undefined);
   view.inactivity_timeout = friendlyDuration(o.inactivityTimeoutMs ?? defaults.inactivityTimeoutMs);

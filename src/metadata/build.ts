@@ -140,6 +140,7 @@ function buildHandler(service: ServiceManifest, servicePublic: boolean, h: Handl
     name: h.name,
     ty,
     public: h.ingressPrivate !== undefined ? !h.ingressPrivate : servicePublic,
+    ...(h.ingressPrivate !== undefined ? { ingressPrivate: h.ingressPrivate } : {}),
     ...(h.documentation !== undefined ? { documentation: h.documentation } : {}),
     metadata: { ...(h.metadata ?? {}) },
     acceptsEmptyInput,

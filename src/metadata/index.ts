@@ -6,7 +6,7 @@
  * manifest it discovered.
  */
 export { SchemaRegistry } from './registry.ts';
-export type { RegisterOptions, RegisterOutcome, RegisterResult } from './registry.ts';
+export type { RegisterOptions, RegisterOutcome, RegisterResult, ServiceModification } from './registry.ts';
 export { MetadataError, MetadataErrorCode } from './errors.ts';
 export { newDeploymentId } from './ids.ts';
 export { checkHandlerInput, contentTypeMatches } from './input.ts';

@@ -31,6 +31,17 @@ export interface RegisterResult {
   services: ServiceSchema[];
 }
 
+/** Operator changes to the active revision of a service (Restate's ModifyServiceRequest). */
+export interface ServiceModification {
+  public?: boolean;
+  idempotencyRetentionMs?: number;
+  /** Workflow services only. */
+  workflowCompletionRetentionMs?: number;
+  journalRetentionMs?: number;
+  inactivityTimeoutMs?: number;
+  abortTimeoutMs?: number;
+}
+
 /** An immutable view of the registry; replaced wholesale on every change. */
 interface Snapshot {
   deployments: Map<string, StoredDeployment>;
@@ -217,6 +228,59 @@ export class SchemaRegistry {
       const deployments = new Map(this.snapshot.deployments);
       deployments.delete(id);
       await this.persist(deployments, undefined, id);
+    });
+  }
+
+  /**
+   * Changes options of the active revision of a service in place (no new revision), as
+   * Restate's modify_service. Unknown service: 404; workflow retention on a non-workflow: 400.
+   */
+  modifyService(name: string, changes: ServiceModification): Promise<ServiceSchema> {
+    return this.serialise(async () => {
+      const current = this.snapshot.services.get(name);
+      if (current === undefined) {
+        throw new MetadataError(MetadataErrorCode.ServiceNotFound, `The requested service '${name}' does not exist`);
+      }
+      if (changes.workflowCompletionRetentionMs !== undefined && current.ty !== 'WORKFLOW') {
+        throw new MetadataError(
+          MetadataErrorCode.InvalidManifest,
+          `modifying retention time for service type ${current.ty} is unsupported`,
+        );
+      }
+      const options = { ...current.options };
+      const set = <K extends keyof ServiceModification & keyof typeof options>(key: K): void => {
+        if (changes[key] !== undefined) options[key] = changes[key] as (typeof options)[K];
+      };
+      set('idempotencyRetentionMs');
+      set('journalRetentionMs');
+      set('inactivityTimeoutMs');
+      set('abortTimeoutMs');
+      set('workflowCompletionRetentionMs');
+      const isPublic = changes.public ?? current.public;
+      const handlers = new Map<string, HandlerSchema>();
+      for (const [hName, h] of current.handlers) {
+        let next: HandlerSchema = h;
+        if (h.ingressPrivate === undefined && h.public !== isPublic) next = { ...next, public: isPublic };
+        if (changes.workflowCompletionRetentionMs !== undefined && h.ty === 'WORKFLOW') {
+          next = { ...next, options: { ...next.options, workflowCompletionRetentionMs: changes.workflowCompletionRetentionMs } };
+        }
+        handlers.set(hName, next === h ? h : deepFreeze(next));
+      }
+      const updated: ServiceSchema = deepFreeze({ ...current, public: isPublic, options, handlers });
+      const owner = this.snapshot.deployments.get(current.deploymentId) as StoredDeployment;
+      const stored: StoredDeployment = {
+        deployment: owner.deployment,
+        services: owner.services.map((s) => (s.name === name ? updated : s)),
+      };
+      const deployments = new Map(this.snapshot.deployments);
+      deployments.set(owner.deployment.id, stored);
+      await this.persist(deployments, {
+        id: owner.deployment.id,
+        url: owner.deployment.url,
+        createdAt: owner.deployment.createdAt,
+        data: encodeDeployment(stored),
+      });
+      return updated;
     });
   }
 

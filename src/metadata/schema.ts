@@ -17,13 +17,13 @@ export interface ServiceOptions {
   journalRetentionMs?: number;
   idempotencyRetentionMs?: number;
   enableLazyState?: boolean;
+  /** Set on workflow services by an operator; a workflow handler's own value wins. */
+  workflowCompletionRetentionMs?: number;
   retryPolicy: RetryPolicyOverrides;
 }
 
 /** Handler options: the service options plus the workflow completion retention. */
-export interface HandlerOptions extends ServiceOptions {
-  workflowCompletionRetentionMs?: number;
-}
+export type HandlerOptions = ServiceOptions;
 
 /** A handler of the active revision of a service. */
 export interface HandlerSchema {
@@ -32,6 +32,8 @@ export interface HandlerSchema {
   readonly ty: HandlerType | undefined;
   /** Callable through the ingress. */
   readonly public: boolean;
+  /** Visibility the handler declared itself; undefined: follows the service. */
+  readonly ingressPrivate?: boolean;
   readonly documentation?: string;
   readonly metadata: Readonly<Record<string, string>>;
   /** An empty body without content-type is accepted. */

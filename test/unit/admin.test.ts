@@ -172,6 +172,30 @@ describe('admin API', () => {
     expect((await request(handler, 'GET', '/services/Greeter')).status).toBe(404);
   });
 
+  it('modifies a service with PATCH /services/{name}, keeping its revision', async () => {
+    await request(handler, 'POST', '/deployments', { uri: 'http://127.0.0.1:9080' });
+    const res = await request(handler, 'PATCH', '/services/Greeter', {
+      public: false,
+      inactivity_timeout: '5 minutes',
+      idempotency_retention: 'PT2H',
+    });
+    expect(res.status).toBe(200);
+    expect(bodyOf(res)).toMatchObject({
+      public: false,
+      inactivity_timeout: '5m',
+      idempotency_retention: '2h',
+      revision: 1,
+      handlers: [{ name: 'greet', public: false }],
+    });
+    expect(registry.getHandler('Greeter', 'greet')?.public).toBe(false);
+    expect(registry.getService('Greeter')?.options.inactivityTimeoutMs).toBe(300_000);
+    const bad = await request(handler, 'PATCH', '/services/Greeter', { abort_timeout: 'soon' });
+    expect(bad.status).toBe(400);
+    const wf = await request(handler, 'PATCH', '/services/Greeter', { workflow_completion_retention: '1d' });
+    expect(wf.status).toBe(400);
+    expect((await request(handler, 'PATCH', '/services/Nope', { public: true })).status).toBe(404);
+  });
+
   it('does not register anything on a dry run', async () => {
     const res = await request(handler, 'POST', '/deployments', { uri: 'http://127.0.0.1:9080', dry_run: true });
     expect(res.status).toBe(201);

@@ -143,6 +143,18 @@ describe('SchemaRegistry', () => {
     expect(registry.listDeployments()).toEqual([]);
   });
 
+  it('persists service modifications across a restart', async () => {
+    await registry.registerDeployment('http://127.0.0.1:9080', manifest(counter), {});
+    const updated = await registry.modifyService('Counter', { public: false, abortTimeoutMs: 1000 });
+    expect(updated).toMatchObject({ public: false, revision: 1 });
+    expect(registry.getHandler('Counter', 'add')?.public).toBe(false);
+    db.close();
+    db = openSqlite(join(dir, 'endure.db'));
+    const reopened = await SchemaRegistry.open(new SqliteMetadataStore(db));
+    expect(reopened.getService('Counter')).toMatchObject({ public: false, options: { abortTimeoutMs: 1000 } });
+    expect(reopened.getHandler('Counter', 'add')?.public).toBe(false);
+  });
+
   it('does not persist a dry run', async () => {
     const r = await registry.registerDeployment('http://127.0.0.1:9080', manifest(greeter), { dryRun: true });
     expect(r.outcome).toBe('created');
