@@ -9,9 +9,11 @@
   return { promise, resolve, reject };
 };
 
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
+import { createServer as createHttp2Server } from 'node:http2';
+import type { Http2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,32 +21,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminHandler, startAdminServer } from '../../src/admin/index.ts';
 import type { AdminServer } from '../../src/admin/index.ts';
 import { SchemaRegistry } from '../../src/metadata/index.ts';
-import type { DiscoverFn, EndpointManifest } from '../../src/metadata/index.ts';
+import { discoverEndpoint } from '../../src/protocol/index.ts';
 import { openSqlite } from '../../src/store/sqlite/db.ts';
 import type { SqliteDb } from '../../src/store/sqlite/db.ts';
 import { SqliteMetadataStore } from '../../src/store/sqlite/metadata.ts';
-
-/** Discovery over HTTP/1.1 with fetch; used until src/protocol provides discoverEndpoint. */
-const fetchDiscover: DiscoverFn = async (url, opts) => {
-  const res = await fetch(new URL('discover', url.endsWith('/') ? url : `${url}/`), {
-    headers: { accept: 'application/vnd.restate.endpointmanifest.v3+json', ...(opts?.headers ?? {}) },
-  });
-  if (!res.ok) throw new Error(`got status code '${res.status}'`);
-  return (await res.json()) as EndpointManifest;
-};
-
-async function pickDiscover(): Promise<DiscoverFn> {
-  const protocolIndex = join(import.meta.dirname, '../../src/protocol/index.ts');
-  if (!existsSync(protocolIndex)) return fetchDiscover;
-  const mod = (await import(protocolIndex)) as { discoverEndpoint?: DiscoverFn };
-  return mod.discoverEndpoint ?? fetchDiscover;
-}
 
 describe('admin API over a real socket with an SDK endpoint', () => {
   let dir: string;
   let db: SqliteDb;
   let sdkServer: Server;
   let sdkUrl: string;
+  let h2Server: Http2Server;
+  let h2Url: string;
   let admin: AdminServer;
 
   beforeAll(async () => {
@@ -63,11 +51,15 @@ describe('admin API over a real socket with an SDK endpoint', () => {
     sdkServer = createServer(restate.createEndpointHandler({ services: [greeter, counter] }));
     await new Promise<void>((resolve) => sdkServer.listen(0, '127.0.0.1', resolve));
     sdkUrl = `http://127.0.0.1:${(sdkServer.address() as AddressInfo).port}`;
+    const ticker = restate.service({ name: 'Ticker', handlers: { tick: async () => 1 } });
+    h2Server = createHttp2Server(restate.createEndpointHandler({ services: [ticker] }));
+    await new Promise<void>((resolve) => h2Server.listen(0, '127.0.0.1', resolve));
+    h2Url = `http://127.0.0.1:${(h2Server.address() as AddressInfo).port}`;
 
     dir = mkdtempSync(join(tmpdir(), 'endure-admin-sdk-'));
     db = openSqlite(join(dir, 'endure.db'));
     const registry = await SchemaRegistry.open(new SqliteMetadataStore(db));
-    admin = await startAdminServer(createAdminHandler({ registry, discover: await pickDiscover(), version: 'test' }), {
+    admin = await startAdminServer(createAdminHandler({ registry, discover: discoverEndpoint, version: 'test' }), {
       host: '127.0.0.1',
       port: 0,
     });
@@ -76,6 +68,7 @@ describe('admin API over a real socket with an SDK endpoint', () => {
   afterAll(async () => {
     await admin?.close();
     await new Promise<void>((resolve) => (sdkServer ? sdkServer.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => (h2Server ? h2Server.close(() => resolve()) : resolve()));
     db?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -110,6 +103,18 @@ describe('admin API over a real socket with an SDK endpoint', () => {
     expect(deployments.deployments).toMatchObject([
       { id: regBody.id, uri: sdkUrl, http_version: 'HTTP/1.1', protocol_type: 'RequestResponse' },
     ]);
+  });
+
+  it('registers an HTTP/2 endpoint in bidirectional streaming mode', async () => {
+    const reg = await fetch(`${admin.url}/deployments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ uri: h2Url }),
+    });
+    const body = (await reg.json()) as { id: string };
+    expect(reg.status, JSON.stringify(body)).toBe(201);
+    const detail = (await (await fetch(`${admin.url}/deployments/${body.id}`)).json()) as Record<string, unknown>;
+    expect(detail).toMatchObject({ uri: h2Url, protocol_type: 'BidiStream', http_version: 'HTTP/2.0', services: [{ name: 'Ticker' }] });
   });
 
   it('answers an oversized body with 413 and bad JSON with 400', async () => {
