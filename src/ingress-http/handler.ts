@@ -64,8 +64,12 @@ export function createIngressHandler(deps: IngressDeps): (req: IngressRequest) =
 }
 
 /** Restate's error body. */
-export function errorResponse(status: number, message: string): IngressResponse {
-  return { status, headers: { ...JSON_HEADERS }, body: JSON.stringify({ code: status, message }) };
+export function errorResponse(status: number, message: string, source: 'ingress' | 'invocation' = 'ingress'): IngressResponse {
+  return {
+    status,
+    headers: { ...JSON_HEADERS, 'x-restate-error-source': source },
+    body: JSON.stringify({ code: status, message }),
+  };
 }
 
 async function route(deps: IngressDeps, req: IngressRequest): Promise<IngressResponse> {
@@ -207,7 +211,7 @@ function answerResponse(_deps: IngressDeps, answer: IngressAnswer, outputContent
       const r = answer.result;
       if (!r.ok) {
         const status = r.code >= 100 && r.code <= 999 ? r.code : 500;
-        const res = errorResponse(status, r.message);
+        const res = errorResponse(status, r.message, 'invocation');
         res.headers['x-restate-id'] = answer.id;
         return res;
       }

@@ -133,6 +133,8 @@ export class Attempt {
         continue;
       }
       outcome = this.#control(frame);
+      // The SDK waits for our side to close before it closes its own.
+      if (outcome) this.#endInput();
     }
     if (this.#aborted) return { kind: 'aborted' };
     return outcome ?? { kind: 'failed', message: 'the stream closed without End, Suspension or Error', stored: this.#stored };
