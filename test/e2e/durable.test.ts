@@ -107,6 +107,20 @@ describe("calls between services", () => {
     for (const key of keys) expect((await suite.call(`/Recorder/${key}/count`)).json).toBe(1);
   });
 
+  it("an object calls and sends to other objects, across partitions", async () => {
+    const from = uid("from");
+    const to = uid("to");
+    const called = await suite.call(`/Counter/${from}/forward`, { to, n: 4, oneWay: false });
+    expect(called.status).toBe(200);
+    expect(called.json).toEqual([4, 4]);
+    const sent = await suite.call(`/Counter/${from}/forward`, { to, n: 6, oneWay: true });
+    expect(sent.json).toEqual([10, null]);
+    await eventually(async () => ((await suite.call(`/Counter/${to}/get`)).json === 10 ? true : undefined), 10_000, "the send");
+    await sleep(200);
+    expect((await suite.call(`/Counter/${to}/get`)).json).toBe(10);
+    expect((await suite.call(`/Counter/${from}/get`)).json).toBe(10);
+  });
+
   it("a delayed send from a handler is delivered no earlier than its delay", async () => {
     const key = uid("rec");
     const id = uid("later");

@@ -102,6 +102,21 @@ describe("idempotency", () => {
     expect(await suite.count("stamp", id)).toBe(2);
   });
 
+  it("concurrent calls with the same idempotency key share one execution and one answer", async () => {
+    const id = uid("sleep");
+    const headers = { "idempotency-key": uid("idem") };
+    const [first, second] = await Promise.all([
+      suite.call("/Sleeper/sleep", { id, ms: 500 }, headers),
+      suite.call("/Sleeper/sleep", { id, ms: 500 }, headers),
+    ]);
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(200);
+    expect(second.json).toEqual(first.json);
+    const effects = await suite.effects(id);
+    expect(effects.filter((e) => e.kind === "before")).toHaveLength(1);
+    expect(effects.filter((e) => e.kind === "woke")).toHaveLength(1);
+  });
+
   it("an idempotent object call on the same key is applied once", async () => {
     const key = uid("counter");
     const headers = { "idempotency-key": uid("idem") };

@@ -18,6 +18,22 @@ export const counter = restate.object({
     reset: async (ctx: restate.ObjectContext): Promise<void> => {
       ctx.clear("total");
     },
+    /**
+     * Adds `n` here and to the counter `to` (another key, usually another partition), by a
+     * request/response call or a one-way send; returns [this total, the other total or null].
+     */
+    forward: async (
+      ctx: restate.ObjectContext,
+      req: { to: string; n: number; oneWay: boolean },
+    ): Promise<[number, number | null]> => {
+      const total = ((await ctx.get<number>("total")) ?? 0) + req.n;
+      ctx.set("total", total);
+      if (req.oneWay) {
+        ctx.objectSendClient(counter, req.to).add(req.n);
+        return [total, null];
+      }
+      return [total, await ctx.objectClient(counter, req.to).add(req.n)];
+    },
     /** The key as the handler sees it. */
     key: restate.handlers.object.shared(async (ctx: restate.ObjectSharedContext): Promise<string> => ctx.key),
   },
