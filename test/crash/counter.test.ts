@@ -63,4 +63,34 @@ describe("crash during increments", () => {
     const final = await callUntilOk(`/Counter/${key}/get`, undefined, {});
     expect(final.json).toBe(N);
   });
+
+  it("concurrent increments on several keys survive a kill -9 mid-flight, each applied exactly once", async () => {
+    const keys = Array.from({ length: 5 }, (_, i) => uid(`burst${i}`));
+    const perKey = 8;
+    const requests = Array.from({ length: keys.length * perKey }, (_, i) => ({
+      key: keys[i % keys.length]!,
+      headers: { "idempotency-key": uid(`burst-req${i}`) },
+    }));
+    const inFlight = requests.map((r) =>
+      suite.call(`/Counter/${r.key}/add`, 1, r.headers).then(
+        (res) => res,
+        () => undefined,
+      ),
+    );
+    await sleep(20 + Math.floor(Math.random() * 40));
+    await suite.endure.kill("SIGKILL");
+    await suite.endure.restart();
+    const answers = await Promise.all(
+      requests.map(async (r, i) => {
+        const first = await inFlight[i];
+        const res = first?.status === 200 ? first : await callUntilOk(`/Counter/${r.key}/add`, 1, r.headers);
+        return { key: r.key, total: res.json as number };
+      }),
+    );
+    for (const key of keys) {
+      const totals = answers.filter((a) => a.key === key).map((a) => a.total).sort((a, b) => a - b);
+      expect(totals, `answers for ${key}`).toEqual(Array.from({ length: perKey }, (_, i) => i + 1));
+      expect((await callUntilOk(`/Counter/${key}/get`, undefined, {})).json).toBe(perKey);
+    }
+  });
 });
