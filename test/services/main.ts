@@ -19,6 +19,7 @@ const endpoint = restate
   .bind(steps)
   .bind(recorder)
   .bind(caller);
+for (const service of (await import("./semantics.ts")).semanticsServices) endpoint.bind(service);
 
 const server = http2.createServer(endpoint.http2Handler());
 server.listen(Number(process.env.PORT ?? 9080), "127.0.0.1", () => {
