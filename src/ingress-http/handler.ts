@@ -1,8 +1,16 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import { pb } from '../protocol/index.ts';
 import type { Partitioner } from '../sharding/index.ts';
-import { IdDecodeError, deriveInvocationId, formatInvocationId, newInvocationId } from '../types/index.ts';
-import type { Command, IngressAnswer, ResolvedTarget } from '../worker/model.ts';
+import {
+  IdDecodeError,
+  formatInvocationId,
+  idempotentInvocationId,
+  newInvocationId,
+  parseAwakeableId,
+  parseInvocationId,
+  workflowRunId,
+} from '../types/index.ts';
+import type { Command, IngressAnswer, ResolvedTarget, SignalResult } from '../worker/model.ts';
 import { parseDelay } from './delay.ts';
 import { IngressError, badServicePath, handlerNotFound, serviceNotFound } from './errors.ts';
 import type { ResponseRegistry } from './responses.ts';
@@ -30,7 +38,7 @@ export interface TargetLookup {
   /** undefined: unknown service; 'no-handler': service known, handler not. */
   lookup(service: string): { ty: ResolvedTarget['serviceType'] } | undefined;
   resolve(service: string, handler: string, key: string | undefined): ResolvedTarget | 'no-handler' | undefined;
-  handlerInfo(service: string, handler: string): { inputContentType?: string; acceptsEmptyInput: boolean; outputContentType?: string } | undefined;
+  handlerInfo(service: string, handler: string): { inputContentType?: string; acceptsEmptyInput: boolean; outputContentType?: string; public: boolean } | undefined;
 }
 
 /** What the ingress needs from the node. */
@@ -85,7 +93,7 @@ async function route(deps: IngressDeps, req: IngressRequest): Promise<IngressRes
     throw new IngressError(400, 'bad path, cannot decode key');
   }
 
-  if (parts[0] === 'restate') return restateApi(deps, req, parts.slice(1));
+  if (parts[0] === 'restate') return restateApi(deps, req, parts.slice(1), query);
   if (req.method !== 'POST') {
     if (parts.length === 0) throw new IngressError(404, 'not found');
     throw new IngressError(405, 'method not allowed');
@@ -93,29 +101,108 @@ async function route(deps: IngressDeps, req: IngressRequest): Promise<IngressRes
   return invokeHandler(deps, req, parts, query);
 }
 
-async function restateApi(deps: IngressDeps, req: IngressRequest, parts: string[]): Promise<IngressResponse> {
-  if (parts[0] === 'health' && parts.length === 1) return { status: 200, headers: { ...JSON_HEADERS }, body: '{}' };
-  if (parts[0] === 'invocation') {
-    if (parts.length !== 3 || (parts[2] !== 'attach' && parts[2] !== 'output')) {
-      throw new IngressError(
-        400,
-        'bad path, expected either /restate/invocation/:invocation_id/output or /restate/invocation/:invocation_id/attach',
-      );
+async function restateApi(deps: IngressDeps, req: IngressRequest, parts: string[], query: URLSearchParams): Promise<IngressResponse> {
+  const [verb, ...rest] = parts;
+  switch (verb) {
+    case 'health':
+      if (rest.length === 0) return { status: 200, headers: { ...JSON_HEADERS }, body: '{}' };
+      break;
+    case 'invocation':
+      return invocationApi(deps, req, rest);
+    case 'workflow': {
+      if (rest.length !== 3 || (rest[2] !== 'attach' && rest[2] !== 'output')) {
+        throw new IngressError(400, 'bad path, expected either /restate/workflow/:workflow_name/:workflow_key/output or /restate/workflow/:workflow_name/:workflow_key/attach');
+      }
+      requireMethod(req, 'GET');
+      const [wf, key, mode] = rest as [string, string, 'attach' | 'output'];
+      const svc = deps.targets.lookup(wf);
+      if (!svc || svc.ty !== 'WORKFLOW') throw serviceNotFound(wf);
+      return attachTo(deps, req, workflowRunId(wf, key), mode);
     }
-    if (req.method !== 'GET') throw new IngressError(405, 'method not allowed');
-    const id = parts[1]!;
-    let partition: number;
-    try {
-      partition = deps.partitioner.partitionOfInvocation(id);
-    } catch (err) {
-      if (err instanceof IdDecodeError) throw new IngressError(400, `bad invocation id '${id}': ${err.message}`);
-      throw err;
+    case 'awakeables':
+    case 'a':
+      return awakeableApi(deps, req, rest);
+    case 'call':
+    case 'send': {
+      if (rest.length === 0) throw new IngressError(400, 'bad path, expected /restate/call/:service/:handler or /restate/send/:service/:handler');
+      requireMethod(req, 'POST');
+      return invokeHandler(deps, req, verb === 'send' ? [...rest, 'send'] : rest, query);
     }
-    const mode = parts[2] as 'attach' | 'output';
-    const answer = await ask(deps, req, partition, (sink) => ({ kind: 'attach', id, mode, sink }));
-    return answerResponse(deps, answer, undefined);
+    case 'attach':
+    case 'output': {
+      if (rest.length !== 1) throw new IngressError(400, 'bad path, expected /restate/attach/:invocation_id or /restate/output/:invocation_id');
+      requireMethod(req, 'GET');
+      return attachTo(deps, req, checkedInvocationId(rest[0]!), verb);
+    }
+    default:
+      break;
   }
   throw new IngressError(404, 'not found');
+}
+
+/** `/restate/invocation/{id}/attach|output` and `/restate/invocation/{svc}/{key?}/{handler}/{idempotencyKey}/attach|output`. */
+async function invocationApi(deps: IngressDeps, req: IngressRequest, rest: string[]): Promise<IngressResponse> {
+  const mode = rest[rest.length - 1];
+  if ((mode !== 'attach' && mode !== 'output') || rest.length < 2) {
+    throw new IngressError(
+      400,
+      'bad path, expected either /restate/invocation/:invocation_id/output or /restate/invocation/:invocation_id/attach or /restate/invocation/:invocation_target/:idempotency_key/output or /restate/invocation/:invocation_target/:idempotency_key/attach',
+    );
+  }
+  requireMethod(req, 'GET');
+  if (rest.length === 2) return attachTo(deps, req, checkedInvocationId(rest[0]!), mode);
+  const [service, ...target] = rest.slice(0, -1) as [string, ...string[]];
+  const svc = deps.targets.lookup(service);
+  if (!svc) throw serviceNotFound(service);
+  const keyed = svc.ty !== 'SERVICE';
+  if (target.length !== (keyed ? 3 : 2)) throw new IngressError(400, 'bad path, expected /restate/invocation/:service/:key?/:handler/:idempotency_key/attach|output');
+  const key = keyed ? target[0] : undefined;
+  const handler = target[target.length - 2]!;
+  const idempotencyKey = target[target.length - 1]!;
+  return attachTo(deps, req, idempotentInvocationId(service, key, handler, idempotencyKey), mode);
+}
+
+async function awakeableApi(deps: IngressDeps, req: IngressRequest, rest: string[]): Promise<IngressResponse> {
+  if (rest.length !== 2 || (rest[1] !== 'resolve' && rest[1] !== 'reject')) {
+    throw new IngressError(400, 'bad path, expected either /restate/awakeables/:id/resolve or /restate/awakeables/:id/reject');
+  }
+  requireMethod(req, 'POST');
+  const [id, action] = rest as [string, 'resolve' | 'reject'];
+  let target: { invocationId: string; signal: number };
+  try {
+    target = parseAwakeableId(id);
+  } catch (err) {
+    throw new IngressError(400, `bad awakeable id '${id}': ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const partition = deps.partitioner.partitionOfInvocation(target.invocationId);
+  const body = Buffer.from(req.body.buffer, req.body.byteOffset, req.body.length);
+  const result: SignalResult =
+    action === 'resolve'
+      ? { kind: 'value', value: req.body }
+      : { kind: 'failure', code: 500, message: body.length > 0 ? body.toString('utf8') : 'rejected' };
+  // Answered once the signal is durable in the log; whether the target still exists does not matter to the caller.
+  await ask(deps, req, partition, (sink) => ({ kind: 'signal', id: target.invocationId, signal: target.signal, result, sink }));
+  return { status: 202, headers: {}, body: '' };
+}
+
+async function attachTo(deps: IngressDeps, req: IngressRequest, id: string, mode: 'attach' | 'output'): Promise<IngressResponse> {
+  const partition = deps.partitioner.partitionOfInvocation(id);
+  const answer = await ask(deps, req, partition, (sink) => ({ kind: 'attach', id, mode, sink }));
+  return answerResponse(deps, answer, undefined);
+}
+
+function checkedInvocationId(id: string): string {
+  try {
+    parseInvocationId(id);
+    return id;
+  } catch (err) {
+    if (err instanceof IdDecodeError) throw new IngressError(400, `bad invocation id '${id}': ${err.message}`);
+    throw err;
+  }
+}
+
+function requireMethod(req: IngressRequest, method: string): void {
+  if (req.method !== method) throw new IngressError(405, 'method not allowed');
 }
 
 async function invokeHandler(deps: IngressDeps, req: IngressRequest, parts: string[], query: URLSearchParams): Promise<IngressResponse> {
@@ -135,6 +222,7 @@ async function invokeHandler(deps: IngressDeps, req: IngressRequest, parts: stri
   if (target === undefined) throw serviceNotFound(service);
   if (target === 'no-handler') throw handlerNotFound(service, handler);
   const info = deps.targets.handlerInfo(service, handler);
+  if (info && !info.public) throw new IngressError(400, 'the invoked service is not public');
   validateInput(req, info);
 
   const delayParam = query.get('delay');
@@ -145,10 +233,15 @@ async function invokeHandler(deps: IngressDeps, req: IngressRequest, parts: stri
   }
   const idempotencyKey = header(req, 'idempotency-key');
   if (idempotencyKey !== undefined && idempotencyKey === '') throw new IngressError(400, 'bad header idempotency-key: empty');
+  const workflowRun = target.serviceType === 'WORKFLOW' && target.handlerType === 'WORKFLOW';
+  if (workflowRun && idempotencyKey !== undefined) {
+    throw new IngressError(400, 'cannot use the idempotency key with workflow handlers. The handler invocation will already be idempotent by the workflow key itself.');
+  }
 
-  const id =
-    idempotencyKey !== undefined
-      ? formatInvocationId(deriveInvocationId(`${service}/${key ?? ''}/${handler}/${idempotencyKey}`, key, idempotencyKey))
+  const id = workflowRun
+    ? workflowRunId(service, key ?? '')
+    : idempotencyKey !== undefined
+      ? idempotentInvocationId(service, key, handler, idempotencyKey)
       : formatInvocationId(newInvocationId(key));
   const partition = deps.partitioner.partitionOfInvocation(id);
   const now = Date.now();
@@ -207,6 +300,8 @@ function answerResponse(_deps: IngressDeps, answer: IngressAnswer, outputContent
       return errorResponse(404, 'invocation not found');
     case 'not-ready':
       return errorResponse(470, 'the invocation exists but has not completed yet');
+    case 'op':
+      return answer.outcome === 'not-found' ? errorResponse(404, 'invocation not found') : { status: 202, headers: {}, body: '' };
     case 'result': {
       const r = answer.result;
       if (!r.ok) {

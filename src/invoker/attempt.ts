@@ -20,7 +20,15 @@ export type AttemptOutcome =
   | { readonly kind: 'suspended' }
   | { readonly kind: 'aborted' }
   | { readonly kind: 'not-runnable' }
-  | { readonly kind: 'failed'; readonly message: string; readonly nextRetryDelayMs?: number; readonly stored: boolean };
+  | {
+      readonly kind: 'failed';
+      readonly message: string;
+      readonly code?: number;
+      readonly nextRetryDelayMs?: number;
+      readonly stored: boolean;
+      readonly service: string;
+      readonly handler: string;
+    };
 
 /**
  * One attempt to run an invocation on its deployment: opens the stream, replays the journal,
@@ -39,6 +47,7 @@ export class Attempt {
   #aborted = false;
   #lastSubmit: Promise<unknown> = Promise.resolve();
   #inactivityTimer: NodeJS.Timeout | undefined;
+  #where = { service: '', handler: '' };
   #abortTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -72,7 +81,7 @@ export class Attempt {
       return await this.#run();
     } catch (err) {
       if (this.#aborted) return { kind: 'aborted' };
-      return { kind: 'failed', message: err instanceof Error ? err.message : String(err), stored: this.#stored };
+      return { kind: 'failed', message: err instanceof Error ? err.message : String(err), stored: this.#stored, ...this.#where };
     } finally {
       this.#state = 'done';
       this.#clearTimers();
@@ -84,6 +93,7 @@ export class Attempt {
     const { store, registry, config } = this.deps;
     const status = await store.getInvocation(this.id);
     if (!status || status.phase !== 'invoked') return { kind: 'not-runnable' };
+    this.#where = { service: status.target.service, handler: status.target.handler };
     const journal = await store.readJournal(this.id);
     const deployment = registry.getDeployment(status.target.deploymentId) ?? this.deps.latestDeployment(status.target.service);
     if (!deployment) throw new Error(`no deployment serves ${status.target.service}`);
@@ -137,7 +147,7 @@ export class Attempt {
       if (outcome) this.#endInput();
     }
     if (this.#aborted) return { kind: 'aborted' };
-    return outcome ?? { kind: 'failed', message: 'the stream closed without End, Suspension or Error', stored: this.#stored };
+    return outcome ?? { kind: 'failed', message: 'the stream closed without End, Suspension or Error', stored: this.#stored, ...this.#where };
   }
 
   /** Handles a control message; returns the outcome when it ends the attempt. */
@@ -167,8 +177,10 @@ export class Attempt {
         return {
           kind: 'failed',
           message: `[${m.code}] ${m.message}${where}`,
+          code: m.code,
           nextRetryDelayMs: m.nextRetryDelay !== undefined ? Number(m.nextRetryDelay) : undefined,
           stored: this.#stored,
+          ...this.#where,
         };
       }
       case MessageType.End:
@@ -177,7 +189,7 @@ export class Attempt {
       case MessageType.AwaitingOn:
         return undefined;
       default:
-        return { kind: 'failed', message: `protocol violation: unexpected message type 0x${frame.type.toString(16)}`, stored: this.#stored };
+        return { kind: 'failed', message: `protocol violation: unexpected message type 0x${frame.type.toString(16)}`, stored: this.#stored, ...this.#where };
     }
   }
 

@@ -29,8 +29,9 @@ export interface InvokerDeps {
     readonly inactivityTimeoutMs: number;
     readonly abortTimeoutMs: number;
     readonly eagerStateMaxBytes: number;
-    readonly retry: RetryPolicy;
   };
+  /** The retry policy of a handler: its manifest overrides on top of the server's defaults. */
+  readonly retryPolicy: (service: string, handler: string) => RetryPolicy;
   readonly logger: Logger;
 }
 
@@ -71,13 +72,21 @@ export class Invoker {
     this.#running.get(id)?.deliver(index, type, body);
   }
 
-  /** Forgets an invocation that ended: no retry, no rerun. */
+  /** Stops an invocation that ended, was killed or paused: its attempt is torn down, no retry, no rerun. */
   abort(id: string): void {
+    this.#running.get(id)?.abort();
     this.#rerun.delete(id);
     this.#retry.delete(id);
     const pending = this.#backoff.get(id);
     if (pending) clearTimeout(pending);
     this.#backoff.delete(id);
+  }
+
+  /** 'running', 'backing-off' or undefined (not in this invoker's hands). */
+  stateOf(id: string): 'running' | 'backing-off' | undefined {
+    if (this.#running.has(id)) return 'running';
+    if (this.#backoff.has(id)) return 'backing-off';
+    return undefined;
   }
 
   /** Number of attempts in flight. */
@@ -126,8 +135,21 @@ export class Invoker {
       case 'failed': {
         retry.failures = outcome.stored ? 1 : retry.failures + 1;
         retry.retryCountSinceStored += 1;
-        const delay = outcome.nextRetryDelayMs ?? backoffDelay(this.deps.config.retry, retry.failures);
-        this.deps.logger.warn({ invocationId: id, attempt: retry.failures, retryInMs: delay, error: outcome.message }, 'invocation attempt failed');
+        retry.attempts += 1;
+        const policy = this.deps.retryPolicy(outcome.service, outcome.handler);
+        if (policy.maxAttempts !== null && retry.attempts >= policy.maxAttempts) {
+          this.#retry.delete(id);
+          this.deps.logger.warn({ invocationId: id, attempts: retry.attempts, error: outcome.message, then: policy.onMaxAttempts }, 'invocation exhausted its retry attempts');
+          const now = Date.now();
+          const command: Command =
+            policy.onMaxAttempts === 'kill'
+              ? { kind: 'fail', id, now, result: { ok: false, code: outcome.code ?? 500, message: outcome.message } }
+              : { kind: 'op', op: 'pause', id, now };
+          this.deps.submit(partition, command).catch((err: unknown) => this.deps.logger.error({ err, invocationId: id }, 'giving up on an invocation failed'));
+          return;
+        }
+        const delay = outcome.nextRetryDelayMs ?? backoffDelay(policy, retry.failures);
+        this.deps.logger.warn({ invocationId: id, attempt: retry.attempts, retryInMs: delay, error: outcome.message }, 'invocation attempt failed');
         const timer = setTimeout(() => {
           this.#backoff.delete(id);
           this.#start(id, partition);

@@ -3,7 +3,10 @@ export interface RetryPolicy {
   readonly initialIntervalMs: number;
   readonly factor: number;
   readonly maxIntervalMs: number;
+  /** Attempts including the first; null: unlimited. */
   readonly maxAttempts: number | null;
+  /** What happens when the attempts are exhausted. */
+  readonly onMaxAttempts: 'pause' | 'kill';
 }
 
 /** Delay before retry number `failures` (1 = first retry). */
@@ -17,6 +20,8 @@ export function backoffDelay(policy: RetryPolicy, failures: number): number {
  * the counters restart, as Restate documents for `retry_count_since_last_stored_entry`.
  */
 export class RetryState {
+  /** Failed attempts in all, against the policy's maximum. */
+  attempts = 0;
   /** Consecutive failed attempts, for the backoff. */
   failures = 0;
   /** Failed attempts since an attempt last stored a journal entry (sent to the SDK in StartMessage). */

@@ -12,6 +12,7 @@ import { SqliteMetadataStore } from '../store/sqlite/metadata.ts';
 import { SqlitePartitionStore, openSqlite, type SqliteDb } from '../store/index.ts';
 import { TimerService } from '../timer/index.ts';
 import { Worker, decodeCommand, type Action, type OutboxMessage } from '../worker/index.ts';
+import { invocationRoutes } from './invocation-routes.ts';
 import { Targets } from './targets.ts';
 
 /** A running Endure node. */
@@ -94,8 +95,8 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
       inactivityTimeoutMs: config.inactivityTimeoutMs,
       abortTimeoutMs: config.abortTimeoutMs,
       eagerStateMaxBytes: config.eagerStateMaxBytes,
-      retry: config.retry,
     },
+    retryPolicy: (s, h) => targets.retryPolicy(s, h, config.retry),
     logger,
   });
 
@@ -125,7 +126,16 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
         name: 'ingress',
       }),
     );
-    const admin = await startAdminServer(createAdminHandler({ registry, discover: discoverEndpoint, version: VERSION }), {
+    const extraRoutes = invocationRoutes({ nodeId, partitioner, responses, store, invoker, submit });
+    const adminHandler = createAdminHandler({
+      registry,
+      discover: discoverEndpoint,
+      version: VERSION,
+      defaults: config,
+      ingressUrl: listeners[0]!.url,
+      extraRoutes,
+    });
+    const admin = await startAdminServer(adminHandler, {
       host: config.admin.host,
       port: config.admin.port,
       logger,

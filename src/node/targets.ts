@@ -1,4 +1,5 @@
-import type { DeploymentInfo } from '../invoker/index.ts';
+import type { RetryConfig } from '../config/index.ts';
+import type { DeploymentInfo, RetryPolicy } from '../invoker/index.ts';
 import type { TargetLookup } from '../ingress-http/index.ts';
 import type { SchemaRegistry } from '../metadata/index.ts';
 import type { ResolvedTarget } from '../worker/index.ts';
@@ -23,8 +24,10 @@ export class Targets implements TargetLookup {
     if (!s) return undefined;
     const h = s.handlers.get(handler);
     if (!h) return 'no-handler';
-    const retentionMs =
-      h.options.idempotencyRetentionMs ?? s.options.idempotencyRetentionMs ?? DEFAULT_RETENTION_MS;
+    const workflowRun = s.ty === 'WORKFLOW' && h.ty === 'WORKFLOW';
+    const retentionMs = workflowRun
+      ? (h.options.workflowCompletionRetentionMs ?? DEFAULT_RETENTION_MS)
+      : (h.options.idempotencyRetentionMs ?? s.options.idempotencyRetentionMs ?? DEFAULT_RETENTION_MS);
     return {
       service,
       handler,
@@ -42,10 +45,29 @@ export class Targets implements TargetLookup {
     return typeof r === 'object' ? r : undefined;
   }
 
+  /** The retry policy of a handler: handler overrides, then service overrides, then the server's defaults. */
+  retryPolicy(service: string, handler: string, defaults: RetryConfig): RetryPolicy {
+    const s = this.registry.getService(service);
+    const h = s?.handlers.get(handler);
+    const o = { ...(s?.options.retryPolicy ?? {}), ...stripUndefined(h?.options.retryPolicy ?? {}) };
+    return {
+      initialIntervalMs: o.initialIntervalMs ?? defaults.initialIntervalMs,
+      factor: o.exponentiationFactor ?? defaults.factor,
+      maxIntervalMs: o.maxIntervalMs ?? defaults.maxIntervalMs,
+      maxAttempts: o.maxAttempts ?? defaults.maxAttempts,
+      onMaxAttempts: o.onMaxAttempts ?? defaults.onMaxAttempts,
+    };
+  }
+
   handlerInfo(service: string, handler: string) {
     const h = this.registry.getHandler(service, handler);
     if (!h) return undefined;
-    return { inputContentType: h.inputContentType, acceptsEmptyInput: h.acceptsEmptyInput, outputContentType: h.outputContentType };
+    return {
+      inputContentType: h.inputContentType,
+      acceptsEmptyInput: h.acceptsEmptyInput,
+      outputContentType: h.outputContentType,
+      public: h.public && (this.registry.getService(service)?.public ?? true),
+    };
   }
 
   lazyState(service: string): boolean {
@@ -61,4 +83,8 @@ export class Targets implements TargetLookup {
     const s = this.registry.getService(service);
     return s ? this.deployment(s.deploymentId) : undefined;
   }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

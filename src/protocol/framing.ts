@@ -1,4 +1,4 @@
-import { ProtocolError } from './errors.ts';
+import { ProtocolError, ProtocolErrorCode } from './errors.ts';
 
 /** Message type codes of the service protocol (16-bit frame header field). */
 export const MessageType = {
@@ -46,7 +46,7 @@ export const MessageType = {
 /** A known message type code. */
 export type MessageTypeCode = (typeof MessageType)[keyof typeof MessageType];
 
-/** The REQUESTED_ACK bit of the flags field (meaningful for ProposeRunCompletion in V7). */
+/** The REQUESTED_ACK bit of the flags field (only meaningful on ProposeRunCompletion). */
 export const REQUESTED_ACK_FLAG = 0x8000;
 
 const HEADER_BYTES = 8;
@@ -86,38 +86,90 @@ export function encodeFrame(type: number, body: Uint8Array, flags = 0): Uint8Arr
   return out;
 }
 
-/** Splits a byte stream into frames, whatever the chunk boundaries. */
+/**
+ * Splits a byte stream into frames, whatever the chunk boundaries. Partial input is kept as a
+ * list of chunks and joined only once a whole frame is there, so a large frame arriving in many
+ * small chunks costs linear, not quadratic, copying. Bodies are fresh copies, safe to keep.
+ */
 export class FrameDecoder {
-  #buffer: Uint8Array = new Uint8Array(0);
+  readonly #maxFrameBytes: number;
+  #chunks: Uint8Array[] = [];
+  /** Offset of unread bytes in the first chunk. */
+  #offset = 0;
+  #size = 0;
 
-  /** Feeds a chunk; returns the frames it completed. */
+  constructor(opts: { readonly maxFrameBytes?: number } = {}) {
+    this.#maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
+  }
+
+  /** Feeds a chunk; returns the frames it completed. Throws ProtocolError on an oversized frame. */
   push(chunk: Uint8Array): Frame[] {
-    let buf = this.#buffer.length === 0 ? chunk : concat(this.#buffer, chunk);
     const frames: Frame[] = [];
-    let offset = 0;
-    while (buf.length - offset >= HEADER_BYTES) {
-      const view = new DataView(buf.buffer, buf.byteOffset + offset, HEADER_BYTES);
-      const length = view.getUint32(4);
-      if (length > MAX_FRAME_BYTES) throw new ProtocolError(`frame of ${length} bytes exceeds the limit of ${MAX_FRAME_BYTES}`);
-      if (buf.length - offset < HEADER_BYTES + length) break;
-      const start = offset + HEADER_BYTES;
-      frames.push({ type: view.getUint16(0), flags: view.getUint16(2), body: buf.slice(start, start + length) });
-      offset = start + length;
+    if (chunk.length === 0) return frames;
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    while (this.#size >= HEADER_BYTES) {
+      const header = this.#peekHeader();
+      const length = header.getUint32(4);
+      if (length > this.#maxFrameBytes) {
+        throw new ProtocolError(
+          ProtocolErrorCode.FrameTooLarge,
+          `frame of type 0x${header.getUint16(0).toString(16)} announces ${length} bytes, above the limit of ${this.#maxFrameBytes}`,
+        );
+      }
+      if (this.#size < HEADER_BYTES + length) break;
+      const type = header.getUint16(0);
+      const flags = header.getUint16(2);
+      this.#skip(HEADER_BYTES);
+      frames.push({ type, flags, body: this.#take(length) });
     }
-    buf = offset === buf.length ? new Uint8Array(0) : buf.slice(offset);
-    this.#buffer = buf;
     return frames;
   }
 
   /** Bytes of an incomplete frame still waiting for the rest. */
   get pending(): number {
-    return this.#buffer.length;
+    return this.#size;
   }
-}
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
+  #peekHeader(): DataView {
+    const first = this.#chunks[0] as Uint8Array;
+    if (first.length - this.#offset >= HEADER_BYTES) {
+      return new DataView(first.buffer, first.byteOffset + this.#offset, HEADER_BYTES);
+    }
+    const bytes = this.#copy(HEADER_BYTES, false);
+    return new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
+  }
+
+  #skip(n: number): void {
+    this.#copy(n, true);
+  }
+
+  #take(n: number): Uint8Array {
+    return this.#copy(n, true);
+  }
+
+  /** Copies the next n buffered bytes; consumes them when asked to. */
+  #copy(n: number, consume: boolean): Uint8Array {
+    const out = new Uint8Array(n);
+    let written = 0;
+    let index = 0;
+    let offset = this.#offset;
+    while (written < n) {
+      const chunk = this.#chunks[index] as Uint8Array;
+      const count = Math.min(n - written, chunk.length - offset);
+      out.set(chunk.subarray(offset, offset + count), written);
+      written += count;
+      offset += count;
+      if (offset === chunk.length) {
+        index++;
+        offset = 0;
+      }
+    }
+    if (consume) {
+      this.#chunks.splice(0, index);
+      this.#offset = offset;
+      this.#size -= n;
+    }
+    return out;
+  }
 }

@@ -1,40 +1,48 @@
-import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
-import { TransportError } from './errors.ts';
+import { TransportError, TransportErrorCode } from './errors.ts';
 import { FrameDecoder, type Frame } from './framing.ts';
-import { contentTypeFor } from './version.ts';
+import { contentTypeFor, versionOfContentType } from './version.ts';
 
 /** How to reach one handler of a deployment. */
 export interface InvocationStreamOptions {
-  /** Deployment base URL, possibly with a path prefix. */
+  /** Deployment base URL, possibly with a path prefix, e.g. `http://127.0.0.1:9080`. */
   readonly url: string;
   readonly service: string;
   readonly handler: string;
   readonly protocolVersion: number;
+  /** `bidi`: frames flow both ways at once; `request-response`: our whole input, then theirs. */
   readonly mode: 'bidi' | 'request-response';
+  /** HTTP/1.1 instead of HTTP/2 prior knowledge (request-response only). */
   readonly useHttp11?: boolean;
+  /** Extra request headers (a deployment's additional headers). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Aborting it tears the stream down, like `abort()`. */
+  readonly signal?: AbortSignal;
 }
 
 /** One invocation attempt's message stream with an SDK. */
 export interface InvocationStream {
-  /** Bidi: sent now. Request/response: buffered until `endInput`. */
+  /** Bidi: sent now. Request/response: buffered until `endInput`. Ignored after `endInput`. */
   write(frame: Uint8Array): void;
-  /** Ends our side of the stream. */
+  /** Ends our side of the stream (request/response: sends the buffered request). */
   endInput(): void;
-  /** Messages from the SDK until it closes; throws TransportError on HTTP failures. */
+  /** Frames from the SDK until its response ends; throws TransportError on HTTP failures. */
   frames(): AsyncIterable<Frame>;
-  /** Tears the stream down. */
+  /** Tears the stream down; a pending or later `frames()` throws TransportError(Aborted). */
   abort(reason?: string): void;
 }
+
+// ---- connection pools ----
 
 const sessions = new Map<string, ClientHttp2Session>();
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
 /**
- * One HTTP/2 session per deployment origin, multiplexing every invocation stream: opening a
- * TCP connection per attempt would dominate latency. A session that closes or fails is dropped
- * and the next request reconnects.
+ * One HTTP/2 session per deployment origin, multiplexing every invocation stream: a TCP
+ * connection per attempt would dominate latency. A session that closes, fails or receives
+ * GOAWAY leaves the pool, and the next request connects anew; streams already open on it
+ * finish (or fail) on their own. Sessions are unref'd: they never keep the process alive.
  */
 function sessionFor(origin: string): ClientHttp2Session {
   const existing = sessions.get(origin);
@@ -45,174 +53,305 @@ function sessionFor(origin: string): ClientHttp2Session {
     if (sessions.get(origin) === session) sessions.delete(origin);
   };
   session.on('close', drop);
-  session.on('error', drop);
+  session.on('error', drop); // the streams on it get the error too
   session.on('goaway', drop);
   session.unref();
   sessions.set(origin, session);
   return session;
 }
 
-/** Closes every pooled connection (at shutdown). */
+/** Closes every pooled connection (at shutdown). Later streams open new ones. */
 export function closeAllSessions(): void {
   for (const s of sessions.values()) s.close();
   sessions.clear();
   agent.destroy();
 }
 
-function invokeUrl(base: string, service: string, handler: string): URL {
-  const url = new URL(base);
+// ---- opening a stream ----
+
+/** `${base}/invoke/${service}/${handler}`, keeping any path prefix of the base URL. */
+export function invokeUrl(base: string, service: string, handler: string): URL {
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch (err) {
+    throw new TransportError(TransportErrorCode.Unreachable, `'${base}' is not a valid deployment URL`, { cause: err });
+  }
   const prefix = url.pathname.replace(/\/+$/, '');
   url.pathname = `${prefix}/invoke/${encodeURIComponent(service)}/${encodeURIComponent(handler)}`;
   return url;
 }
 
-/** Opens an invocation stream over HTTP/2 (bidi or request/response) or HTTP/1.1 (request/response). */
+/**
+ * Opens an invocation stream: HTTP/2 cleartext with prior knowledge (bidi or request/response),
+ * or HTTP/1.1 request/response when `useHttp11` is set.
+ */
 export function openInvocationStream(opts: InvocationStreamOptions): InvocationStream {
   const url = invokeUrl(opts.url, opts.service, opts.handler);
   const contentType = contentTypeFor(opts.protocolVersion);
   const headers = { ...(opts.headers ?? {}), 'content-type': contentType, accept: contentType };
-  if (opts.useHttp11) return new Http1Stream(url, headers);
-  return new Http2Stream(url, headers, opts.mode === 'request-response');
+  const requestResponse = opts.mode === 'request-response' || opts.useHttp11 === true;
+  const stream = opts.useHttp11
+    ? new Http1Stream(url, headers, opts.protocolVersion)
+    : new Http2Stream(url, headers, opts.protocolVersion, requestResponse);
+  const signal = opts.signal;
+  if (signal) {
+    if (signal.aborted) stream.abort(abortReason(signal));
+    else {
+      const onAbort = () => stream.abort(abortReason(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      stream.onSettled = () => signal.removeEventListener('abort', onAbort);
+    }
+  }
+  return stream;
 }
 
-abstract class BaseStream implements InvocationStream {
-  protected buffered: Uint8Array[] | undefined;
-  protected ended = false;
+function abortReason(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r.message : typeof r === 'string' ? r : 'aborted';
+}
 
-  constructor(requestResponse: boolean) {
-    this.buffered = requestResponse ? [] : undefined;
+// ---- shared behaviour ----
+
+/**
+ * What both transports share: the response is checked (status 200, the protocol's content
+ * type) once, then its body is cut into frames. `failure` is the first error seen; once set,
+ * the stream is dead and every later read throws it.
+ */
+abstract class BaseStream implements InvocationStream {
+  /** Called once when the stream is done either way (used to detach the abort signal). */
+  onSettled: (() => void) | undefined;
+  protected inputEnded = false;
+  protected failure: TransportError | undefined;
+  readonly #response: Promise<AsyncIterable<Uint8Array>>;
+  #resolve!: (body: AsyncIterable<Uint8Array>) => void;
+  #reject!: (err: TransportError) => void;
+  #consumed = false;
+
+  constructor(
+    protected readonly url: URL,
+    private readonly version: number,
+  ) {
+    this.#response = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.#response.catch(() => undefined); // read through frames(); never unhandled
   }
 
   abstract write(frame: Uint8Array): void;
   abstract endInput(): void;
-  abstract abort(reason?: string): void;
-  protected abstract response(): Promise<AsyncIterable<Uint8Array>>;
+  protected abstract teardown(): void;
+  /** Called before the response is awaited (request/response over HTTP/1.1 sends here). */
+  protected beforeRead(): void {}
 
-  async *frames(): AsyncIterable<Frame> {
-    const body = await this.response();
-    const decoder = new FrameDecoder();
+  abort(reason = 'aborted'): void {
+    this.inputEnded = true;
+    this.fail(new TransportError(TransportErrorCode.Aborted, `invocation stream aborted: ${reason}`));
+    this.teardown();
+  }
+
+  frames(): AsyncIterable<Frame> {
+    if (this.#consumed) throw new Error('frames() of an invocation stream can be read only once');
+    this.#consumed = true;
+    return this.#read();
+  }
+
+  async *#read(): AsyncGenerator<Frame> {
+    this.beforeRead();
     try {
-      for await (const chunk of body) {
-        for (const frame of decoder.push(chunk)) yield frame;
+      const body = await this.#response;
+      const decoder = new FrameDecoder();
+      try {
+        for await (const chunk of body) {
+          for (const frame of decoder.push(chunk)) yield frame;
+        }
+      } catch (err) {
+        if (this.failure) throw this.failure;
+        if (err instanceof TransportError) throw err;
+        if (err instanceof Error && err.name === 'ProtocolError') throw err;
+        throw new TransportError(TransportErrorCode.StreamFailed, `the response broke off: ${errorText(err)}`, { cause: err });
       }
-    } catch (err) {
-      throw err instanceof TransportError ? err : new TransportError(`stream failed: ${(err as Error).message}`, undefined, { cause: err });
+      if (this.failure) throw this.failure;
+      if (decoder.pending > 0) {
+        throw new TransportError(TransportErrorCode.StreamFailed, `the response ended inside a frame (${decoder.pending} bytes left)`);
+      }
+    } finally {
+      this.settle();
     }
+  }
+
+  /** Records the first failure; rejects the response if it has not come yet. */
+  protected fail(err: TransportError): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.#reject(err);
+  }
+
+  /** Accepts or refuses the response head; refused responses have their body read for the message. */
+  protected onResponseHead(status: number, contentType: string, body: AsyncIterable<unknown>): void {
+    if (this.failure) return;
+    if (status !== 200) {
+      readText(body).then(
+        (text) => this.fail(statusError(status, text)),
+        () => this.fail(statusError(status, '')),
+      );
+      return;
+    }
+    const version = versionOfContentType(contentType);
+    if (version !== this.version) {
+      this.fail(
+        new TransportError(
+          TransportErrorCode.BadContentType,
+          `the deployment answered with content-type '${contentType}', expected '${contentTypeFor(this.version)}'`,
+          { status },
+        ),
+      );
+      this.teardown();
+      return;
+    }
+    this.#resolve(body as AsyncIterable<Uint8Array>);
+  }
+
+  protected settle(): void {
+    const cb = this.onSettled;
+    this.onSettled = undefined;
+    cb?.();
   }
 }
 
+function statusError(status: number, text: string): TransportError {
+  const detail = text.trim() ? `: ${text.trim().slice(0, 500)}` : '';
+  return new TransportError(TransportErrorCode.BadStatus, `the deployment answered ${status}${detail}`, { status });
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function headerText(v: string | string[] | number | undefined): string {
+  return Array.isArray(v) ? (v[0] ?? '') : v === undefined ? '' : String(v);
+}
+
+// ---- HTTP/2 ----
+
+/** A stream on the origin's pooled session. Bidi writes go straight to the socket. */
 class Http2Stream extends BaseStream {
   readonly #req: ClientHttp2Stream;
-  readonly #response: Promise<AsyncIterable<Uint8Array>>;
+  #buffered: Uint8Array[] | undefined;
 
-  constructor(url: URL, headers: Record<string, string>, requestResponse: boolean) {
-    super(requestResponse);
-    const session = sessionFor(url.origin);
-    this.#req = session.request(
-      { ':method': 'POST', ':path': url.pathname + url.search, ...headers },
-      { endStream: false },
-    );
-    const req = this.#req;
-    this.#response = new Promise((resolve, reject) => {
-      req.once('response', (h) => {
-        const status = Number(h[':status']);
-        if (status !== 200) {
-          readText(req).then(
-            (text) => reject(new TransportError(`deployment answered ${status}: ${text.slice(0, 500)}`, status)),
-            () => reject(new TransportError(`deployment answered ${status}`, status)),
-          );
-          return;
-        }
-        resolve(req);
-      });
-      req.once('error', (err) => reject(new TransportError(`cannot reach the deployment: ${err.message}`, undefined, { cause: err })));
-      req.once('close', () => reject(new TransportError('the stream closed before a response')));
+  constructor(url: URL, headers: Record<string, string>, version: number, requestResponse: boolean) {
+    super(url, version);
+    this.#buffered = requestResponse ? [] : undefined;
+    let req: ClientHttp2Stream;
+    try {
+      req = sessionFor(url.origin).request({ ':method': 'POST', ':path': url.pathname + url.search, ...headers }, { endStream: false });
+    } catch (err) {
+      // The session is already unusable (e.g. destroyed in the same tick): report, don't throw.
+      sessions.delete(url.origin);
+      this.#req = undefined as unknown as ClientHttp2Stream;
+      this.fail(new TransportError(TransportErrorCode.Unreachable, `cannot open a stream to ${url.origin}: ${errorText(err)}`, { cause: err }));
+      return;
+    }
+    this.#req = req;
+    let responded = false;
+    req.once('response', (h) => {
+      responded = true;
+      this.onResponseHead(Number(h[':status']), headerText(h['content-type']), req);
     });
-    this.#response.catch(() => undefined);
+    req.on('error', (err) => {
+      const code = responded ? TransportErrorCode.StreamFailed : TransportErrorCode.Unreachable;
+      const what = responded ? 'the response broke off' : `cannot reach ${url.origin}`;
+      this.fail(new TransportError(code, `${what}: ${errorText(err)}`, { cause: err }));
+    });
+    req.once('close', () => {
+      if (!responded) {
+        this.fail(new TransportError(TransportErrorCode.Unreachable, `the stream to ${url.origin} closed before a response (code ${req.rstCode ?? 0})`));
+      }
+    });
   }
 
   write(frame: Uint8Array): void {
-    if (this.ended) return;
-    if (this.buffered) this.buffered.push(frame);
-    else this.#req.write(frame);
+    if (this.inputEnded) return;
+    if (this.#buffered) this.#buffered.push(frame);
+    else if (this.#writable()) this.#req.write(frame);
   }
 
   endInput(): void {
-    if (this.ended) return;
-    this.ended = true;
-    if (this.buffered) {
-      this.#req.end(Buffer.concat(this.buffered));
-      this.buffered = [];
+    if (this.inputEnded) return;
+    this.inputEnded = true;
+    if (!this.#writable()) return;
+    if (this.#buffered) {
+      const body = this.#buffered.length === 1 ? (this.#buffered[0] as Uint8Array) : Buffer.concat(this.#buffered);
+      this.#buffered = undefined;
+      this.#req.end(body);
     } else this.#req.end();
   }
 
-  abort(): void {
-    this.ended = true;
-    if (!this.#req.closed) this.#req.close(constants.NGHTTP2_CANCEL);
+  protected teardown(): void {
+    this.#buffered = undefined;
+    if (this.#req && !this.#req.closed && !this.#req.destroyed) this.#req.close(constants.NGHTTP2_CANCEL);
   }
 
-  protected response(): Promise<AsyncIterable<Uint8Array>> {
-    return this.#response;
+  #writable(): boolean {
+    return this.#req !== undefined && !this.#req.destroyed && !this.#req.writableEnded;
   }
 }
 
+// ---- HTTP/1.1 ----
+
+/** Request/response over a keep-alive HTTP/1.1 connection: the request goes out at `endInput`. */
 class Http1Stream extends BaseStream {
-  #res: Promise<IncomingMessage>;
-  #resolve!: (r: IncomingMessage) => void;
-  #reject!: (e: unknown) => void;
-  #req: ReturnType<typeof httpRequest> | undefined;
+  #buffered: Uint8Array[] = [];
+  #req: ClientRequest | undefined;
+  #res: IncomingMessage | undefined;
 
   constructor(
-    private readonly url: URL,
+    url: URL,
     private readonly headers: Record<string, string>,
+    version: number,
   ) {
-    super(true);
-    this.#res = new Promise((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-    this.#res.catch(() => undefined);
+    super(url, version);
   }
 
   write(frame: Uint8Array): void {
-    if (!this.ended) this.buffered?.push(frame);
+    if (!this.inputEnded) this.#buffered.push(frame);
   }
 
   endInput(): void {
-    if (this.ended) return;
-    this.ended = true;
-    const body = Buffer.concat(this.buffered ?? []);
-    this.buffered = [];
+    if (this.inputEnded) return;
+    this.inputEnded = true;
+    const body = Buffer.concat(this.#buffered);
+    this.#buffered = [];
     const req = httpRequest(this.url, {
       method: 'POST',
       agent,
-      headers: { ...this.headers, 'content-length': body.length },
+      headers: { ...this.headers, 'content-length': String(body.length) },
     });
     this.#req = req;
     req.once('response', (res) => {
-      if (res.statusCode !== 200) {
-        readText(res).then(
-          (text) => this.#reject(new TransportError(`deployment answered ${res.statusCode}: ${text.slice(0, 500)}`, res.statusCode)),
-          () => this.#reject(new TransportError(`deployment answered ${res.statusCode}`, res.statusCode)),
-        );
-        return;
-      }
-      this.#resolve(res);
+      this.#res = res;
+      res.on('error', (err) =>
+        this.fail(new TransportError(TransportErrorCode.StreamFailed, `the response broke off: ${errorText(err)}`, { cause: err })),
+      );
+      this.onResponseHead(res.statusCode ?? 0, headerText((res.headers as IncomingHttpHeaders)['content-type']), res);
     });
-    req.once('error', (err) => this.#reject(new TransportError(`cannot reach the deployment: ${err.message}`, undefined, { cause: err })));
+    req.on('error', (err) => {
+      const code = this.#res ? TransportErrorCode.StreamFailed : TransportErrorCode.Unreachable;
+      this.fail(new TransportError(code, `cannot reach ${this.url.origin}: ${errorText(err)}`, { cause: err }));
+    });
     req.end(body);
   }
 
-  abort(): void {
-    this.ended = true;
-    this.#req?.destroy();
-    this.#reject(new TransportError('aborted'));
+  protected override beforeRead(): void {
+    // Nothing is sent before our input ends; reading the answer implies we are done writing.
+    if (!this.inputEnded) this.endInput();
   }
 
-  protected async response(): Promise<AsyncIterable<Uint8Array>> {
-    // Request/response: nothing is sent before our input ends.
-    if (!this.ended) this.endInput();
-    return this.#res;
+  protected teardown(): void {
+    this.#buffered = [];
+    this.#res?.destroy();
+    this.#req?.destroy();
   }
 }
 

@@ -3,6 +3,6 @@
  * backends. Only this module speaks SQL. It never decides anything: the state machine in
  * worker/ decides, the store remembers.
  */
-export type { PartitionStore, PartitionTx, PartitionReader, JournalEntry, FsmRecord, TimerRecord } from './partition.ts';
+export type { PartitionStore, PartitionTx, PartitionReader, JournalEntry, FsmRecord, TimerRecord, PromiseRecord } from './partition.ts';
 export { openSqlite, type SqliteDb } from './sqlite/db.ts';
 export { SqlitePartitionStore } from './sqlite/partition-store.ts';

@@ -3,14 +3,23 @@
  * whose driver is asynchronous (PostgreSQL) implements the same interface; the SQLite backend
  * answers from a synchronous driver inside one serialized transaction.
  */
-import type { InvocationStatus, TimerPayload } from '../worker/model.ts';
+import type { InvocationResult, InvocationStatus, TimerPayload } from '../worker/model.ts';
 
 /** One journal entry: a command or a notification, as its protobuf body. */
 export interface JournalEntry {
   readonly index: number;
   readonly type: number;
+  /** For completions: the completion id; for signal notifications: the signal index (if unnamed). */
   readonly completionId: number | undefined;
+  /** For named signal notifications: the name. */
+  readonly signalName?: string | undefined;
   readonly body: Uint8Array;
+}
+
+/** A workflow's durable promise. */
+export interface PromiseRecord {
+  readonly result: InvocationResult | undefined;
+  readonly waiters: readonly { readonly id: string; readonly completionId: number }[];
 }
 
 /** Per-partition bookkeeping kept in the same transaction as every apply. */
@@ -41,8 +50,16 @@ export interface PartitionTx {
 
   appendJournal(id: string, entry: JournalEntry): Promise<void>;
   readJournal(id: string): Promise<JournalEntry[]>;
+  /** True when a completion notification (not a signal) with this id is journaled. */
   hasCompletion(id: string, completionId: number): Promise<boolean>;
-  deleteJournal(id: string): Promise<void>;
+  /** True when a signal notification with this index or name is journaled. */
+  hasSignal(id: string, signal: number | string): Promise<boolean>;
+  /** Deletes the journal entries from `fromIndex` on. */
+  deleteJournal(id: string, fromIndex?: number): Promise<void>;
+
+  getPromise(service: string, key: string, name: string): Promise<PromiseRecord | undefined>;
+  putPromise(service: string, key: string, name: string, promise: PromiseRecord): Promise<void>;
+  deleteAllPromises(service: string, key: string): Promise<void>;
 
   getState(service: string, key: string, name: Uint8Array): Promise<Uint8Array | undefined>;
   getAllState(service: string, key: string): Promise<[Uint8Array, Uint8Array][]>;

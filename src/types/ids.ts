@@ -120,3 +120,13 @@ export function deriveInvocationId(seed: string, key: string | undefined, partit
         : digest.readBigUInt64BE(16);
   return { partitionKey, uuid: new Uint8Array(uuid) };
 }
+
+/** The id of a workflow's `run` invocation: one per workflow name and key. */
+export function workflowRunId(service: string, key: string): string {
+  return formatInvocationId(deriveInvocationId(`workflow:${service}/${key}`, key));
+}
+
+/** The id of an invocation submitted with an idempotency key: the same request gets the same id. */
+export function idempotentInvocationId(service: string, key: string | undefined, handler: string, idempotencyKey: string): string {
+  return formatInvocationId(deriveInvocationId(`${service}/${key ?? ''}/${handler}/${idempotencyKey}`, key, idempotencyKey));
+}

@@ -12,4 +12,7 @@ export {
   partitionKeyOf,
   newInvocationId,
   deriveInvocationId,
+  workflowRunId,
+  idempotentInvocationId,
 } from './ids.ts';
+export { parseAwakeableId } from './awakeable.ts';

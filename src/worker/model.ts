@@ -18,8 +18,27 @@ export type InvocationResult =
 export type Sink =
   /** A request waiting on an ingress node; answered through that node's response registry. */
   | { readonly kind: 'ingress'; readonly node: string; readonly requestId: number }
-  /** Another invocation waiting on a call completion. */
-  | { readonly kind: 'invocation'; readonly id: string; readonly partition: number; readonly completionId: number };
+  /** Another invocation waiting on a call (or attach / get-output) completion. */
+  | {
+      readonly kind: 'invocation';
+      readonly id: string;
+      readonly partition: number;
+      readonly completionId: number;
+      /** Notification type to journal; defaults to CallCompletionNotification. */
+      readonly notificationType?: number;
+    };
+
+/** A sink on an ingress or admin request of some node. */
+export type IngressSink = Extract<Sink, { kind: 'ingress' }>;
+
+/** The payload of a signal: awakeable results, cancel. */
+export type SignalResult =
+  | { readonly kind: 'void' }
+  | { readonly kind: 'value'; readonly value: Uint8Array }
+  | { readonly kind: 'failure'; readonly code: number; readonly message: string };
+
+/** Operator commands on one invocation. */
+export type InvocationOp = 'cancel' | 'kill' | 'pause' | 'resume' | 'purge' | 'restart-as-new';
 
 /** Identifies the producer of a command and its position, so a retried append applies once. */
 export interface Dedup {
@@ -82,18 +101,44 @@ export type Command =
     }
   | { readonly kind: 'end'; readonly id: string; readonly now: number }
   | { readonly kind: 'fail'; readonly id: string; readonly now: number; readonly result: InvocationResult }
-  | { readonly kind: 'call-response'; readonly id: string; readonly completionId: number; readonly result: InvocationResult; readonly dedup: Dedup }
+  | {
+      readonly kind: 'call-response';
+      readonly id: string;
+      readonly completionId: number;
+      readonly result: InvocationResult | undefined;
+      readonly notificationType?: number;
+      readonly dedup: Dedup;
+    }
+  | {
+      readonly kind: 'signal';
+      readonly id: string;
+      readonly signal: number | string;
+      readonly result: SignalResult;
+      readonly sink?: IngressSink;
+      readonly dedup?: Dedup;
+    }
+  | {
+      readonly kind: 'op';
+      readonly op: InvocationOp;
+      readonly id: string;
+      readonly now: number;
+      /** For restart-as-new: the id of the new invocation, chosen by the producer. */
+      readonly newId?: string;
+      readonly sink?: IngressSink;
+      readonly dedup?: Dedup;
+    }
   | { readonly kind: 'timer-fired'; readonly timerKey: string; readonly now: number }
   | {
       readonly kind: 'attach';
       readonly id: string;
       readonly mode: 'attach' | 'output';
       readonly sink: Sink;
+      readonly dedup?: Dedup;
     }
   | { readonly kind: 'outbox-delivered'; readonly upTo: number };
 
 /** Lifecycle of an invocation as the partition sees it. */
-export type InvocationPhase = 'scheduled' | 'inboxed' | 'invoked' | 'suspended' | 'completed';
+export type InvocationPhase = 'scheduled' | 'inboxed' | 'invoked' | 'suspended' | 'paused' | 'completed';
 
 /** The status record of one invocation. */
 export interface InvocationStatus {
@@ -121,6 +166,7 @@ export type TimerPayload =
   | { readonly kind: 'scheduled-invoke'; readonly id: string }
   | { readonly kind: 'cleanup'; readonly id: string };
 
+
 /** Messages from one partition to another, delivered by the leader's shuffle. */
 export interface OutboxMessage {
   readonly partition: number;
@@ -132,13 +178,20 @@ export type IngressAnswer =
   | { readonly kind: 'result'; readonly id: string; readonly result: InvocationResult }
   | { readonly kind: 'accepted'; readonly id: string; readonly previously: boolean }
   | { readonly kind: 'not-found'; readonly id: string }
-  | { readonly kind: 'not-ready'; readonly id: string };
+  | { readonly kind: 'not-ready'; readonly id: string }
+  /** Outcome of an operator command. */
+  | {
+      readonly kind: 'op';
+      readonly id: string;
+      readonly outcome: 'done' | 'not-found' | 'completed' | 'not-completed' | 'already-paused' | 'not-paused';
+      readonly newId?: string;
+    };
 
 /** Actions: what the leader does after an apply committed. */
 export type Action =
   | { readonly kind: 'invoke'; readonly id: string; readonly partition: number }
   | { readonly kind: 'notify'; readonly id: string; readonly index: number; readonly type: number; readonly body: Uint8Array }
-  | { readonly kind: 'answer'; readonly sink: Extract<Sink, { kind: 'ingress' }>; readonly answer: IngressAnswer }
+  | { readonly kind: 'answer'; readonly sink: IngressSink; readonly answer: IngressAnswer }
   | { readonly kind: 'timer'; readonly partition: number; readonly key: string; readonly fireAt: number }
   | { readonly kind: 'shuffle'; readonly partition: number; readonly seq: number; readonly message: OutboxMessage }
   | { readonly kind: 'abort'; readonly id: string };

@@ -1,20 +1,23 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { MessageType, pb } from '../protocol/index.ts';
-import type { PartitionTx } from '../store/index.ts';
-import { deriveInvocationId, formatInvocationId } from '../types/index.ts';
 import type { Partitioner } from '../sharding/index.ts';
+import type { PartitionTx } from '../store/index.ts';
+import { IdDecodeError, deriveInvocationId, formatInvocationId, idempotentInvocationId, parseAwakeableId, parseInvocationId, workflowRunId } from '../types/index.ts';
+import { encodeCommand } from './codec.ts';
 import type {
   Action,
   Command,
+  IngressAnswer,
+  IngressSink,
   InvocationResult,
   InvocationStatus,
   NewInvocation,
   OutboxMessage,
   ResolvedTarget,
+  SignalResult,
   Sink,
   TimerPayload,
 } from './model.ts';
-import { encodeCommand } from './codec.ts';
 
 /** What apply needs besides the store: fixed facts of this partition. No clock, no randomness. */
 export interface ApplyContext {
@@ -22,8 +25,12 @@ export interface ApplyContext {
   readonly partitioner: Partitioner;
 }
 
-/** Status code and message of the failure given to callers of an unknown service. */
-const UNKNOWN_TARGET = { code: 404, message: 'service or handler not found' } as const;
+/** Built-in signal index of cancellation. */
+export const CANCEL_SIGNAL = 1;
+
+const UNKNOWN_TARGET: InvocationResult = { ok: false, code: 404, message: 'service or handler not found' };
+const KILLED: InvocationResult = { ok: false, code: 409, message: 'killed' };
+const CANCELED: InvocationResult = { ok: false, code: 409, message: 'canceled' };
 
 /**
  * The partition state machine: applies one command to the store and returns the actions the
@@ -31,7 +38,8 @@ const UNKNOWN_TARGET = { code: 404, message: 'service or handler not found' } as
  *
  * Rule 2 of DESIGN.md holds here: the outcome depends only on the store and the command. Time
  * arrives inside commands (`now`, `createdAt`), ids are derived from what is already journaled,
- * and nothing here performs I/O other than through `tx`.
+ * schema facts arrive resolved inside commands, and nothing here performs I/O other than
+ * through `tx`.
  */
 export async function apply(tx: PartitionTx, ctx: ApplyContext, command: Command): Promise<Action[]> {
   const sm = new Apply(tx, ctx);
@@ -47,9 +55,9 @@ class Apply {
   ) {}
 
   async run(cmd: Command): Promise<void> {
+    if ('dedup' in cmd && cmd.dedup && !(await this.#firstDelivery(cmd.dedup.producer, cmd.dedup.seq))) return;
     switch (cmd.kind) {
       case 'invoke':
-        if (cmd.dedup && !(await this.#firstDelivery(cmd.dedup.producer, cmd.dedup.seq))) return;
         return this.#invoke(cmd.invocation);
       case 'journal-command':
         return this.#journalCommand(cmd);
@@ -58,12 +66,15 @@ class Apply {
       case 'suspend':
         return this.#suspend(cmd);
       case 'end':
-        return this.#end(cmd.id, cmd.now, undefined);
+        return this.#endCommand(cmd.id, cmd.now, undefined);
       case 'fail':
-        return this.#end(cmd.id, cmd.now, cmd.result);
+        return this.#endCommand(cmd.id, cmd.now, cmd.result);
       case 'call-response':
-        if (!(await this.#firstDelivery(cmd.dedup.producer, cmd.dedup.seq))) return;
-        return this.#callResponse(cmd.id, cmd.completionId, cmd.result);
+        return this.#callResponse(cmd.id, cmd.completionId, cmd.result, cmd.notificationType);
+      case 'signal':
+        return this.#signal(cmd.id, cmd.signal, cmd.result, cmd.sink);
+      case 'op':
+        return this.#op(cmd);
       case 'timer-fired':
         return this.#timerFired(cmd.timerKey, cmd.now);
       case 'attach':
@@ -79,6 +90,10 @@ class Apply {
     if (last !== undefined && seq <= last) return false;
     await this.tx.putDedup(this.ctx.partition, producer, seq);
     return true;
+  }
+
+  #answer(sink: IngressSink | undefined, answer: IngressAnswer): void {
+    if (sink) this.actions.push({ kind: 'answer', sink, answer });
   }
 
   // ---- creating and starting invocations ----
@@ -121,11 +136,10 @@ class Apply {
     await this.#start(status);
   }
 
-  /** A request for an invocation that already exists (idempotency key or same id): attach to it. */
+  /** A request for an invocation that already exists (idempotency key, workflow id): attach to it. */
   async #joinExisting(id: string, inv: NewInvocation): Promise<void> {
     const status = await this.tx.getInvocation(id);
-    if (!status) return;
-    if (!inv.sink) return;
+    if (!status || !inv.sink) return;
     if (inv.sinkMode === 'accepted') {
       this.#acknowledge(inv.sink, id, true);
       return;
@@ -205,10 +219,7 @@ class Apply {
         const keys = (await this.tx.getAllState(t.service, key)).map(([name]) => name);
         const body = toBinary(
           pb.GetLazyStateKeysCompletionNotificationMessageSchema,
-          create(pb.GetLazyStateKeysCompletionNotificationMessageSchema, {
-            completionId: m.resultCompletionId,
-            stateKeys: { keys },
-          }),
+          create(pb.GetLazyStateKeysCompletionNotificationMessageSchema, { completionId: m.resultCompletionId, stateKeys: { keys } }),
         );
         await this.#notify(status, MessageType.GetLazyStateKeysCompletionNotification, m.resultCompletionId, body);
         break;
@@ -224,13 +235,13 @@ class Apply {
       }
       case MessageType.CallCommand: {
         const m = fromBinary(pb.CallCommandMessageSchema, cmd.body);
-        const childId = this.#childId(status, index, m.serviceName, m.handlerName, m.key, m.idempotencyKey);
+        const childId = childInvocationId(status.id, index, m.serviceName, m.handlerName, m.key, m.idempotencyKey, cmd.callee);
         await this.#notifyInvocationId(status, m.invocationIdNotificationIdx, childId);
         if (!cmd.callee) {
-          await this.#callResponse(status.id, m.resultCompletionId, { ok: false, ...UNKNOWN_TARGET }, status);
+          await this.#callResponse(status.id, m.resultCompletionId, UNKNOWN_TARGET, undefined, status);
           break;
         }
-        await this.#sendInvocation(status, cmd.callee, childId, m.parameter, m.headers, m.idempotencyKey, cmd.now, undefined, {
+        await this.#sendInvocation(cmd.callee, childId, m.parameter, m.headers, m.idempotencyKey, cmd.now, undefined, {
           kind: 'invocation',
           id: status.id,
           partition: this.ctx.partition,
@@ -240,19 +251,95 @@ class Apply {
       }
       case MessageType.OneWayCallCommand: {
         const m = fromBinary(pb.OneWayCallCommandMessageSchema, cmd.body);
-        const childId = this.#childId(status, index, m.serviceName, m.handlerName, m.key, m.idempotencyKey);
+        const childId = childInvocationId(status.id, index, m.serviceName, m.handlerName, m.key, m.idempotencyKey, cmd.callee);
         await this.#notifyInvocationId(status, m.invocationIdNotificationIdx, childId);
         if (!cmd.callee) break;
         const at = Number(m.invokeTime);
-        await this.#sendInvocation(status, cmd.callee, childId, m.parameter, m.headers, m.idempotencyKey, cmd.now, at > 0 ? at : undefined, undefined);
+        await this.#sendInvocation(cmd.callee, childId, m.parameter, m.headers, m.idempotencyKey, cmd.now, at > 0 ? at : undefined, undefined);
         break;
       }
       case MessageType.OutputCommand: {
         const m = fromBinary(pb.OutputCommandMessageSchema, cmd.body);
         status.result =
           m.result.case === 'failure'
-            ? { ok: false, code: m.result.value.code, message: m.result.value.message, metadata: m.result.value.metadata.map((x) => [x.key, x.value] as const) }
+            ? failureResult(m.result.value)
             : { ok: true, value: m.result.case === 'value' ? m.result.value.content : new Uint8Array() };
+        break;
+      }
+      case MessageType.SendSignalCommand: {
+        const m = fromBinary(pb.SendSignalCommandMessageSchema, cmd.body);
+        const signal = m.signalId.case === 'idx' ? m.signalId.value : m.signalId.case === 'name' ? m.signalId.value : undefined;
+        if (signal === undefined) break;
+        await this.#sendSignal(m.targetInvocationId, signal, signalResultOf(m.result));
+        break;
+      }
+      case MessageType.CompleteAwakeableCommand: {
+        const m = fromBinary(pb.CompleteAwakeableCommandMessageSchema, cmd.body);
+        let target: { invocationId: string; signal: number };
+        try {
+          target = parseAwakeableId(m.awakeableId);
+        } catch {
+          break;
+        }
+        const result: SignalResult =
+          m.result.case === 'failure'
+            ? { kind: 'failure', code: m.result.value.code, message: m.result.value.message }
+            : { kind: 'value', value: m.result.case === 'value' ? m.result.value.content : new Uint8Array() };
+        await this.#sendSignal(target.invocationId, target.signal, result);
+        break;
+      }
+      case MessageType.GetPromiseCommand: {
+        const m = fromBinary(pb.GetPromiseCommandMessageSchema, cmd.body);
+        const promise = await this.tx.getPromise(t.service, key, m.key);
+        if (promise?.result) {
+          await this.#notify(status, MessageType.GetPromiseCompletionNotification, m.resultCompletionId, promiseNotification(m.resultCompletionId, promise.result));
+        } else {
+          await this.tx.putPromise(t.service, key, m.key, {
+            result: undefined,
+            waiters: [...(promise?.waiters ?? []), { id: status.id, completionId: m.resultCompletionId }],
+          });
+        }
+        break;
+      }
+      case MessageType.PeekPromiseCommand: {
+        const m = fromBinary(pb.PeekPromiseCommandMessageSchema, cmd.body);
+        const r = (await this.tx.getPromise(t.service, key, m.key))?.result;
+        const body = toBinary(
+          pb.PeekPromiseCompletionNotificationMessageSchema,
+          create(pb.PeekPromiseCompletionNotificationMessageSchema, {
+            completionId: m.resultCompletionId,
+            result: r === undefined ? { case: 'void', value: {} } : resultOneof(r),
+          }),
+        );
+        await this.#notify(status, MessageType.PeekPromiseCompletionNotification, m.resultCompletionId, body);
+        break;
+      }
+      case MessageType.CompletePromiseCommand: {
+        const m = fromBinary(pb.CompletePromiseCommandMessageSchema, cmd.body);
+        await this.#completePromise(status, t.service, key, m);
+        break;
+      }
+      case MessageType.AttachInvocationCommand:
+      case MessageType.GetInvocationOutputCommand: {
+        const attach = cmd.type === MessageType.AttachInvocationCommand;
+        const m = attach
+          ? fromBinary(pb.AttachInvocationCommandMessageSchema, cmd.body)
+          : fromBinary(pb.GetInvocationOutputCommandMessageSchema, cmd.body);
+        const targetId = attachTargetId(m.target);
+        const notificationType = attach ? MessageType.AttachInvocationCompletionNotification : MessageType.GetInvocationOutputCompletionNotification;
+        if (targetId === undefined) {
+          await this.#callResponse(status.id, m.resultCompletionId, { ok: false, code: 404, message: 'invocation not found' }, notificationType, status);
+          break;
+        }
+        await this.#outbox({
+          partition: this.ctx.partitioner.partitionOfInvocation(targetId),
+          command: {
+            kind: 'attach',
+            id: targetId,
+            mode: attach ? 'attach' : 'output',
+            sink: { kind: 'invocation', id: status.id, partition: this.ctx.partition, completionId: m.resultCompletionId, notificationType },
+          },
+        });
         break;
       }
       default:
@@ -260,14 +347,6 @@ class Apply {
         break;
     }
     await this.tx.putInvocation(status);
-  }
-
-  #childId(status: InvocationStatus, index: number, service: string, handler: string, key: string, idempotencyKey: string | undefined): string {
-    const k = key === '' ? undefined : key;
-    if (idempotencyKey !== undefined) {
-      return formatInvocationId(deriveInvocationId(`${service}/${key}/${handler}/${idempotencyKey}`, k, idempotencyKey));
-    }
-    return formatInvocationId(deriveInvocationId(`${status.id}#${index}`, k));
   }
 
   async #notifyInvocationId(status: InvocationStatus, completionId: number, childId: string): Promise<void> {
@@ -279,7 +358,6 @@ class Apply {
   }
 
   async #sendInvocation(
-    caller: InvocationStatus,
     callee: ResolvedTarget,
     childId: string,
     parameter: Uint8Array,
@@ -293,35 +371,39 @@ class Apply {
       pb.InputCommandMessageSchema,
       create(pb.InputCommandMessageSchema, { headers, value: { content: parameter } }),
     );
-    const partition = this.ctx.partitioner.partitionOfInvocation(childId);
     await this.#outbox({
-      partition,
+      partition: this.ctx.partitioner.partitionOfInvocation(childId),
       command: {
         kind: 'invoke',
-        invocation: {
-          id: childId,
-          target: callee,
-          inputEntry,
-          idempotencyKey,
-          executeAt,
-          createdAt: now,
-          sink,
-          sinkMode: 'result',
-        },
+        invocation: { id: childId, target: callee, inputEntry, idempotencyKey, executeAt, createdAt: now, sink, sinkMode: 'result' },
       },
     });
-    void caller;
   }
 
+  async #sendSignal(target: string, signal: number | string, result: SignalResult): Promise<void> {
+    let partition: number;
+    try {
+      partition = this.ctx.partitioner.partitionOfInvocation(target);
+    } catch (err) {
+      if (err instanceof IdDecodeError) return;
+      throw err;
+    }
+    if (signal === CANCEL_SIGNAL) {
+      await this.#outbox({ partition, command: { kind: 'op', op: 'cancel', id: target, now: 0 } });
+      return;
+    }
+    await this.#outbox({ partition, command: { kind: 'signal', id: target, signal, result } });
+  }
+
+  /** Messages to any partition (this one included) go through the outbox, deduplicated at the target. */
   async #outbox(message: OutboxMessage): Promise<void> {
     const fsm = await this.tx.getFsm(this.ctx.partition);
     fsm.outboxSeq += 1;
     await this.tx.putFsm(this.ctx.partition, fsm);
     const seq = fsm.outboxSeq;
-    const command = withDedup(message.command, `outbox-${this.ctx.partition}`, seq);
-    const withSeq: OutboxMessage = { partition: message.partition, command };
-    await this.tx.putOutbox(this.ctx.partition, seq, encodeCommand(withSeq.command, withSeq.partition));
-    this.actions.push({ kind: 'shuffle', partition: this.ctx.partition, seq, message: withSeq });
+    const command = { ...message.command, dedup: { producer: `outbox-${this.ctx.partition}`, seq } } as Command;
+    await this.tx.putOutbox(this.ctx.partition, seq, encodeCommand(command, message.partition));
+    this.actions.push({ kind: 'shuffle', partition: this.ctx.partition, seq, message: { partition: message.partition, command } });
   }
 
   /**
@@ -332,9 +414,13 @@ class Apply {
     const index = status.journalLength;
     await this.tx.appendJournal(status.id, { index, type, completionId, body });
     status.journalLength += 1;
+    this.#wake(status, index, type, body, status.waiting?.completions.includes(completionId) ?? false);
+  }
+
+  #wake(status: InvocationStatus, index: number, type: number, body: Uint8Array, awaited: boolean): void {
     if (status.phase === 'invoked') {
       this.actions.push({ kind: 'notify', id: status.id, index, type, body });
-    } else if (status.phase === 'suspended' && status.waiting?.completions.includes(completionId)) {
+    } else if (status.phase === 'suspended' && awaited) {
       status.phase = 'invoked';
       status.waiting = undefined;
       this.actions.push({ kind: 'invoke', id: status.id, partition: this.ctx.partition });
@@ -353,15 +439,29 @@ class Apply {
     await this.tx.putInvocation(status);
   }
 
-  async #callResponse(id: string, completionId: number, result: InvocationResult, known?: InvocationStatus): Promise<void> {
+  async #callResponse(
+    id: string,
+    completionId: number,
+    result: InvocationResult | undefined,
+    notificationType = MessageType.CallCompletionNotification as number,
+    known?: InvocationStatus,
+  ): Promise<void> {
     const status = known ?? (await this.tx.getInvocation(id));
     if (!status || status.phase === 'completed') return;
     if (await this.tx.hasCompletion(id, completionId)) return;
-    const body = toBinary(
-      pb.CallCompletionNotificationMessageSchema,
-      create(pb.CallCompletionNotificationMessageSchema, { completionId, result: resultOneof(result) }),
-    );
-    await this.#notify(status, MessageType.CallCompletionNotification, completionId, body);
+    const oneof = result === undefined ? ({ case: 'void', value: {} } as const) : resultOneof(result);
+    let body: Uint8Array;
+    switch (notificationType) {
+      case MessageType.AttachInvocationCompletionNotification:
+        body = toBinary(pb.AttachInvocationCompletionNotificationMessageSchema, create(pb.AttachInvocationCompletionNotificationMessageSchema, { completionId, result: result ? resultOneof(result) : { case: undefined } }));
+        break;
+      case MessageType.GetInvocationOutputCompletionNotification:
+        body = toBinary(pb.GetInvocationOutputCompletionNotificationMessageSchema, create(pb.GetInvocationOutputCompletionNotificationMessageSchema, { completionId, result: oneof }));
+        break;
+      default:
+        body = toBinary(pb.CallCompletionNotificationMessageSchema, create(pb.CallCompletionNotificationMessageSchema, { completionId, result: result ? resultOneof(result) : { case: undefined } }));
+    }
+    await this.#notify(status, notificationType, completionId, body);
     if (!known) await this.tx.putInvocation(status);
   }
 
@@ -369,28 +469,111 @@ class Apply {
     const status = await this.tx.getInvocation(cmd.id);
     if (!status || status.phase !== 'invoked') return;
     // Something it waits for may have been journaled after the SDK last heard from us.
-    for (const c of cmd.completions) {
-      if (await this.tx.hasCompletion(cmd.id, c)) {
-        this.actions.push({ kind: 'invoke', id: cmd.id, partition: this.ctx.partition });
-        return;
-      }
+    let ready = false;
+    for (const c of cmd.completions) if (!ready && (await this.tx.hasCompletion(cmd.id, c))) ready = true;
+    for (const s of [...cmd.signals, ...cmd.namedSignals]) if (!ready && (await this.tx.hasSignal(cmd.id, s))) ready = true;
+    if (ready) {
+      this.actions.push({ kind: 'invoke', id: cmd.id, partition: this.ctx.partition });
+      return;
     }
     status.phase = 'suspended';
-    status.waiting = {
-      completions: [...cmd.completions],
-      signals: [...cmd.signals],
-      namedSignals: [...cmd.namedSignals],
-    };
+    status.waiting = { completions: [...cmd.completions], signals: [...cmd.signals], namedSignals: [...cmd.namedSignals] };
     await this.tx.putInvocation(status);
+  }
+
+  // ---- signals, awakeables, promises ----
+
+  async #signal(id: string, signal: number | string, result: SignalResult, sink: IngressSink | undefined): Promise<void> {
+    const status = await this.tx.getInvocation(id);
+    if (!status || status.phase === 'completed') {
+      this.#answer(sink, { kind: 'op', id, outcome: status ? 'completed' : 'not-found' });
+      return;
+    }
+    this.#answer(sink, { kind: 'op', id, outcome: 'done' });
+    // The first completion of a signal wins; later ones change nothing.
+    if (await this.tx.hasSignal(id, signal)) return;
+    await this.#journalSignal(status, signal, result);
+    await this.tx.putInvocation(status);
+  }
+
+  async #journalSignal(status: InvocationStatus, signal: number | string, result: SignalResult): Promise<void> {
+    const body = toBinary(
+      pb.SignalNotificationMessageSchema,
+      create(pb.SignalNotificationMessageSchema, {
+        signalId: typeof signal === 'number' ? { case: 'idx', value: signal } : { case: 'name', value: signal },
+        result:
+          result.kind === 'void'
+            ? { case: 'void', value: {} }
+            : result.kind === 'value'
+              ? { case: 'value', value: { content: result.value } }
+              : { case: 'failure', value: { code: result.code, message: result.message } },
+      }),
+    );
+    const index = status.journalLength;
+    await this.tx.appendJournal(status.id, {
+      index,
+      type: MessageType.SignalNotification,
+      completionId: typeof signal === 'number' ? signal : undefined,
+      signalName: typeof signal === 'string' ? signal : undefined,
+      body,
+    });
+    status.journalLength += 1;
+    const w = status.waiting;
+    const awaited =
+      signal === CANCEL_SIGNAL ||
+      (typeof signal === 'number' ? (w?.signals.includes(signal) ?? false) : (w?.namedSignals.includes(signal) ?? false));
+    this.#wake(status, index, MessageType.SignalNotification, body, awaited);
+  }
+
+  async #completePromise(
+    status: InvocationStatus,
+    service: string,
+    key: string,
+    m: pb.CompletePromiseCommandMessage,
+  ): Promise<void> {
+    const existing = await this.tx.getPromise(service, key, m.key);
+    const reply = (failure?: InvocationResult & { ok: false }) =>
+      toBinary(
+        pb.CompletePromiseCompletionNotificationMessageSchema,
+        create(pb.CompletePromiseCompletionNotificationMessageSchema, {
+          completionId: m.resultCompletionId,
+          result: failure ? { case: 'failure', value: { code: failure.code, message: failure.message } } : { case: 'void', value: {} },
+        }),
+      );
+    if (existing?.result) {
+      const failure = { ok: false as const, code: 409, message: `promise '${m.key}' was already completed` };
+      await this.#notify(status, MessageType.CompletePromiseCompletionNotification, m.resultCompletionId, reply(failure));
+      return;
+    }
+    const result: InvocationResult =
+      m.completion.case === 'completionFailure'
+        ? failureResult(m.completion.value)
+        : { ok: true, value: m.completion.case === 'completionValue' ? m.completion.value.content : new Uint8Array() };
+    await this.tx.putPromise(service, key, m.key, { result, waiters: [] });
+    await this.#notify(status, MessageType.CompletePromiseCompletionNotification, m.resultCompletionId, reply());
+    // Waiters are invocations of the same workflow key, hence of this partition.
+    for (const w of existing?.waiters ?? []) {
+      const waiter = w.id === status.id ? status : await this.tx.getInvocation(w.id);
+      if (!waiter || waiter.phase === 'completed') continue;
+      await this.#notify(waiter, MessageType.GetPromiseCompletionNotification, w.completionId, promiseNotification(w.completionId, result));
+      if (waiter !== status) await this.tx.putInvocation(waiter);
+    }
   }
 
   // ---- completion ----
 
-  async #end(id: string, now: number, failure: InvocationResult | undefined): Promise<void> {
+  async #endCommand(id: string, now: number, failure: InvocationResult | undefined): Promise<void> {
     const status = await this.tx.getInvocation(id);
     if (!status || status.phase === 'completed') return;
-    const result: InvocationResult = failure ??
+    if (!failure && status.phase !== 'invoked') return;
+    await this.#complete(status, now, failure);
+  }
+
+  async #complete(status: InvocationStatus, now: number, override: InvocationResult | undefined): Promise<void> {
+    const id = status.id;
+    const result: InvocationResult = override ??
       status.result ?? { ok: false, code: 500, message: 'invocation ended without an output' };
+    const before = status.phase;
     status.result = result;
     status.phase = 'completed';
     status.completedAt = now;
@@ -399,10 +582,11 @@ class Apply {
     for (const sink of status.sinks) await this.#deliver(sink, id, result);
     status.sinks = [];
     await this.tx.putInvocation(status);
-    await this.tx.deleteJournal(id);
+    // The input stays: restart-as-new needs it. The rest of the journal goes.
+    await this.tx.deleteJournal(id, 1);
     this.actions.push({ kind: 'abort', id });
     await this.#putTimer(`cleanup:${id}`, now + status.target.retentionMs, { kind: 'cleanup', id });
-    await this.#releaseLock(status);
+    if (before !== 'inboxed' && before !== 'scheduled') await this.#releaseLock(status);
   }
 
   async #releaseLock(status: InvocationStatus): Promise<void> {
@@ -430,12 +614,124 @@ class Apply {
     // Awaited by another invocation: goes through the outbox to the caller's partition.
     await this.#outbox({
       partition: sink.partition,
-      command: { kind: 'call-response', id: sink.id, completionId: sink.completionId, result, dedup: { producer: '', seq: 0 } },
+      command: {
+        kind: 'call-response',
+        id: sink.id,
+        completionId: sink.completionId,
+        result,
+        notificationType: sink.notificationType,
+        dedup: { producer: '', seq: 0 },
+      },
     });
   }
 
   #acknowledge(sink: Sink, id: string, previously: boolean): void {
     if (sink.kind === 'ingress') this.actions.push({ kind: 'answer', sink, answer: { kind: 'accepted', id, previously } });
+  }
+
+  // ---- operator commands ----
+
+  async #op(cmd: Extract<Command, { kind: 'op' }>): Promise<void> {
+    const status = await this.tx.getInvocation(cmd.id);
+    const answer = (outcome: Extract<IngressAnswer, { kind: 'op' }>['outcome'], newId?: string) =>
+      this.#answer(cmd.sink, { kind: 'op', id: cmd.id, outcome, ...(newId ? { newId } : {}) });
+    if (!status) return answer('not-found');
+    switch (cmd.op) {
+      case 'cancel':
+        if (status.phase === 'completed') return answer('completed');
+        if (status.phase === 'scheduled' || status.phase === 'inboxed') {
+          await this.#complete(status, cmd.now || status.modifiedAt, CANCELED);
+          return answer('done');
+        }
+        if (!(await this.tx.hasSignal(status.id, CANCEL_SIGNAL))) {
+          if (status.phase === 'paused') {
+            status.phase = 'invoked';
+            this.actions.push({ kind: 'invoke', id: status.id, partition: this.ctx.partition });
+          }
+          await this.#journalSignal(status, CANCEL_SIGNAL, { kind: 'void' });
+          await this.tx.putInvocation(status);
+        }
+        return answer('done');
+      case 'kill':
+        if (status.phase === 'completed') return answer('completed');
+        await this.#killChildren(status);
+        await this.#complete(status, cmd.now || status.modifiedAt, KILLED);
+        return answer('done');
+      case 'pause':
+        if (status.phase === 'completed') return answer('completed');
+        if (status.phase === 'paused') return answer('already-paused');
+        if (status.phase !== 'invoked' && status.phase !== 'suspended') return answer('not-paused');
+        status.phase = 'paused';
+        status.waiting = undefined;
+        status.modifiedAt = cmd.now;
+        await this.tx.putInvocation(status);
+        this.actions.push({ kind: 'abort', id: status.id });
+        return answer('done');
+      case 'resume':
+        if (status.phase === 'completed') return answer('completed');
+        if (status.phase !== 'paused') return answer('not-paused');
+        status.phase = 'invoked';
+        status.modifiedAt = cmd.now;
+        await this.tx.putInvocation(status);
+        this.actions.push({ kind: 'invoke', id: status.id, partition: this.ctx.partition });
+        return answer('done');
+      case 'purge':
+        if (status.phase !== 'completed') return answer('not-completed');
+        await this.#purge(status);
+        return answer('done');
+      case 'restart-as-new': {
+        if (status.phase !== 'completed') return answer('not-completed');
+        const input = (await this.tx.readJournal(status.id))[0];
+        if (!input || !cmd.newId) return answer('not-found');
+        const target = status.target;
+        const newStatus = { ...status };
+        void newStatus;
+        await this.#outbox({
+          partition: this.ctx.partitioner.partitionOfInvocation(cmd.newId),
+          command: {
+            kind: 'invoke',
+            invocation: { id: cmd.newId, target, inputEntry: input.body, idempotencyKey: undefined, executeAt: undefined, createdAt: cmd.now, sink: undefined, sinkMode: 'result' },
+          },
+        });
+        return answer('done', cmd.newId);
+      }
+    }
+  }
+
+  /** Kill propagates down the call tree: every call still waiting for its answer is killed too. */
+  async #killChildren(status: InvocationStatus): Promise<void> {
+    const journal = await this.tx.readJournal(status.id);
+    const answered = new Set(journal.filter((e) => e.type === MessageType.CallCompletionNotification).map((e) => e.completionId));
+    for (const e of journal) {
+      if (e.type !== MessageType.CallCommand) continue;
+      const m = fromBinary(pb.CallCommandMessageSchema, e.body);
+      if (answered.has(m.resultCompletionId)) continue;
+      const idEntry = journal.find(
+        (x) => x.type === MessageType.CallInvocationIdCompletionNotification && x.completionId === m.invocationIdNotificationIdx,
+      );
+      if (!idEntry) continue;
+      const childId = fromBinary(pb.CallInvocationIdCompletionNotificationMessageSchema, idEntry.body).invocationId;
+      await this.#outbox({
+        partition: this.ctx.partitioner.partitionOfInvocation(childId),
+        command: { kind: 'op', op: 'kill', id: childId, now: 0 },
+      });
+    }
+  }
+
+  async #purge(status: InvocationStatus): Promise<void> {
+    const t = status.target;
+    if (status.idempotencyKey !== undefined) {
+      const owner = await this.tx.getIdempotency(t.service, t.key ?? '', t.handler, status.idempotencyKey);
+      if (owner === status.id) await this.tx.deleteIdempotency(t.service, t.key ?? '', t.handler, status.idempotencyKey);
+    }
+    // A workflow's state and promises live as long as its run.
+    if (t.serviceType === 'WORKFLOW' && t.handlerType === 'WORKFLOW') {
+      await this.tx.clearAllState(t.service, t.key ?? '');
+      await this.tx.deleteAllPromises(t.service, t.key ?? '');
+    }
+    await this.tx.deleteInvocation(status.id);
+    await this.tx.deleteJournal(status.id);
+    await this.tx.deleteTimer(this.ctx.partition, `cleanup:${status.id}`);
   }
 
   // ---- timers ----
@@ -450,10 +746,11 @@ class Apply {
     if (!timer) return;
     await this.tx.deleteTimer(this.ctx.partition, key);
     const p = timer.payload;
+    const status = await this.tx.getInvocation(p.id);
+    if (!status) return;
     switch (p.kind) {
       case 'sleep': {
-        const status = await this.tx.getInvocation(p.id);
-        if (!status || status.phase === 'completed') return;
+        if (status.phase === 'completed') return;
         const body = toBinary(
           pb.SleepCompletionNotificationMessageSchema,
           create(pb.SleepCompletionNotificationMessageSchema, { completionId: p.completionId, void: {} }),
@@ -463,45 +760,39 @@ class Apply {
         await this.tx.putInvocation(status);
         return;
       }
-      case 'scheduled-invoke': {
-        const status = await this.tx.getInvocation(p.id);
-        if (!status || status.phase !== 'scheduled') return;
+      case 'scheduled-invoke':
+        if (status.phase !== 'scheduled') return;
         status.modifiedAt = now;
         await this.#start(status);
         return;
-      }
-      case 'cleanup': {
-        const status = await this.tx.getInvocation(p.id);
-        if (!status || status.phase !== 'completed') return;
-        if (status.idempotencyKey !== undefined) {
-          const t = status.target;
-          const owner = await this.tx.getIdempotency(t.service, t.key ?? '', t.handler, status.idempotencyKey);
-          if (owner === status.id) await this.tx.deleteIdempotency(t.service, t.key ?? '', t.handler, status.idempotencyKey);
-        }
-        await this.tx.deleteInvocation(p.id);
-        await this.tx.deleteJournal(p.id);
+      case 'cleanup':
+        if (status.phase === 'completed') await this.#purge(status);
         return;
-      }
     }
   }
 
   // ---- attach / output ----
 
   async #attach(id: string, mode: 'attach' | 'output', sink: Sink): Promise<void> {
-    if (sink.kind !== 'ingress') return;
     const status = await this.tx.getInvocation(id);
-    if (!status) {
-      this.actions.push({ kind: 'answer', sink, answer: { kind: 'not-found', id } });
+    if (sink.kind === 'invocation') {
+      if (status?.phase === 'completed' && status.result) return this.#deliver(sink, id, status.result);
+      if (!status) return this.#deliver(sink, id, { ok: false, code: 404, message: 'invocation not found' });
+      if (mode === 'output') {
+        // "Not ready yet" is an empty completion for get-output.
+        await this.#outbox({
+          partition: sink.partition,
+          command: { kind: 'call-response', id: sink.id, completionId: sink.completionId, result: undefined, notificationType: sink.notificationType, dedup: { producer: '', seq: 0 } },
+        });
+        return;
+      }
+      status.sinks.push(sink);
+      await this.tx.putInvocation(status);
       return;
     }
-    if (status.phase === 'completed' && status.result) {
-      await this.#deliver(sink, id, status.result);
-      return;
-    }
-    if (mode === 'output') {
-      this.actions.push({ kind: 'answer', sink, answer: { kind: 'not-ready', id } });
-      return;
-    }
+    if (!status) return this.#answer(sink, { kind: 'not-found', id });
+    if (status.phase === 'completed' && status.result) return this.#deliver(sink, id, status.result);
+    if (mode === 'output') return this.#answer(sink, { kind: 'not-ready', id });
     status.sinks.push(sink);
     await this.tx.putInvocation(status);
   }
@@ -515,6 +806,64 @@ function holdsLock(t: ResolvedTarget): boolean {
   );
 }
 
+/** The id of an invocation made by a handler: derived, so replaying the journal gives the same id. */
+function childInvocationId(
+  parent: string,
+  index: number,
+  service: string,
+  handler: string,
+  key: string,
+  idempotencyKey: string | undefined,
+  callee: ResolvedTarget | undefined,
+): string {
+  if (callee?.serviceType === 'WORKFLOW' && callee.handlerType === 'WORKFLOW') return workflowRunId(service, key);
+  const k = key === '' && callee?.serviceType === 'SERVICE' ? undefined : key === '' && !callee ? undefined : key;
+  if (idempotencyKey !== undefined) return idempotentInvocationId(service, k, handler, idempotencyKey);
+  return formatInvocationId(deriveInvocationId(`${parent}#${index}`, k));
+}
+
+function attachTargetId(target: pb.AttachInvocationCommandMessage['target']): string | undefined {
+  switch (target.case) {
+    case 'invocationId':
+      try {
+        parseInvocationId(target.value);
+        return target.value;
+      } catch {
+        return undefined;
+      }
+    case 'workflowTarget':
+      return workflowRunId(target.value.workflowName, target.value.workflowKey);
+    case 'idempotentRequestTarget': {
+      const t = target.value;
+      return idempotentInvocationId(t.serviceName, t.serviceKey, t.handlerName, t.idempotencyKey);
+    }
+    default:
+      return undefined;
+  }
+}
+
+function failureResult(f: pb.Failure): InvocationResult {
+  return { ok: false, code: f.code, message: f.message, metadata: f.metadata.map((x) => [x.key, x.value] as const) };
+}
+
+function signalResultOf(r: pb.SendSignalCommandMessage['result']): SignalResult {
+  switch (r.case) {
+    case 'value':
+      return { kind: 'value', value: r.value.content };
+    case 'failure':
+      return { kind: 'failure', code: r.value.code, message: r.value.message };
+    default:
+      return { kind: 'void' };
+  }
+}
+
+function promiseNotification(completionId: number, result: InvocationResult): Uint8Array {
+  return toBinary(
+    pb.GetPromiseCompletionNotificationMessageSchema,
+    create(pb.GetPromiseCompletionNotificationMessageSchema, { completionId, result: resultOneof(result) }),
+  );
+}
+
 function resultOneof(result: InvocationResult) {
   return result.ok
     ? ({ case: 'value', value: { content: result.value } } as const)
@@ -522,15 +871,4 @@ function resultOneof(result: InvocationResult) {
         case: 'failure',
         value: { code: result.code, message: result.message, metadata: (result.metadata ?? []).map(([key, value]) => ({ key, value })) },
       } as const);
-}
-
-function withDedup(command: Command, producer: string, seq: number): Command {
-  switch (command.kind) {
-    case 'invoke':
-      return { ...command, dedup: { producer, seq } };
-    case 'call-response':
-      return { ...command, dedup: { producer, seq } };
-    default:
-      return command;
-  }
 }

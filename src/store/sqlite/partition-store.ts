@@ -1,6 +1,6 @@
 import { deserialize, serialize } from 'node:v8';
-import type { InvocationStatus, TimerPayload } from '../../worker/model.ts';
-import type { FsmRecord, JournalEntry, PartitionStore, PartitionTx, TimerRecord } from '../partition.ts';
+import type { InvocationResult, InvocationStatus, TimerPayload } from '../../worker/model.ts';
+import type { FsmRecord, JournalEntry, PartitionStore, PartitionTx, PromiseRecord, TimerRecord } from '../partition.ts';
 import type { SqliteDb } from './db.ts';
 
 /**
@@ -97,6 +97,9 @@ export class SqlitePartitionStore implements PartitionStore {
   }
 }
 
+/** Type code of signal notifications: their id lives in completion_id / signal_name. */
+const SIGNAL_TYPE = 0xfbff;
+
 interface TimerRow {
   partition: number;
   timer_key: string;
@@ -131,10 +134,23 @@ function prepare(db: SqliteDb) {
     ),
     deleteInvocation: db.prepare('DELETE FROM invocation WHERE id = ?'),
     invocationsInPhase: db.prepare('SELECT id FROM invocation WHERE partition = ? AND status = ?'),
-    appendJournal: db.prepare('INSERT INTO journal (invocation_id, idx, type, completion_id, body) VALUES (?, ?, ?, ?, ?)'),
-    readJournal: db.prepare('SELECT idx, type, completion_id, body FROM journal WHERE invocation_id = ? ORDER BY idx'),
-    hasCompletion: db.prepare('SELECT 1 FROM journal WHERE invocation_id = ? AND completion_id = ? AND type >= 32768 LIMIT 1'),
-    deleteJournal: db.prepare('DELETE FROM journal WHERE invocation_id = ?'),
+    appendJournal: db.prepare(
+      'INSERT INTO journal (invocation_id, idx, type, completion_id, signal_name, body) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    readJournal: db.prepare(
+      'SELECT idx, type, completion_id, signal_name, body FROM journal WHERE invocation_id = ? ORDER BY idx',
+    ),
+    hasCompletion: db.prepare(
+      `SELECT 1 FROM journal WHERE invocation_id = ? AND completion_id = ? AND type >= ${0x8000} AND type <> ${SIGNAL_TYPE} LIMIT 1`,
+    ),
+    hasSignalIdx: db.prepare(`SELECT 1 FROM journal WHERE invocation_id = ? AND type = ${SIGNAL_TYPE} AND completion_id = ? LIMIT 1`),
+    hasSignalName: db.prepare(`SELECT 1 FROM journal WHERE invocation_id = ? AND type = ${SIGNAL_TYPE} AND signal_name = ? LIMIT 1`),
+    deleteJournal: db.prepare('DELETE FROM journal WHERE invocation_id = ? AND idx >= ?'),
+    getPromise: db.prepare('SELECT result, waiters FROM promise WHERE service = ? AND key = ? AND name = ?'),
+    putPromise: db.prepare(
+      'INSERT INTO promise (service, key, name, result, waiters) VALUES (?, ?, ?, ?, ?) ON CONFLICT (service, key, name) DO UPDATE SET result = excluded.result, waiters = excluded.waiters',
+    ),
+    deleteAllPromises: db.prepare('DELETE FROM promise WHERE service = ? AND key = ?'),
     getState: db.prepare('SELECT value FROM state WHERE service = ? AND key = ? AND name = ?'),
     getAllState: db.prepare('SELECT name, value FROM state WHERE service = ? AND key = ? ORDER BY name'),
     setState: db.prepare(
@@ -193,9 +209,15 @@ function readInvocation(s: Statements, id: string): InvocationStatus | undefined
 }
 
 function readJournal(s: Statements, id: string): JournalEntry[] {
-  return (s.readJournal.all(id) as { idx: number; type: number; completion_id: number | null; body: Uint8Array }[]).map(
-    (r) => ({ index: r.idx, type: r.type, completionId: r.completion_id ?? undefined, body: r.body }),
-  );
+  return (
+    s.readJournal.all(id) as { idx: number; type: number; completion_id: number | null; signal_name: string | null; body: Uint8Array }[]
+  ).map((r) => ({
+    index: r.idx,
+    type: r.type,
+    completionId: r.completion_id ?? undefined,
+    signalName: r.signal_name ?? undefined,
+    body: r.body,
+  }));
 }
 
 function readAllState(s: Statements, service: string, key: string): [Uint8Array, Uint8Array][] {
@@ -235,7 +257,7 @@ function makeTx(s: Statements): PartitionTx {
       s.deleteInvocation.run(id);
     },
     async appendJournal(id, e) {
-      s.appendJournal.run(id, e.index, e.type, e.completionId ?? null, e.body);
+      s.appendJournal.run(id, e.index, e.type, e.completionId ?? null, e.signalName ?? null, e.body);
     },
     async readJournal(id) {
       return readJournal(s, id);
@@ -243,8 +265,26 @@ function makeTx(s: Statements): PartitionTx {
     async hasCompletion(id, completionId) {
       return s.hasCompletion.get(id, completionId) !== undefined;
     },
-    async deleteJournal(id) {
-      s.deleteJournal.run(id);
+    async hasSignal(id, signal) {
+      const row = typeof signal === 'number' ? s.hasSignalIdx.get(id, signal) : s.hasSignalName.get(id, signal);
+      return row !== undefined;
+    },
+    async deleteJournal(id, fromIndex = 0) {
+      s.deleteJournal.run(id, fromIndex);
+    },
+    async getPromise(service, key, name) {
+      const row = s.getPromise.get(service, key, name) as { result: Uint8Array | null; waiters: Uint8Array } | undefined;
+      if (!row) return undefined;
+      return {
+        result: row.result ? (deserialize(row.result) as InvocationResult) : undefined,
+        waiters: deserialize(row.waiters) as PromiseRecord['waiters'],
+      };
+    },
+    async putPromise(service, key, name, p) {
+      s.putPromise.run(service, key, name, p.result ? serialize(p.result) : null, serialize(p.waiters));
+    },
+    async deleteAllPromises(service, key) {
+      s.deleteAllPromises.run(service, key);
     },
     async getState(service, key, name) {
       const row = s.getState.get(service, key, name) as { value: Uint8Array } | undefined;
