@@ -2,12 +2,24 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
     // Two cores: end-to-end files each start a server and a service process.
     maxWorkers: 2,
     fileParallelism: true,
+    projects: [
+      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts", "test/contract/**/*.test.ts"] } },
+      { extends: true, test: { name: "e2e", include: ["test/e2e/**/*.test.ts", "test/crash/**/*.test.ts"] } },
+      {
+        // The end-to-end suite again, with every invocation suspending as soon as it waits.
+        extends: true,
+        test: {
+          name: "e2e-suspend",
+          include: ["test/e2e/**/*.test.ts"],
+          env: { ENDURE_INACTIVITY_TIMEOUT: "0" },
+        },
+      },
+    ],
   },
 });
