@@ -100,7 +100,7 @@ export function serviceView(s: ServiceSchema, defaults: ServiceDefaults): Json {
       wf?.options.workflowCompletionRetentionMs ?? o.workflowCompletionRetentionMs ?? DEFAULT_RETENTION_MS,
     );
   }
-  withOptional(view, 'journal_retention', o.journalRetentionMs !== undefined ? friendlyDuration(o.journalRetentionMs) : undefined);
+  view.journal_retention = friendlyDuration(o.journalRetentionMs ?? DEFAULT_RETENTION_MS);
   view.inactivity_timeout = friendlyDuration(o.inactivityTimeoutMs ?? defaults.inactivityTimeoutMs);
   view.abort_timeout = friendlyDuration(o.abortTimeoutMs ?? defaults.abortTimeoutMs);
   view.enable_lazy_state = o.enableLazyState === true;

@@ -130,6 +130,10 @@ async function restateApi(deps: IngressDeps, req: IngressRequest, parts: string[
     }
     case 'attach':
     case 'output': {
+      if (rest.length === 0) {
+        requireMethod(req, 'POST');
+        return attachTo(deps, req, targetFromBody(req.body), verb);
+      }
       if (rest.length !== 1) throw new IngressError(400, 'bad path, expected /restate/attach/:invocation_id or /restate/output/:invocation_id');
       requireMethod(req, 'GET');
       return attachTo(deps, req, checkedInvocationId(rest[0]!), verb);
@@ -189,6 +193,31 @@ async function attachTo(deps: IngressDeps, req: IngressRequest, id: string, mode
   const partition = deps.partitioner.partitionOfInvocation(id);
   const answer = await ask(deps, req, partition, (sink) => ({ kind: 'attach', id, mode, sink }));
   return answerResponse(deps, answer, undefined);
+}
+
+/** The invocation named by a `{target: "invocation" | "idempotentInvocation" | "workflow", ...}` body. */
+function targetFromBody(body: Uint8Array): string {
+  let t: Record<string, unknown>;
+  try {
+    t = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.length).toString('utf8')) as Record<string, unknown>;
+  } catch {
+    throw new IngressError(400, 'bad request body: expected a JSON invocation target');
+  }
+  const str = (name: string): string => {
+    const v = t?.[name];
+    if (typeof v !== 'string' || v === '') throw new IngressError(400, `bad request body: missing field '${name}'`);
+    return v;
+  };
+  switch (t?.target) {
+    case 'invocation':
+      return checkedInvocationId(str('invocationId'));
+    case 'idempotentInvocation':
+      return idempotentInvocationId(str('service'), typeof t.key === 'string' ? t.key : undefined, str('handler'), str('idempotencyKey'));
+    case 'workflow':
+      return workflowRunId(str('workflowName'), str('workflowKey'));
+    default:
+      throw new IngressError(400, "bad request body: 'target' must be invocation, idempotentInvocation or workflow");
+  }
 }
 
 function checkedInvocationId(id: string): string {

@@ -36,7 +36,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
   const partitions = fixPartitionCount(db, config.partitions, logger);
   const partitioner = new Partitioner(partitions);
   const store = new SqlitePartitionStore(db);
-  const registry = await SchemaRegistry.open(new SqliteMetadataStore(db));
+  const registry = await SchemaRegistry.open(new SqliteMetadataStore(db, (fn) => store.exclusive(fn)));
   const targets = new Targets(registry);
   const responses = new ResponseRegistry();
   // A fresh node id per process: sinks persisted by an earlier process never match new requests.

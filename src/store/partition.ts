@@ -107,7 +107,7 @@ export interface PartitionStore extends PartitionReader {
   transaction<T>(fn: (tx: PartitionTx) => Promise<T>): Promise<T>;
   /** Runs `fn` inside a savepoint of the current transaction: a throw undoes only its writes. */
   savepoint<T>(tx: PartitionTx, fn: () => Promise<T>): Promise<T>;
-  /** Deletes applied log records, keeping the newest `keep` per partition. */
+  /** Deletes a partition's log records up to and including `upToLsn` (already applied). */
   trimLog(partition: number, upToLsn: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -11,7 +11,8 @@ export interface InvocationId {
   readonly uuid: Uint8Array;
 }
 
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+// The "alternative" base62 alphabet (digits, lower case, upper case), as Restate's ids use.
+const BASE62 = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const BASE62_INDEX = new Map([...BASE62].map((c, i) => [c, BigInt(i)]));
 const PK_CHARS = 11;
 const UUID_CHARS = 22;

@@ -31,6 +31,7 @@ export const CANCEL_SIGNAL = 1;
 const UNKNOWN_TARGET: InvocationResult = { ok: false, code: 404, message: 'service or handler not found' };
 const KILLED: InvocationResult = { ok: false, code: 409, message: 'killed' };
 const CANCELED: InvocationResult = { ok: false, code: 409, message: 'canceled' };
+const WORKFLOW_ALREADY_INVOKED: InvocationResult = { ok: false, code: 409, message: 'the workflow method was already invoked' };
 
 /**
  * The partition state machine: applies one command to the store and returns the actions the
@@ -142,6 +143,11 @@ class Apply {
     if (!status || !inv.sink) return;
     if (inv.sinkMode === 'accepted') {
       this.#acknowledge(inv.sink, id, true);
+      return;
+    }
+    // A workflow runs once: calling `run` again is refused, as Restate does (attach gets the result).
+    if (isWorkflowRun(status.target)) {
+      await this.#deliver(inv.sink, id, WORKFLOW_ALREADY_INVOKED);
       return;
     }
     if (status.phase === 'completed' && status.result) {
@@ -541,7 +547,7 @@ class Apply {
         }),
       );
     if (existing?.result) {
-      const failure = { ok: false as const, code: 409, message: `promise '${m.key}' was already completed` };
+      const failure = { ok: false as const, code: 409, message: 'promise was already completed' };
       await this.#notify(status, MessageType.CompletePromiseCompletionNotification, m.resultCompletionId, reply(failure));
       return;
     }
@@ -725,7 +731,7 @@ class Apply {
       if (owner === status.id) await this.tx.deleteIdempotency(t.service, t.key ?? '', t.handler, status.idempotencyKey);
     }
     // A workflow's state and promises live as long as its run.
-    if (t.serviceType === 'WORKFLOW' && t.handlerType === 'WORKFLOW') {
+    if (isWorkflowRun(t)) {
       await this.tx.clearAllState(t.service, t.key ?? '');
       await this.tx.deleteAllPromises(t.service, t.key ?? '');
     }
@@ -798,6 +804,10 @@ class Apply {
   }
 }
 
+function isWorkflowRun(t: ResolvedTarget): boolean {
+  return t.serviceType === 'WORKFLOW' && t.handlerType === 'WORKFLOW';
+}
+
 /** Exclusive handlers of virtual objects, and workflow `run` handlers, hold their key's lock. */
 function holdsLock(t: ResolvedTarget): boolean {
   return (
@@ -816,7 +826,7 @@ function childInvocationId(
   idempotencyKey: string | undefined,
   callee: ResolvedTarget | undefined,
 ): string {
-  if (callee?.serviceType === 'WORKFLOW' && callee.handlerType === 'WORKFLOW') return workflowRunId(service, key);
+  if (callee && isWorkflowRun(callee)) return workflowRunId(service, key);
   const k = key === '' && callee?.serviceType === 'SERVICE' ? undefined : key === '' && !callee ? undefined : key;
   if (idempotencyKey !== undefined) return idempotentInvocationId(service, k, handler, idempotencyKey);
   return formatInvocationId(deriveInvocationId(`${parent}#${index}`, k));

@@ -32,7 +32,15 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly deleteService;
   private readonly applyChange: (change: MetadataChange) => void;
 
-  constructor(private readonly db: SqliteDb) {
+  /**
+   * @param serialize runs a piece of work on the connection exclusively. When the connection is
+   * shared with the partition store, pass its `exclusive`: otherwise a metadata commit made
+   * while a partition transaction awaits would nest inside that transaction and share its fate.
+   */
+  constructor(
+    private readonly db: SqliteDb,
+    private readonly serialize: <T>(fn: () => T) => Promise<T> = async (fn) => fn(),
+  ) {
     this.selectDeployments = db.prepare<[], DeploymentRow>(
       'SELECT id, url, created_at, data FROM deployment ORDER BY created_at, id',
     );
@@ -62,7 +70,11 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async load(): Promise<MetadataSnapshot> {
+  load(): Promise<MetadataSnapshot> {
+    return this.serialize(() => this.#load());
+  }
+
+  #load(): MetadataSnapshot {
     const deployments: DeploymentRecord[] = this.selectDeployments.all().map((r) => ({
       id: r.id,
       url: r.url,
@@ -78,15 +90,15 @@ export class SqliteMetadataStore implements MetadataStore {
     return { deployments, services };
   }
 
-  async commit(change: MetadataChange): Promise<void> {
-    this.applyChange(change);
+  commit(change: MetadataChange): Promise<void> {
+    return this.serialize(() => this.applyChange(change));
   }
 
-  async saveDeployment(deployment: DeploymentRecord, services: ServiceRecord[]): Promise<void> {
-    this.applyChange({ putDeployments: [deployment], putServices: services });
+  saveDeployment(deployment: DeploymentRecord, services: ServiceRecord[]): Promise<void> {
+    return this.commit({ putDeployments: [deployment], putServices: services });
   }
 
-  async removeDeployment(id: string, services: { put: ServiceRecord[]; remove: string[] }): Promise<void> {
-    this.applyChange({ removeDeployments: [id], putServices: services.put, removeServices: services.remove });
+  removeDeployment(id: string, services: { put: ServiceRecord[]; remove: string[] }): Promise<void> {
+    return this.commit({ removeDeployments: [id], putServices: services.put, removeServices: services.remove });
   }
 }

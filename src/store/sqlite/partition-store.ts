@@ -21,6 +21,11 @@ export class SqlitePartitionStore implements PartitionStore {
     this.#tx = makeTx(this.#s);
   }
 
+  /** Runs `fn` on the connection when no transaction or read of this store is in progress. */
+  exclusive<T>(fn: () => T): Promise<T> {
+    return this.#exclusive(async () => fn());
+  }
+
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(fn, fn);
     this.#queue = run.catch(() => undefined);
@@ -141,7 +146,7 @@ function prepare(db: SqliteDb) {
       'SELECT idx, type, completion_id, signal_name, body FROM journal WHERE invocation_id = ? ORDER BY idx',
     ),
     hasCompletion: db.prepare(
-      `SELECT 1 FROM journal WHERE invocation_id = ? AND completion_id = ? AND type >= ${0x8000} AND type <> ${SIGNAL_TYPE} LIMIT 1`,
+      `SELECT 1 FROM journal WHERE invocation_id = ? AND completion_id = ? AND type >= ${0x8000} AND type < ${SIGNAL_TYPE} LIMIT 1`,
     ),
     hasSignalIdx: db.prepare(`SELECT 1 FROM journal WHERE invocation_id = ? AND type = ${SIGNAL_TYPE} AND completion_id = ? LIMIT 1`),
     hasSignalName: db.prepare(`SELECT 1 FROM journal WHERE invocation_id = ? AND type = ${SIGNAL_TYPE} AND signal_name = ? LIMIT 1`),
