@@ -11,7 +11,8 @@ import { Partitioner } from '../sharding/index.ts';
 import { SqliteMetadataStore } from '../store/sqlite/metadata.ts';
 import { SqlitePartitionStore, openSqlite, type SqliteDb } from '../store/index.ts';
 import { TimerService } from '../timer/index.ts';
-import { Worker, decodeCommand, type Action, type OutboxMessage } from '../worker/index.ts';
+import { decodeCommand } from '../log/index.ts';
+import { Worker, type Action, type OutboxMessage } from '../worker/index.ts';
 import { invocationRoutes } from './invocation-routes.ts';
 import { Targets } from './targets.ts';
 

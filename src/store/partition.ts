@@ -3,6 +3,7 @@
  * whose driver is asynchronous (PostgreSQL) implements the same interface; the SQLite backend
  * answers from a synchronous driver inside one serialized transaction.
  */
+import type { PartitionLog } from '../log/index.ts';
 import type { InvocationResult, InvocationStatus, TimerPayload } from '../worker/model.ts';
 
 /** One journal entry: a command or a notification, as its protobuf body. */
@@ -98,16 +99,13 @@ export interface PartitionReader {
   listTimers(partition: number): Promise<TimerRecord[]>;
   listOutbox(partition: number): Promise<{ seq: number; payload: Uint8Array }[]>;
   getFsm(partition: number): Promise<FsmRecord>;
-  readLog(partition: number, afterLsn: number): Promise<{ lsn: number; payload: Uint8Array }[]>;
 }
 
 /** The partition store: serialized transactions plus reads. */
-export interface PartitionStore extends PartitionReader {
+export interface PartitionStore extends PartitionReader, PartitionLog {
   /** Runs `fn` in one transaction; commits (durably) when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: PartitionTx) => Promise<T>): Promise<T>;
   /** Runs `fn` inside a savepoint of the current transaction: a throw undoes only its writes. */
   savepoint<T>(tx: PartitionTx, fn: () => Promise<T>): Promise<T>;
-  /** Deletes a partition's log records up to and including `upToLsn` (already applied). */
-  trimLog(partition: number, upToLsn: number): Promise<void>;
   close(): Promise<void>;
 }

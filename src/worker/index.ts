@@ -6,5 +6,5 @@
  */
 export { Worker } from './processor.ts';
 export { apply, type ApplyContext } from './state-machine.ts';
-export { encodeCommand, decodeCommand } from './codec.ts';
+
 export type * from './model.ts';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Partitioner } from '../sharding/index.ts';
 import type { PartitionStore } from '../store/index.ts';
-import { decodeCommand, encodeCommand } from './codec.ts';
+import { decodeCommand, encodeCommand } from '../log/index.ts';
 import type { Action, Command } from './model.ts';
 import { apply } from './state-machine.ts';
 

@@ -3,7 +3,7 @@ import { MessageType, pb } from '../protocol/index.ts';
 import type { Partitioner } from '../sharding/index.ts';
 import type { PartitionTx } from '../store/index.ts';
 import { IdDecodeError, deriveInvocationId, formatInvocationId, idempotentInvocationId, parseAwakeableId, parseInvocationId, workflowRunId } from '../types/index.ts';
-import { encodeCommand } from './codec.ts';
+import { encodeCommand } from '../log/index.ts';
 import type {
   Action,
   Command,

@@ -1,5 +1,5 @@
 import { deserialize, serialize } from 'node:v8';
-import type { Command } from './model.ts';
+import type { Command } from '../worker/model.ts';
 
 /**
  * Log records are v8-serialized: fast, binary-safe for the protobuf bodies they carry, and
