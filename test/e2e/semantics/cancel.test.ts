@@ -31,17 +31,18 @@ describe("cancel", () => {
     const id = uid("cancel");
     const { parent, child } = await startTree(id);
     const res = await admin(suite.endure.adminUrl, "PATCH", `/invocations/${parent}/cancel`);
-    expect([200, 202], res.text).toContain(res.status);
+    expect(res.status, res.text).toBe(202);
 
     const parentOut = await attach(parent);
     expect(parentOut.status, parentOut.text).toBe(409);
-    expect(parentOut.json).toMatchObject({ code: 409 });
+    expect(parentOut.json).toMatchObject({ code: 409, message: "Cancelled" });
     const childOut = await attach(child);
     expect(childOut.status, childOut.text).toBe(409);
+    expect(childOut.json).toMatchObject({ code: 409, message: "Cancelled" });
 
     const effects = await suite.effects(id);
     expect(effects.filter((e) => e.kind === "child-cancelled").map((e) => e.code)).toEqual([409]);
-    expect(effects.filter((e) => e.kind === "compensate").map((e) => e.code)).toEqual([409]);
+    expect(effects.filter((e) => e.kind === "compensate").map((e) => [e.code, e.message])).toEqual([[409, "Cancelled"]]);
     expect(effects.filter((e) => e.kind === "parent-start")).toHaveLength(1);
   });
 
@@ -76,8 +77,10 @@ describe("kill", () => {
     expect(res.status, res.text).toBe(200);
     const parentOut = await attach(parent);
     expect(parentOut.status, parentOut.text).toBe(409);
+    expect(parentOut.json).toMatchObject({ code: 409, message: "killed" });
     const childOut = await attach(child);
     expect(childOut.status, childOut.text).toBe(409);
+    expect(childOut.json).toMatchObject({ code: 409, message: "killed" });
     expect(await suite.count("compensate", id)).toBe(0);
     expect(await suite.count("child-cancelled", id)).toBe(0);
     expect(await invocationStatus(suite.endure.adminUrl, parent)).toBe("completed");
@@ -128,6 +131,17 @@ describe("admin operations on invocations", () => {
     expect(out.json).toBe(`unstuck:${id}`);
     expect(await suite.count("attempt", id)).toBe(attemptsWhilePaused + 1);
     expect(await invocationStatus(suite.endure.adminUrl, inv)).toBe("completed");
+  });
+
+  it("cancel, kill, pause and resume of a completed invocation answer 409", async () => {
+    const id = uid("done");
+    const inv = invocationIdOf(await suite.call("/SemParent/nap/send", { id, ms: 10 }));
+    expect((await attach(inv)).json).toBe(`woke:${id}`);
+    for (const op of ["cancel", "kill", "pause", "resume"]) {
+      const res = await admin(suite.endure.adminUrl, "PATCH", `/invocations/${inv}/${op}`);
+      expect(res.status, `${op}: ${res.text}`).toBe(409);
+    }
+    expect((await output(inv)).json).toBe(`woke:${id}`);
   });
 
   it("purge removes a completed invocation: its output is gone", async () => {

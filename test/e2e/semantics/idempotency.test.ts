@@ -3,7 +3,7 @@
 // run again once its retention expired.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, eventually, get, startSuite, uid, type Suite } from "../../harness/index.ts";
-import { admin, FAST_CLEANUP_ENV, invocationIdOf } from "./helpers.ts";
+import { admin, FAST_CLEANUP_ENV, invocationIdOf, invocationStatus } from "./helpers.ts";
 
 let suite: Suite;
 
@@ -113,12 +113,29 @@ describe("retention", () => {
     expect((await suite.call("/SemIdem/short", { id }, { "idempotency-key": key })).json).toBe(2);
   });
 
-  it("without the expiry, the default retention keeps the key", async () => {
+  it("a completed invocation is kept for the journal retention, then purged", async () => {
+    const id = uid("journal");
+    const inv = invocationIdOf(await suite.call("/SemIdemShort/count/send", { id }));
+    expect((await ingress(`/restate/invocation/${inv}/attach`)).json).toBe(1);
+    expect((await ingress(`/restate/invocation/${inv}/output`)).json).toBe(1);
+    expect(await invocationStatus(suite.endure.adminUrl, inv)).toBe("completed");
+    await eventually(
+      async () => ((await ingress(`/restate/invocation/${inv}/output`)).status === 404 ? true : undefined),
+      10_000,
+      "the journal retention to expire",
+    );
+    expect(await invocationStatus(suite.endure.adminUrl, inv)).toBeUndefined();
+  });
+
+  it("with the default retentions, keys and completed invocations are kept", async () => {
     const id = uid("ret");
     const key = uid("key");
     expect((await suite.call("/SemIdem/count", { id }, { "idempotency-key": key })).json).toBe(1);
+    const plain = invocationIdOf(await suite.call("/SemIdem/count/send", { id: `${id}-plain` }));
     await new Promise((r) => setTimeout(r, 2500));
     expect((await ingress(`/restate/invocation/SemIdem/count/${key}/output`)).json).toBe(1);
+    expect((await ingress(`/restate/invocation/${plain}/output`)).json).toBe(1);
+    expect(await invocationStatus(suite.endure.adminUrl, plain)).toBe("completed");
     expect((await suite.call("/SemIdem/count", { id }, { "idempotency-key": key })).json).toBe(1);
     expect(await suite.count("idem", id)).toBe(1);
   });
