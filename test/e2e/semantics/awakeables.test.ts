@@ -59,6 +59,16 @@ describe("awakeables", () => {
     expect((await attach(invocationId)).json).toBe("rejected:http says no");
   });
 
+  it("completing an awakeable a second time is accepted and ignored", async () => {
+    const id = uid("awk");
+    const { invocationId, published: awk } = await start("wait", { id }, "awk", "awk");
+    expect((await suite.call(`/restate/awakeables/${awk}/resolve`, "one")).status).toBe(202);
+    expect((await attach(invocationId)).json).toBe("resolved:one");
+    expect((await suite.call(`/restate/awakeables/${awk}/resolve`, "two")).status).toBe(202);
+    expect((await suite.call(`/restate/awakeables/${awk}/reject`, "no")).status).toBe(202);
+    expect((await get(`${suite.endure.ingressUrl}/restate/invocation/${invocationId}/output`)).json).toBe("resolved:one");
+  });
+
   it("a malformed awakeable id gets 400", async () => {
     const bad = await suite.call("/restate/awakeables/not-an-awakeable/resolve", "x");
     expect(bad.status, bad.text).toBe(400);

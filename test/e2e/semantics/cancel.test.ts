@@ -133,6 +133,21 @@ describe("admin operations on invocations", () => {
     expect(await invocationStatus(suite.endure.adminUrl, inv)).toBe("completed");
   });
 
+  it("pause of a sleeping invocation holds it past its timer; resume continues it once", async () => {
+    const id = uid("nap");
+    const inv = invocationIdOf(await suite.call("/SemParent/nap/send", { id, ms: 1500 }));
+    await eventually(async () => ((await suite.count("enter", id)) > 0 ? true : undefined));
+    const paused = await admin(suite.endure.adminUrl, "PATCH", `/invocations/${inv}/pause`);
+    expect(paused.status, paused.text).toBe(202);
+    await waitForStatus(suite.endure.adminUrl, inv, "paused");
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await invocationStatus(suite.endure.adminUrl, inv)).toBe("paused");
+    expect(await suite.count("woke", id)).toBe(0);
+    expect((await admin(suite.endure.adminUrl, "PATCH", `/invocations/${inv}/resume`)).status).toBe(200);
+    expect((await attach(inv)).json).toBe(`woke:${id}`);
+    expect(await suite.count("woke", id)).toBe(1);
+  });
+
   it("cancel, kill, pause and resume of a completed invocation answer 409", async () => {
     const id = uid("done");
     const inv = invocationIdOf(await suite.call("/SemParent/nap/send", { id, ms: 10 }));

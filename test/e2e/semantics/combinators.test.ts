@@ -2,8 +2,8 @@
 // on the bidirectional HTTP/2 endpoint and on a request/response HTTP/1.1 endpoint, where every
 // await of an uncompleted result is a suspension.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServices, startSuite, uid, type ServicesProcess, type Suite } from "../../harness/index.ts";
-import { admin } from "./helpers.ts";
+import { eventually, get, startServices, startSuite, uid, type ServicesProcess, type Suite } from "../../harness/index.ts";
+import { admin, invocationIdOf, waitForStatus } from "./helpers.ts";
 
 let suite: Suite;
 let rr: ServicesProcess;
@@ -82,6 +82,19 @@ describe("request/response endpoint", () => {
     // mode nothing arrives during a request: start, then one re-invocation after each of the
     // two runs and the two sleeps.
     expect(effects.filter((e) => e.kind === "enter").length).toBe(5);
+  });
+
+  it("cancel reaches a suspended request/response invocation", async () => {
+    const id = uid("rr");
+    const sent = await suite.call("/RrSleeper/twice/send", { id, ms: 5000 });
+    const inv = invocationIdOf(sent);
+    await eventually(async () => ((await suite.count("step", id)) > 0 ? true : undefined));
+    await waitForStatus(suite.endure.adminUrl, inv, "suspended");
+    expect((await admin(suite.endure.adminUrl, "PATCH", `/invocations/${inv}/cancel`)).status).toBe(202);
+    const out = await get(`${suite.endure.ingressUrl}/restate/invocation/${inv}/attach`);
+    expect(out.status, out.text).toBe(409);
+    expect(out.json).toMatchObject({ code: 409, message: "Cancelled" });
+    expect(await suite.count("step", id)).toBe(1);
   });
 
   it("the deployment is registered as HTTP/1.1 request/response", async () => {
