@@ -94,9 +94,16 @@ export function encodeFrame(type: number, body: Uint8Array, flags = 0): Uint8Arr
 export class FrameDecoder {
   readonly #maxFrameBytes: number;
   #chunks: Uint8Array[] = [];
-  /** Offset of unread bytes in the first chunk. */
+  /** Index of the first chunk with unread bytes (chunks before it are spent). */
+  #head = 0;
+  /** Offset of unread bytes in the head chunk. */
   #offset = 0;
+  /** Unread bytes over all chunks. */
   #size = 0;
+  /** Header of the frame being waited for, once its 8 bytes were read (length -1: none yet). */
+  #type = 0;
+  #flags = 0;
+  #length = -1;
 
   constructor(opts: { readonly maxFrameBytes?: number } = {}) {
     this.#maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
@@ -108,68 +115,67 @@ export class FrameDecoder {
     if (chunk.length === 0) return frames;
     this.#chunks.push(chunk);
     this.#size += chunk.length;
-    while (this.#size >= HEADER_BYTES) {
-      const header = this.#peekHeader();
-      const length = header.getUint32(4);
-      if (length > this.#maxFrameBytes) {
-        throw new ProtocolError(
-          ProtocolErrorCode.FrameTooLarge,
-          `frame of type 0x${header.getUint16(0).toString(16)} announces ${length} bytes, above the limit of ${this.#maxFrameBytes}`,
-        );
+    for (;;) {
+      if (this.#length < 0) {
+        if (this.#size < HEADER_BYTES) break;
+        const h = this.#read(HEADER_BYTES);
+        this.#type = ((h[0] as number) << 8) | (h[1] as number);
+        this.#flags = ((h[2] as number) << 8) | (h[3] as number);
+        this.#length = (((h[4] as number) << 24) >>> 0) + (((h[5] as number) << 16) | ((h[6] as number) << 8) | (h[7] as number));
+        if (this.#length > this.#maxFrameBytes) {
+          throw new ProtocolError(
+            ProtocolErrorCode.FrameTooLarge,
+            `frame of type 0x${this.#type.toString(16)} announces ${this.#length} bytes, above the limit of ${this.#maxFrameBytes}`,
+          );
+        }
       }
-      if (this.#size < HEADER_BYTES + length) break;
-      const type = header.getUint16(0);
-      const flags = header.getUint16(2);
-      this.#skip(HEADER_BYTES);
-      frames.push({ type, flags, body: this.#take(length) });
+      if (this.#size < this.#length) break;
+      frames.push({ type: this.#type, flags: this.#flags, body: this.#read(this.#length) });
+      this.#length = -1;
     }
     return frames;
   }
 
-  /** Bytes of an incomplete frame still waiting for the rest. */
+  /** Bytes received and not yet returned as frames (a header already read counts). */
   get pending(): number {
-    return this.#size;
+    return this.#size + (this.#length >= 0 ? HEADER_BYTES : 0);
   }
 
-  #peekHeader(): DataView {
-    const first = this.#chunks[0] as Uint8Array;
-    if (first.length - this.#offset >= HEADER_BYTES) {
-      return new DataView(first.buffer, first.byteOffset + this.#offset, HEADER_BYTES);
+  /** Consumes the next n buffered bytes (n <= #size) into a fresh array. */
+  #read(n: number): Uint8Array {
+    const first = this.#chunks[this.#head];
+    if (first !== undefined && first.length - this.#offset >= n) {
+      // Fast path: all n bytes sit in the first chunk.
+      const out = first.slice(this.#offset, this.#offset + n);
+      this.#advance(first, n);
+      return out;
     }
-    const bytes = this.#copy(HEADER_BYTES, false);
-    return new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
-  }
-
-  #skip(n: number): void {
-    this.#copy(n, true);
-  }
-
-  #take(n: number): Uint8Array {
-    return this.#copy(n, true);
-  }
-
-  /** Copies the next n buffered bytes; consumes them when asked to. */
-  #copy(n: number, consume: boolean): Uint8Array {
     const out = new Uint8Array(n);
     let written = 0;
-    let index = 0;
-    let offset = this.#offset;
     while (written < n) {
-      const chunk = this.#chunks[index] as Uint8Array;
-      const count = Math.min(n - written, chunk.length - offset);
-      out.set(chunk.subarray(offset, offset + count), written);
+      const chunk = this.#chunks[this.#head] as Uint8Array;
+      const count = Math.min(n - written, chunk.length - this.#offset);
+      out.set(chunk.subarray(this.#offset, this.#offset + count), written);
       written += count;
-      offset += count;
-      if (offset === chunk.length) {
-        index++;
-        offset = 0;
-      }
-    }
-    if (consume) {
-      this.#chunks.splice(0, index);
-      this.#offset = offset;
-      this.#size -= n;
+      this.#advance(chunk, count);
     }
     return out;
+  }
+
+  #advance(chunk: Uint8Array, n: number): void {
+    this.#offset += n;
+    this.#size -= n;
+    if (this.#offset === chunk.length) {
+      this.#offset = 0;
+      this.#head++;
+      if (this.#head === this.#chunks.length) {
+        this.#chunks = [];
+        this.#head = 0;
+      } else if (this.#head >= 64 && this.#head * 2 >= this.#chunks.length) {
+        // Drop spent chunks once they are the majority: amortised O(1) per chunk.
+        this.#chunks = this.#chunks.slice(this.#head);
+        this.#head = 0;
+      }
+    }
   }
 }

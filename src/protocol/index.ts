@@ -1,7 +1,8 @@
 /**
  * The service protocol, server side: framing, message schemas, version negotiation, endpoint
  * discovery, and the transports that carry an invocation's messages (HTTP/2 bidi streams and
- * request/response over HTTP/2 or HTTP/1.1). It knows nothing of partitions or the store.
+ * request/response over HTTP/2 or HTTP/1.1). It knows nothing of partitions, journals or the
+ * store, and never decides what a message means: that belongs to the invoker and the worker.
  */
 export {
   MessageType,
@@ -15,8 +16,49 @@ export {
   isNotification,
   isCustomEntry,
 } from './framing.ts';
-export { ProtocolError, TransportError, DiscoveryError } from './errors.ts';
-export { SUPPORTED_VERSIONS, contentTypeFor, negotiateVersion } from './version.ts';
-export { openInvocationStream, closeAllSessions, type InvocationStream, type InvocationStreamOptions } from './transport.ts';
-export { discoverEndpoint, type DiscoverOptions, type EndpointManifest, type ServiceManifest, type HandlerManifest } from './discovery.ts';
+export {
+  MESSAGE_SCHEMAS,
+  type KnownMessageType,
+  type SchemaOf,
+  type MessageOf,
+  isKnownMessageType,
+  schemaForType,
+  messageTypeName,
+  encodeMessage,
+  decodeMessage,
+  encodeMessageFrame,
+  decodeFrame,
+} from './messages.ts';
+export {
+  ProtocolError,
+  ProtocolErrorCode,
+  TransportError,
+  TransportErrorCode,
+  DiscoveryError,
+  DiscoveryErrorCode,
+} from './errors.ts';
+export {
+  SUPPORTED_VERSIONS,
+  type ProtocolVersion,
+  MIN_PROTOCOL_VERSION,
+  MAX_PROTOCOL_VERSION,
+  contentTypeFor,
+  versionOfContentType,
+  isSupportedVersion,
+  negotiateVersion,
+} from './version.ts';
+export {
+  openInvocationStream,
+  closeAllSessions,
+  invokeUrl,
+  type InvocationStream,
+  type InvocationStreamOptions,
+} from './transport.ts';
+export {
+  discoverEndpoint,
+  type DiscoverOptions,
+  type EndpointManifest,
+  type ServiceManifest,
+  type HandlerManifest,
+} from './discovery.ts';
 export * as pb from './generated/endure/protocol_pb.ts';

@@ -1,6 +1,6 @@
 import { Agent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
-import { TransportError, TransportErrorCode } from './errors.ts';
+import { ProtocolError, TransportError, TransportErrorCode } from './errors.ts';
 import { FrameDecoder, type Frame } from './framing.ts';
 import { contentTypeFor, versionOfContentType } from './version.ts';
 
@@ -149,6 +149,7 @@ abstract class BaseStream implements InvocationStream {
     this.inputEnded = true;
     this.fail(new TransportError(TransportErrorCode.Aborted, `invocation stream aborted: ${reason}`));
     this.teardown();
+    this.settle();
   }
 
   frames(): AsyncIterable<Frame> {
@@ -169,7 +170,7 @@ abstract class BaseStream implements InvocationStream {
       } catch (err) {
         if (this.failure) throw this.failure;
         if (err instanceof TransportError) throw err;
-        if (err instanceof Error && err.name === 'ProtocolError') throw err;
+        if (err instanceof ProtocolError) throw err;
         throw new TransportError(TransportErrorCode.StreamFailed, `the response broke off: ${errorText(err)}`, { cause: err });
       }
       if (this.failure) throw this.failure;
@@ -237,8 +238,9 @@ function headerText(v: string | string[] | number | undefined): string {
 
 /** A stream on the origin's pooled session. Bidi writes go straight to the socket. */
 class Http2Stream extends BaseStream {
-  readonly #req: ClientHttp2Stream;
+  readonly #req: ClientHttp2Stream | undefined;
   #buffered: Uint8Array[] | undefined;
+  #corked = false;
 
   constructor(url: URL, headers: Record<string, string>, version: number, requestResponse: boolean) {
     super(url, version);
@@ -249,7 +251,7 @@ class Http2Stream extends BaseStream {
     } catch (err) {
       // The session is already unusable (e.g. destroyed in the same tick): report, don't throw.
       sessions.delete(url.origin);
-      this.#req = undefined as unknown as ClientHttp2Stream;
+      this.#req = undefined;
       this.fail(new TransportError(TransportErrorCode.Unreachable, `cannot open a stream to ${url.origin}: ${errorText(err)}`, { cause: err }));
       return;
     }
@@ -274,27 +276,38 @@ class Http2Stream extends BaseStream {
   write(frame: Uint8Array): void {
     if (this.inputEnded) return;
     if (this.#buffered) this.#buffered.push(frame);
-    else if (this.#writable()) this.#req.write(frame);
+    else {
+      const req = this.#req;
+      if (!req || req.destroyed || req.writableEnded) return;
+      // Frames written in one tick (a replayed journal) leave together, in one writev.
+      if (!this.#corked) {
+        this.#corked = true;
+        req.cork();
+        process.nextTick(() => {
+          this.#corked = false;
+          req.uncork();
+        });
+      }
+      req.write(frame);
+    }
   }
 
   endInput(): void {
     if (this.inputEnded) return;
     this.inputEnded = true;
-    if (!this.#writable()) return;
+    const req = this.#req;
+    if (!req || req.destroyed || req.writableEnded) return;
     if (this.#buffered) {
       const body = this.#buffered.length === 1 ? (this.#buffered[0] as Uint8Array) : Buffer.concat(this.#buffered);
       this.#buffered = undefined;
-      this.#req.end(body);
-    } else this.#req.end();
+      req.end(body);
+    } else req.end();
   }
 
   protected teardown(): void {
     this.#buffered = undefined;
-    if (this.#req && !this.#req.closed && !this.#req.destroyed) this.#req.close(constants.NGHTTP2_CANCEL);
-  }
-
-  #writable(): boolean {
-    return this.#req !== undefined && !this.#req.destroyed && !this.#req.writableEnded;
+    const req = this.#req;
+    if (req && !req.closed && !req.destroyed) req.close(constants.NGHTTP2_CANCEL);
   }
 }
 
