@@ -105,6 +105,13 @@ export interface PartitionReader {
 export interface PartitionStore extends PartitionReader, PartitionLog {
   /** Runs `fn` in one transaction; commits (durably) when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: PartitionTx) => Promise<T>): Promise<T>;
+  /**
+   * Like `transaction`, but resolves at commit, with a promise that resolves once the commit is
+   * durable: the caller may start the next transaction while the disk flushes this one, and
+   * must not let anything that depends on it out before `durable` resolves. Reads of the store
+   * never see a commit before it is durable.
+   */
+  commit<T>(fn: (tx: PartitionTx) => Promise<T>): Promise<{ value: T; durable: Promise<void> }>;
   /** Runs `fn` inside a savepoint of the current transaction: a throw undoes only its writes. */
   savepoint<T>(tx: PartitionTx, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;

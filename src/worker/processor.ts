@@ -20,9 +20,10 @@ const LOG_TAIL = 1000;
  *
  * Commands submitted close together form one batch: each is appended to its partition's log and
  * applied, and the partition's applied LSN advances, all in one store transaction — one fsync
- * for the batch (group commit). Only after the commit do `submit` promises resolve and the
- * batch's actions run (rules 1 and 3: log first; act only after commit). A command whose apply
- * throws is rolled back alone (savepoint) and its submitter gets the error.
+ * for the batch (group commit). The next batch may be applied while the disk flushes this one,
+ * but only once a batch is durable do its `submit` promises resolve and its actions run, in
+ * commit order (rules 1 and 3: log first; act only after a durable commit). A command whose
+ * apply throws is rolled back alone (savepoint) and its submitter gets the error.
  *
  * States: idle → flushing → idle; `close` drains and then rejects new submits.
  */
@@ -34,6 +35,10 @@ export class Worker {
   readonly #lsn = new Map<number, number>();
   readonly #applied = new Map<number, number>();
   readonly #trimmed = new Map<number, number>();
+  /** Settles when every committed batch has been acknowledged. */
+  #acked: Promise<void> = Promise.resolve();
+  /** Set when the disk refused a flush: nothing can be acknowledged any more. */
+  #broken: unknown;
 
   constructor(
     private readonly store: PartitionStore,
@@ -72,6 +77,7 @@ export class Worker {
   /** Appends `command` to `partition`'s log and applies it; resolves once durable and applied. */
   submit(partition: number, command: Command): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('worker is closed'));
+    if (this.#broken !== undefined) return Promise.reject(this.#broken);
     return new Promise((resolve, reject) => {
       this.#pending.push({ partition, command, resolve, reject });
       this.#schedule();
@@ -85,6 +91,7 @@ export class Worker {
       await this.#flushing;
       await new Promise((r) => setImmediate(r));
     }
+    await this.#acked;
     this.#closed = true;
   }
 
@@ -107,8 +114,9 @@ export class Worker {
     const actions: Action[] = [];
     const failed = new Map<Pending, unknown>();
     const touched = new Set<number>();
+    let durable: Promise<void>;
     try {
-      await this.store.transaction(async (tx) => {
+      ({ durable } = await this.store.commit(async (tx) => {
         for (const entry of batch) {
           const p = entry.partition;
           const lsn = (this.#lsn.get(p) ?? 0) + 1;
@@ -129,7 +137,7 @@ export class Worker {
           fsm.appliedLsn = this.#lsn.get(p) ?? 0;
           await tx.putFsm(p, fsm);
         }
-      });
+      }));
     } catch (err) {
       // The whole batch rolled back: forget the LSNs it used, fail every submitter.
       for (const p of touched) this.#lsn.set(p, this.#applied.get(p) ?? 0);
@@ -138,6 +146,19 @@ export class Worker {
       return;
     }
     for (const p of touched) this.#applied.set(p, this.#lsn.get(p) ?? 0);
+    // The next batch may commit while this one flushes to disk; answers and actions wait for
+    // durability, in commit order (durable promises resolve in order).
+    this.#acked = this.#acked.then(
+      () => durable.then(() => this.#acknowledge(batch, failed, actions, touched)),
+      () => undefined,
+    ).catch((err: unknown) => {
+      this.#broken = err;
+      this.logger.fatal({ err }, 'flushing a commit to disk failed; refusing further work');
+      for (const e of batch) e.reject(err);
+    });
+  }
+
+  #acknowledge(batch: Pending[], failed: Map<Pending, unknown>, actions: Action[], touched: Set<number>): void {
     for (const e of batch) {
       const err = failed.get(e);
       if (err === undefined) e.resolve();

@@ -2,16 +2,19 @@ import { deserialize, serialize } from 'node:v8';
 import type { InvocationResult, InvocationStatus, TimerPayload } from '../../worker/model.ts';
 import type { FsmRecord, JournalEntry, PartitionStore, PartitionTx, PromiseRecord, TimerRecord } from '../partition.ts';
 import type { SqliteDb } from './db.ts';
+import { WalSync } from './wal-sync.ts';
 
 /**
  * The partition store on SQLite. better-sqlite3 is synchronous; the interface is not. One
  * connection serves everything, so transactions and reads are queued one after another: a read
- * never observes a transaction that has not committed.
+ * never observes a transaction that has not committed, nor one that is not yet durable (reads
+ * wait for the WAL flush of every earlier commit).
  */
 export class SqlitePartitionStore implements PartitionStore {
   readonly #db: SqliteDb;
   readonly #s: ReturnType<typeof prepare>;
   readonly #tx: PartitionTx;
+  readonly #wal: WalSync;
   #queue: Promise<unknown> = Promise.resolve();
   #savepoints = 0;
 
@@ -19,11 +22,17 @@ export class SqlitePartitionStore implements PartitionStore {
     this.#db = db;
     this.#s = prepare(db);
     this.#tx = makeTx(this.#s);
+    this.#wal = new WalSync(db);
   }
 
-  /** Runs `fn` on the connection when no transaction or read of this store is in progress. */
-  exclusive<T>(fn: () => T): Promise<T> {
-    return this.#exclusive(async () => fn());
+  /**
+   * Runs `fn` on the connection when no transaction or read of this store is in progress, and
+   * resolves once what it wrote is durable.
+   */
+  async exclusive<T>(fn: () => T): Promise<T> {
+    const value = await this.#exclusive(async () => fn());
+    await this.#wal.sync();
+    return value;
   }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -32,8 +41,14 @@ export class SqlitePartitionStore implements PartitionStore {
     return run;
   }
 
-  transaction<T>(fn: (tx: PartitionTx) => Promise<T>): Promise<T> {
-    return this.#exclusive(async () => {
+  async transaction<T>(fn: (tx: PartitionTx) => Promise<T>): Promise<T> {
+    const { value, durable } = await this.commit(fn);
+    await durable;
+    return value;
+  }
+
+  async commit<T>(fn: (tx: PartitionTx) => Promise<T>): Promise<{ value: T; durable: Promise<void> }> {
+    const value = await this.#exclusive(async () => {
       this.#s.begin.run();
       try {
         const result = await fn(this.#tx);
@@ -44,6 +59,7 @@ export class SqlitePartitionStore implements PartitionStore {
         throw err;
       }
     });
+    return { value, durable: this.#wal.sync() };
   }
 
   async savepoint<T>(_tx: PartitionTx, fn: () => Promise<T>): Promise<T> {
@@ -63,7 +79,11 @@ export class SqlitePartitionStore implements PartitionStore {
   }
 
   #read<T>(fn: () => T): Promise<T> {
-    return this.#exclusive(async () => fn());
+    const settled = this.#wal.settled();
+    return this.#exclusive(async () => {
+      await settled;
+      return fn();
+    });
   }
 
   getInvocation(id: string): Promise<InvocationStatus | undefined> {
@@ -99,6 +119,8 @@ export class SqlitePartitionStore implements PartitionStore {
   }
   async close(): Promise<void> {
     await this.#queue;
+    await this.#wal.settled();
+    this.#wal.close();
   }
 }
 
