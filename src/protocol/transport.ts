@@ -1,4 +1,5 @@
 import { Agent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { connect as netConnect } from 'node:net';
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { ProtocolError, TransportError, TransportErrorCode } from './errors.ts';
 import { FrameDecoder, type Frame } from './framing.ts';
@@ -47,7 +48,12 @@ const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 function sessionFor(origin: string): ClientHttp2Session {
   const existing = sessions.get(origin);
   if (existing && !existing.closed && !existing.destroyed) return existing;
-  const session = connect(origin, { peerMaxConcurrentStreams: 10_000 });
+  const { hostname, port } = new URL(origin);
+  const session = connect(origin, {
+    peerMaxConcurrentStreams: 10_000,
+    // Invocation streams exchange small frames back and forth: never let Nagle hold one back.
+    createConnection: () => netConnect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || 80), noDelay: true }),
+  });
   session.setMaxListeners(0);
   const drop = () => {
     if (sessions.get(origin) === session) sessions.delete(origin);
