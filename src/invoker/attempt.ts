@@ -91,14 +91,14 @@ export class Attempt {
 
   async #run(): Promise<AttemptOutcome> {
     const { store, registry, config } = this.deps;
-    const status = await store.getInvocation(this.id);
-    if (!status || status.phase !== 'invoked') return { kind: 'not-runnable' };
+    const loaded = await store.loadInvocation(this.id, (st) => this.#wantsState(st));
+    if (!loaded || loaded.status.phase !== 'invoked') return { kind: 'not-runnable' };
+    const { status, journal } = loaded;
     this.#where = { service: status.target.service, handler: status.target.handler };
-    const journal = await store.readJournal(this.id);
     const deployment = registry.getDeployment(status.target.deploymentId) ?? this.deps.latestDeployment(status.target.service);
     if (!deployment) throw new Error(`no deployment serves ${status.target.service}`);
     const version = this.deps.negotiate(deployment.minProtocolVersion, deployment.maxProtocolVersion);
-    const state = await this.#eagerState(status);
+    const state = this.#eagerState(status, loaded.state);
     if (this.#aborted) return { kind: 'aborted' };
 
     const requestResponse = deployment.protocolMode === 'REQUEST_RESPONSE';
@@ -232,12 +232,17 @@ export class Attempt {
     return encodeFrame(MessageType.Start, toBinary(pb.StartMessageSchema, msg));
   }
 
-  /** Keyed invocations get their state in StartMessage, unless it is too big (then it is fetched lazily). */
-  async #eagerState(status: InvocationStatus): Promise<{ entries: [Uint8Array, Uint8Array][]; partial: boolean }> {
+  /** Keyed invocations get their state in StartMessage, unless lazy state is asked for. */
+  #wantsState(status: InvocationStatus): boolean {
+    const t = status.target;
+    return t.serviceType !== 'SERVICE' && t.key !== undefined && !this.deps.lazyState(t.service);
+  }
+
+  /** The state to send eagerly; when it is too big the SDK fetches what it needs lazily. */
+  #eagerState(status: InvocationStatus, entries: [Uint8Array, Uint8Array][] | undefined): { entries: [Uint8Array, Uint8Array][]; partial: boolean } {
     const t = status.target;
     if (t.serviceType === 'SERVICE' || t.key === undefined) return { entries: [], partial: false };
-    if (this.deps.lazyState(t.service)) return { entries: [], partial: true };
-    const entries = await this.deps.store.getAllState(t.service, t.key);
+    if (!entries) return { entries: [], partial: true };
     let size = 0;
     for (const [k, v] of entries) size += k.length + v.length;
     if (size > this.deps.config.eagerStateMaxBytes) return { entries: [], partial: true };

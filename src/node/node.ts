@@ -14,6 +14,7 @@ import { TimerService } from '../timer/index.ts';
 import { decodeCommand } from '../log/index.ts';
 import { Worker, type Action, type OutboxMessage } from '../worker/index.ts';
 import { invocationRoutes } from './invocation-routes.ts';
+import { Shuffle } from './shuffle.ts';
 import { Targets } from './targets.ts';
 
 /** A running Endure node. */
@@ -71,12 +72,8 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
   const worker = new Worker(store, partitioner, dispatch, logger);
   const submit = worker.submit.bind(worker);
 
-  /** Delivers an outbox message to its partition, then lets the source partition forget it. */
-  const shuffle = (source: number, seq: number, message: OutboxMessage): void => {
-    submit(message.partition, message.command)
-      .then(() => submit(source, { kind: 'outbox-delivered', upTo: seq }))
-      .catch((err: unknown) => logger.error({ err, source, seq }, 'outbox delivery failed'));
-  };
+  const shuffler = new Shuffle(submit, logger);
+  const shuffle = (source: number, seq: number, message: OutboxMessage): void => shuffler.deliver(source, seq, message);
 
   const timers = new TimerService((partition, key, now) => {
     submit(partition, { kind: 'timer-fired', timerKey: key, now }).catch((err: unknown) =>
@@ -108,7 +105,9 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     for (let p = 0; p < partitions; p++) {
       for (const id of await store.listInvocationsInPhase(p, 'invoked')) invoker.invoke(id, p);
       for (const t of await store.listTimers(p)) timers.schedule(p, t.key, t.fireAt);
-      for (const o of await store.listOutbox(p)) {
+      const outbox = await store.listOutbox(p);
+      shuffler.resume(p, outbox[0]?.seq ?? (await store.getFsm(p)).outboxSeq + 1);
+      for (const o of outbox) {
         const { command, partition } = decodeCommand(o.payload);
         if (partition !== undefined) shuffle(p, o.seq, { partition, command });
       }

@@ -93,6 +93,14 @@ export interface PartitionTx {
 /** Reads outside an apply: used by the leader's services (invoker, timers, shuffle) and the ingress. */
 export interface PartitionReader {
   getInvocation(id: string): Promise<InvocationStatus | undefined>;
+  /**
+   * What an attempt needs to start, read at one point in time: the status, the journal, and for
+   * keyed invocations the key's state (absent when `withState` says it will not be sent).
+   */
+  loadInvocation(
+    id: string,
+    withState: (status: InvocationStatus) => boolean,
+  ): Promise<{ status: InvocationStatus; journal: JournalEntry[]; state: [Uint8Array, Uint8Array][] | undefined } | undefined>;
   readJournal(id: string): Promise<JournalEntry[]>;
   getAllState(service: string, key: string): Promise<[Uint8Array, Uint8Array][]>;
   listInvocationsInPhase(partition: number, phase: InvocationStatus['phase']): Promise<string[]>;

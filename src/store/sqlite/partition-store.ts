@@ -92,6 +92,16 @@ export class SqlitePartitionStore implements PartitionStore {
   readJournal(id: string): Promise<JournalEntry[]> {
     return this.#read(() => readJournal(this.#s, id));
   }
+  loadInvocation(id: string, withState: (status: InvocationStatus) => boolean) {
+    return this.#read(() => {
+      const status = readInvocation(this.#s, id);
+      if (!status) return undefined;
+      const journal = readJournal(this.#s, id);
+      const t = status.target;
+      const state = withState(status) ? readAllState(this.#s, t.service, t.key ?? '') : undefined;
+      return { status, journal, state };
+    });
+  }
   getAllState(service: string, key: string): Promise<[Uint8Array, Uint8Array][]> {
     return this.#read(() => readAllState(this.#s, service, key));
   }

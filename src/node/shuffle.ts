@@ -1,0 +1,55 @@
+import type { Logger } from 'pino';
+import type { Command, OutboxMessage } from '../worker/index.ts';
+
+/**
+ * The outbox shuffle of the partitions this node leads: delivers each outbox message to its
+ * target partition's log (where its dedup id makes a repeated delivery harmless), then tells the
+ * source partition which prefix of its outbox it may forget.
+ *
+ * Truncation follows the contiguous prefix of delivered messages and is coalesced: one
+ * `outbox-delivered` command per source partition and tick, not one per message.
+ */
+export class Shuffle {
+  readonly #delivered = new Map<number, Set<number>>();
+  readonly #truncatedTo = new Map<number, number>();
+  readonly #scheduled = new Set<number>();
+
+  constructor(
+    private readonly submit: (partition: number, command: Command) => Promise<void>,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Called at start-up, for every partition, with the first outbox sequence not yet delivered. */
+  resume(source: number, firstSeq: number): void {
+    this.#truncatedTo.set(source, firstSeq - 1);
+  }
+
+  deliver(source: number, seq: number, message: OutboxMessage): void {
+    this.submit(message.partition, message.command).then(
+      () => this.#markDelivered(source, seq),
+      (err: unknown) => this.logger.error({ err, source, seq }, 'outbox delivery failed; retried at the next start'),
+    );
+  }
+
+  #markDelivered(source: number, seq: number): void {
+    let done = this.#delivered.get(source);
+    if (!done) this.#delivered.set(source, (done = new Set()));
+    done.add(seq);
+    if (this.#scheduled.has(source)) return;
+    this.#scheduled.add(source);
+    setImmediate(() => this.#truncate(source));
+  }
+
+  #truncate(source: number): void {
+    this.#scheduled.delete(source);
+    const done = this.#delivered.get(source);
+    if (!done) return;
+    let upTo = this.#truncatedTo.get(source) ?? 0;
+    while (done.delete(upTo + 1)) upTo += 1;
+    if (upTo === this.#truncatedTo.get(source)) return;
+    this.#truncatedTo.set(source, upTo);
+    this.submit(source, { kind: 'outbox-delivered', upTo }).catch((err: unknown) =>
+      this.logger.error({ err, source, upTo }, 'truncating the outbox failed'),
+    );
+  }
+}
