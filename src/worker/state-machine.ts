@@ -590,7 +590,9 @@ class Apply {
     await this.tx.putInvocation(status);
     // The input stays: restart-as-new needs it. The rest of the journal goes.
     await this.tx.deleteJournal(id, 1);
-    this.actions.push({ kind: 'abort', id });
+    // An invocation that ended by itself has no attempt left to stop; one ended from outside
+    // (kill, cancel before start, exhausted retries) may.
+    if (override) this.actions.push({ kind: 'abort', id });
     await this.#putTimer(`cleanup:${id}`, now + status.target.retentionMs, { kind: 'cleanup', id });
     if (before !== 'inboxed' && before !== 'scheduled') await this.#releaseLock(status);
   }
