@@ -20,7 +20,7 @@ export function openSqlite(path: string): SqliteDb {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = OFF');
   db.pragma('busy_timeout = 5000');
-  db.pragma('cache_size = -65536');
+  db.pragma('cache_size = -16384');
   migrate(db);
   return db;
 }
