@@ -75,11 +75,20 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
   const shuffler = new Shuffle(submit, logger);
   const shuffle = (source: number, seq: number, message: OutboxMessage): void => shuffler.deliver(source, seq, message);
 
-  const timers = new TimerService((partition, key, now) => {
-    submit(partition, { kind: 'timer-fired', timerKey: key, now }).catch((err: unknown) =>
-      logger.error({ err, partition, key }, 'firing a timer failed'),
-    );
-  });
+  const timers = new TimerService(
+    (partition, key, now) => {
+      submit(partition, { kind: 'timer-fired', timerKey: key, now }).catch((err: unknown) =>
+        logger.error({ err, partition, key }, 'firing a timer failed'),
+      );
+    },
+    async (after, upTo) => {
+      const due = [];
+      for (let p = 0; p < partitions; p++) {
+        for (const t of await store.listTimers(p, { after, upTo })) due.push({ partition: p, key: t.key, fireAt: t.fireAt });
+      }
+      return due;
+    },
+  );
 
   const invoker = new Invoker({
     store,
@@ -100,11 +109,11 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
 
   await worker.recover();
   await resumePartitions();
+  await timers.start();
 
   async function resumePartitions(): Promise<void> {
     for (let p = 0; p < partitions; p++) {
       for (const id of await store.listInvocationsInPhase(p, 'invoked')) invoker.invoke(id, p);
-      for (const t of await store.listTimers(p)) timers.schedule(p, t.key, t.fireAt);
       const outbox = await store.listOutbox(p);
       shuffler.resume(p, outbox[0]?.seq ?? (await store.getFsm(p)).outboxSeq + 1);
       for (const o of outbox) {

@@ -104,7 +104,8 @@ export interface PartitionReader {
   readJournal(id: string): Promise<JournalEntry[]>;
   getAllState(service: string, key: string): Promise<[Uint8Array, Uint8Array][]>;
   listInvocationsInPhase(partition: number, phase: InvocationStatus['phase']): Promise<string[]>;
-  listTimers(partition: number): Promise<TimerRecord[]>;
+  /** Timers of a partition by fire time; with a window, only those with after < fireAt <= upTo. */
+  listTimers(partition: number, window?: { after: number; upTo: number }): Promise<TimerRecord[]>;
   listOutbox(partition: number): Promise<{ seq: number; payload: Uint8Array }[]>;
   getFsm(partition: number): Promise<FsmRecord>;
 }

@@ -12,6 +12,12 @@ interface Entry {
  * ignores a timer that is already gone, so firing twice after a restart changes nothing.
  *
  * One Node timeout is armed for the earliest entry at any time.
+ *
+ * Only timers due within a horizon are held in memory (retention clean-up timers alone would
+ * otherwise make memory and start-up grow with history): the window is extended every half
+ * horizon by reading the store, and a timer scheduled beyond the window is left to that read.
+ * The window grows before the read is issued, so a timer committed meanwhile is either read
+ * or scheduled (or both: duplicates fire once).
  */
 export class TimerService {
   readonly #heap: Entry[] = [];
@@ -19,12 +25,32 @@ export class TimerService {
   #timeout: NodeJS.Timeout | undefined;
   #armedFor = Infinity;
   #closed = false;
+  #loadedUpTo = Number.MIN_SAFE_INTEGER;
+  #extender: NodeJS.Timeout | undefined;
 
-  constructor(private readonly fire: (partition: number, key: string, now: number) => void) {}
+  constructor(
+    private readonly fire: (partition: number, key: string, now: number) => void,
+    private readonly load: (after: number, upTo: number) => Promise<{ partition: number; key: string; fireAt: number }[]>,
+    private readonly horizonMs = 10 * 60 * 1000,
+  ) {}
+
+  /** Loads the first window and keeps extending it. Call once the partitions are ready. */
+  async start(): Promise<void> {
+    await this.#extend();
+    this.#extender = setInterval(() => void this.#extend(), this.horizonMs / 2);
+    this.#extender.unref();
+  }
+
+  async #extend(): Promise<void> {
+    const after = this.#loadedUpTo;
+    const upTo = Date.now() + this.horizonMs;
+    this.#loadedUpTo = upTo;
+    for (const t of await this.load(after, upTo)) this.schedule(t.partition, t.key, t.fireAt);
+  }
 
   /** Schedules (or reschedules) a timer. */
   schedule(partition: number, key: string, fireAt: number): void {
-    if (this.#closed) return;
+    if (this.#closed || fireAt > this.#loadedUpTo) return;
     const id = `${partition}/${key}`;
     this.#live.set(id, fireAt);
     this.#push({ partition, key, fireAt });
@@ -39,6 +65,7 @@ export class TimerService {
   close(): void {
     this.#closed = true;
     if (this.#timeout) clearTimeout(this.#timeout);
+    if (this.#extender) clearInterval(this.#extender);
   }
 
   #arm(): void {

@@ -108,9 +108,12 @@ export class SqlitePartitionStore implements PartitionStore {
   listInvocationsInPhase(partition: number, phase: InvocationStatus['phase']): Promise<string[]> {
     return this.#read(() => (this.#s.invocationsInPhase.all(partition, phase) as { id: string }[]).map((r) => r.id));
   }
-  listTimers(partition: number): Promise<TimerRecord[]> {
+  listTimers(partition: number, window?: { after: number; upTo: number }): Promise<TimerRecord[]> {
     return this.#read(() =>
-      (this.#s.timersOf.all(partition) as TimerRow[]).map((r) => toTimer(r)),
+      (window
+        ? (this.#s.timersBetween.all(partition, window.after, window.upTo) as TimerRow[])
+        : (this.#s.timersOf.all(partition) as TimerRow[])
+      ).map((r) => toTimer(r)),
     );
   }
   listOutbox(partition: number): Promise<{ seq: number; payload: Uint8Array }[]> {
@@ -213,6 +216,9 @@ function prepare(db: SqliteDb) {
     getTimer: db.prepare('SELECT partition, timer_key, fire_at, payload FROM timer WHERE partition = ? AND timer_key = ?'),
     deleteTimer: db.prepare('DELETE FROM timer WHERE partition = ? AND timer_key = ?'),
     timersOf: db.prepare('SELECT partition, timer_key, fire_at, payload FROM timer WHERE partition = ? ORDER BY fire_at'),
+    timersBetween: db.prepare(
+      'SELECT partition, timer_key, fire_at, payload FROM timer WHERE partition = ? AND fire_at > ? AND fire_at <= ? ORDER BY fire_at',
+    ),
     getIdempotency: db.prepare(
       'SELECT invocation_id FROM idempotency WHERE service = ? AND key = ? AND handler = ? AND idempotency_key = ?',
     ),
