@@ -192,7 +192,7 @@ async function awakeableApi(deps: IngressDeps, req: IngressRequest, rest: string
 async function attachTo(deps: IngressDeps, req: IngressRequest, id: string, mode: 'attach' | 'output'): Promise<IngressResponse> {
   const partition = deps.partitioner.partitionOfInvocation(id);
   const answer = await ask(deps, req, partition, (sink) => ({ kind: 'attach', id, mode, sink }));
-  return answerResponse(deps, answer, undefined);
+  return answerResponse(answer, undefined);
 }
 
 /** The invocation named by a `{target: "invocation" | "idempotentInvocation" | "workflow", ...}` body. */
@@ -291,7 +291,7 @@ async function invokeHandler(deps: IngressDeps, req: IngressRequest, parts: stri
       sinkMode: isSend ? 'accepted' : 'result',
     },
   }));
-  return answerResponse(deps, answer, info?.outputContentType);
+  return answerResponse(answer, info?.outputContentType);
 }
 
 /** Appends a command carrying a sink for this request, then waits for the answer. */
@@ -317,7 +317,7 @@ async function ask(
   }
 }
 
-function answerResponse(_deps: IngressDeps, answer: IngressAnswer, outputContentType: string | undefined): IngressResponse {
+function answerResponse(answer: IngressAnswer, outputContentType: string | undefined): IngressResponse {
   switch (answer.kind) {
     case 'accepted':
       return {

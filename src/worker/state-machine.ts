@@ -692,8 +692,6 @@ class Apply {
         const input = (await this.tx.readJournal(status.id))[0];
         if (!input || !cmd.newId) return answer('not-found');
         const target = status.target;
-        const newStatus = { ...status };
-        void newStatus;
         await this.#outbox({
           partition: this.ctx.partitioner.partitionOfInvocation(cmd.newId),
           command: {
@@ -829,7 +827,8 @@ function childInvocationId(
   callee: ResolvedTarget | undefined,
 ): string {
   if (callee && isWorkflowRun(callee)) return workflowRunId(service, key);
-  const k = key === '' && callee?.serviceType === 'SERVICE' ? undefined : key === '' && !callee ? undefined : key;
+  // Keyed callees are partitioned by their key (even an empty one); the others by the id itself.
+  const k = callee ? callee.key : key === '' ? undefined : key;
   if (idempotencyKey !== undefined) return idempotentInvocationId(service, k, handler, idempotencyKey);
   return formatInvocationId(deriveInvocationId(`${parent}#${index}`, k));
 }
