@@ -1,6 +1,7 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
   MessageType,
+  REQUESTED_ACK_FLAG,
   encodeFrame,
   isCommand,
   openInvocationStream,
@@ -25,6 +26,8 @@ export type AttemptOutcome =
       readonly message: string;
       readonly code?: number;
       readonly nextRetryDelayMs?: number;
+      /** V7: the SDK asked to pause or to fail instead of retrying. */
+      readonly behavior?: 'pause' | 'fail';
       readonly stored: boolean;
       readonly service: string;
       readonly handler: string;
@@ -48,6 +51,9 @@ export class Attempt {
   #lastSubmit: Promise<unknown> = Promise.resolve();
   #inactivityTimer: NodeJS.Timeout | undefined;
   #where = { service: '', handler: '' };
+  #version = 0;
+  /** V7: run proposals whose stored completion is answered with an ack, not the notification. */
+  readonly #ackRequested = new Set<number>();
   #abortTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -65,8 +71,25 @@ export class Attempt {
     }
     if (this.#state !== 'streaming' || !this.#inputOpen || index < this.#nextIndex) return;
     this.#nextIndex = index + 1;
-    this.#stream?.write(encodeFrame(type, body));
+    this.#stream?.write(this.#frameFor(type, body));
     this.#armInactivity();
+  }
+
+  /**
+   * In V7 a run proposal sent with REQUESTED_ACK is answered with ProposeRunCompletionAck once
+   * its completion is stored; the stored notification itself is what later replays see.
+   */
+  #frameFor(type: number, body: Uint8Array): Uint8Array {
+    if (type === MessageType.RunCompletionNotification && this.#ackRequested.size > 0) {
+      const completionId = fromBinary(pb.RunCompletionNotificationMessageSchema, body).completionId;
+      if (this.#ackRequested.delete(completionId)) {
+        return encodeFrame(
+          MessageType.ProposeRunCompletionAck,
+          toBinary(pb.ProposeRunCompletionAckMessageSchema, create(pb.ProposeRunCompletionAckMessageSchema, { completionId })),
+        );
+      }
+    }
+    return encodeFrame(type, body);
   }
 
   /** Stops the attempt now (the invocation completed elsewhere, was killed, or the node stops). */
@@ -98,6 +121,7 @@ export class Attempt {
     const deployment = registry.getDeployment(status.target.deploymentId) ?? this.deps.latestDeployment(status.target.service);
     if (!deployment) throw new Error(`no deployment serves ${status.target.service}`);
     const version = this.deps.negotiate(deployment.minProtocolVersion, deployment.maxProtocolVersion);
+    this.#version = version;
     const state = this.#eagerState(status, loaded.state);
     if (this.#aborted) return { kind: 'aborted' };
 
@@ -155,6 +179,7 @@ export class Attempt {
     switch (frame.type) {
       case MessageType.ProposeRunCompletion: {
         const m = fromBinary(pb.ProposeRunCompletionMessageSchema, frame.body);
+        if (this.#version >= 7 && (frame.flags & REQUESTED_ACK_FLAG) !== 0) this.#ackRequested.add(m.resultCompletionId);
         const result: InvocationResult =
           m.result.case === 'failure'
             ? { ok: false, code: m.result.value.code, message: m.result.value.message, metadata: m.result.value.metadata.map((x) => [x.key, x.value] as const) }
@@ -179,6 +204,7 @@ export class Attempt {
           message: `[${m.code}] ${m.message}${where}`,
           code: m.code,
           nextRetryDelayMs: m.nextRetryDelay !== undefined ? Number(m.nextRetryDelay) : undefined,
+          ...(m.behavior === 1 ? { behavior: 'pause' as const } : m.behavior === 2 ? { behavior: 'fail' as const } : {}),
           stored: this.#stored,
           ...this.#where,
         };

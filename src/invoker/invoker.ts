@@ -137,12 +137,17 @@ export class Invoker {
         retry.retryCountSinceStored += 1;
         retry.attempts += 1;
         const policy = this.deps.retryPolicy(outcome.service, outcome.handler);
-        if (policy.maxAttempts !== null && retry.attempts >= policy.maxAttempts) {
+        const exhausted = policy.maxAttempts !== null && retry.attempts >= policy.maxAttempts;
+        if (exhausted || outcome.behavior !== undefined) {
           this.#retry.delete(id);
-          this.deps.logger.warn({ invocationId: id, attempts: retry.attempts, error: outcome.message, then: policy.onMaxAttempts }, 'invocation exhausted its retry attempts');
+          this.deps.logger.warn(
+            { invocationId: id, attempts: retry.attempts, error: outcome.message, then: outcome.behavior ?? policy.onMaxAttempts },
+            exhausted ? 'invocation exhausted its retry attempts' : 'the handler asked not to retry',
+          );
           const now = Date.now();
+          const giveUp = outcome.behavior === 'fail' ? 'kill' : outcome.behavior === 'pause' ? 'pause' : policy.onMaxAttempts;
           const command: Command =
-            policy.onMaxAttempts === 'kill'
+            giveUp === 'kill'
               ? { kind: 'fail', id, now, result: { ok: false, code: outcome.code ?? 500, message: outcome.message } }
               : { kind: 'op', op: 'pause', id, now };
           this.deps.submit(partition, command).catch((err: unknown) => this.deps.logger.error({ err, invocationId: id }, 'giving up on an invocation failed'));

@@ -1,7 +1,7 @@
 import { ProtocolError, ProtocolErrorCode } from './errors.ts';
 
 /** Service protocol versions Endure speaks, lowest first. */
-export const SUPPORTED_VERSIONS = [5, 6] as const;
+export const SUPPORTED_VERSIONS = [5, 6, 7] as const;
 /** A service protocol version Endure speaks. */
 export type ProtocolVersion = (typeof SUPPORTED_VERSIONS)[number];
 /** Lowest service protocol version Endure speaks. */

@@ -183,12 +183,14 @@ describe('messages', () => {
 
 describe('versions', () => {
   it('negotiates the highest common version', () => {
-    expect(negotiateVersion(5, 7)).toBe(6);
+    expect(negotiateVersion(5, 7)).toBe(7);
+    expect(negotiateVersion(5, 6)).toBe(6);
     expect(negotiateVersion(1, 5)).toBe(5);
     expect(negotiateVersion(6, 6)).toBe(6);
+    expect(negotiateVersion(7, 9)).toBe(7);
     const err = catchError(() => negotiateVersion(1, 4));
     expect((err as ProtocolError).code).toBe(ProtocolErrorCode.NoCommonVersion);
-    expect(() => negotiateVersion(7, 9)).toThrow(ProtocolError);
+    expect(() => negotiateVersion(8, 9)).toThrow(ProtocolError);
   });
 
   it('names versions by content type', () => {
