@@ -1,6 +1,15 @@
-import { deserialize, serialize } from 'node:v8';
-import type { InvocationResult, InvocationStatus, TimerPayload } from '../../worker/model.ts';
-import type { FsmRecord, JournalEntry, PartitionStore, PartitionTx, PromiseRecord, TimerRecord } from '../partition.ts';
+import type { InvocationStatus } from '../../worker/model.ts';
+import type { FsmRecord, JournalEntry, PartitionStore, PartitionTx, TimerRecord } from '../partition.ts';
+import {
+  decodeResult,
+  decodeStatus,
+  decodeTimerPayload,
+  decodeWaiters,
+  encodeResult,
+  encodeStatus,
+  encodeTimerPayload,
+  encodeWaiters,
+} from '../records.ts';
 import type { SqliteDb } from './db.ts';
 import { WalSync } from './wal-sync.ts';
 
@@ -148,7 +157,7 @@ interface TimerRow {
 }
 
 function toTimer(r: TimerRow): TimerRecord {
-  return { partition: r.partition, key: r.timer_key, fireAt: r.fire_at, payload: deserialize(r.payload) as TimerPayload };
+  return { partition: r.partition, key: r.timer_key, fireAt: r.fire_at, payload: decodeTimerPayload(r.payload) };
 }
 
 function prepare(db: SqliteDb) {
@@ -248,7 +257,7 @@ function readFsm(s: Statements, partition: number): FsmRecord {
 
 function readInvocation(s: Statements, id: string): InvocationStatus | undefined {
   const row = s.getInvocation.get(id) as { data: Uint8Array } | undefined;
-  return row ? (deserialize(row.data) as InvocationStatus) : undefined;
+  return row ? decodeStatus(row.data) : undefined;
 }
 
 function readJournal(s: Statements, id: string): JournalEntry[] {
@@ -293,7 +302,7 @@ function makeTx(s: Statements): PartitionTx {
         st.createdAt,
         st.modifiedAt,
         st.completedAt ?? null,
-        serialize(st),
+        encodeStatus(st),
       );
     },
     async deleteInvocation(id) {
@@ -319,12 +328,12 @@ function makeTx(s: Statements): PartitionTx {
       const row = s.getPromise.get(service, key, name) as { result: Uint8Array | null; waiters: Uint8Array } | undefined;
       if (!row) return undefined;
       return {
-        result: row.result ? (deserialize(row.result) as InvocationResult) : undefined,
-        waiters: deserialize(row.waiters) as PromiseRecord['waiters'],
+        result: row.result ? decodeResult(row.result) : undefined,
+        waiters: decodeWaiters(row.waiters),
       };
     },
     async putPromise(service, key, name, p) {
-      s.putPromise.run(service, key, name, p.result ? serialize(p.result) : null, serialize(p.waiters));
+      s.putPromise.run(service, key, name, p.result ? encodeResult(p.result) : null, encodeWaiters(p.waiters));
     },
     async deleteAllPromises(service, key) {
       s.deleteAllPromises.run(service, key);
@@ -371,7 +380,7 @@ function makeTx(s: Statements): PartitionTx {
       s.deleteOutboxUpTo.run(partition, seq);
     },
     async putTimer(t) {
-      s.putTimer.run(t.partition, t.fireAt, t.key, serialize(t.payload));
+      s.putTimer.run(t.partition, t.fireAt, t.key, encodeTimerPayload(t.payload));
     },
     async getTimer(partition, key) {
       const row = s.getTimer.get(partition, key) as TimerRow | undefined;
