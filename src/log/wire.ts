@@ -12,9 +12,11 @@
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import type { Dedup, HandlerType, IngressSink, InvocationResult, ResolvedTarget, ServiceType, SignalResult, Sink } from '../worker/model.ts';
 
-/** Protobuf wire types. */
+/** Wire type of varints: integers, enums. */
 export const VARINT = 0;
+/** Wire type of 8-byte values: doubles. */
 export const I64 = 1;
+/** Wire type of length-delimited values: strings, bytes, messages, packed lists. */
 export const LEN = 2;
 
 /** The tag of field `field` with wire type `wire`. */
