@@ -11,6 +11,8 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts", "test/contract/**/*.test.ts"] } },
       { extends: true, test: { name: "e2e", include: ["test/e2e/**/*.test.ts", "test/crash/**/*.test.ts"] } },
+      // npm pack, install into an empty project, run the installed CLI and library.
+      { extends: true, test: { name: "package", include: ["test/package/**/*.test.ts"] } },
       {
         // The end-to-end suite again, with every invocation suspending as soon as it waits.
         extends: true,

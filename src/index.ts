@@ -1,0 +1,7 @@
+/**
+ * Endure as a library: the public surface of the `endure` package. Everything a program that
+ * embeds or drives Endure may use is exported here by name; the folders under src/ stay private.
+ */
+export { startNode, type EndureNode } from './node/index.ts';
+export { compileConfig, ConfigError, DEFAULT_CONFIG, type Config, type ConfigInput, type LogLevel } from './config/index.ts';
+export { createLogger, type Logger } from './common/logger.ts';
