@@ -5,3 +5,10 @@
 export { startNode, type EndureNode } from './node/index.ts';
 export { compileConfig, ConfigError, DEFAULT_CONFIG, type Config, type ConfigInput, type LogLevel } from './config/index.ts';
 export { createLogger, type Logger } from './common/logger.ts';
+export {
+  startEndure,
+  IN_PROCESS_DEPLOYMENT_URL,
+  type StartEndureOptions,
+  type EmbeddedEndure,
+  type ServiceDefinitions,
+} from './embedded/index.ts';

@@ -126,7 +126,7 @@ export class Attempt {
     if (this.#aborted) return { kind: 'aborted' };
 
     const requestResponse = deployment.protocolMode === 'REQUEST_RESPONSE';
-    const stream = openInvocationStream({
+    const stream = (this.deps.openStream ?? openInvocationStream)({
       url: deployment.url,
       service: status.target.service,
       handler: status.target.handler,

@@ -6,7 +6,17 @@ import { createAdminHandler, startAdminServer } from '../admin/index.ts';
 import { ResponseRegistry, createIngressHandler, listenHttp, type HttpListener } from '../ingress-http/index.ts';
 import { Invoker } from '../invoker/index.ts';
 import { SchemaRegistry } from '../metadata/index.ts';
-import { closeAllSessions, discoverEndpoint, negotiateVersion } from '../protocol/index.ts';
+import {
+  closeAllSessions,
+  discoverEndpoint,
+  discoverInProcess,
+  negotiateVersion,
+  openInProcessStream,
+  openInvocationStream,
+  type FetchHandler,
+  type InvocationStream,
+  type InvocationStreamOptions,
+} from '../protocol/index.ts';
 import { Partitioner } from '../sharding/index.ts';
 import { SqliteMetadataStore } from '../store/sqlite/metadata.ts';
 import { SqlitePartitionStore, openSqlite, type SqliteDb } from '../store/index.ts';
@@ -24,6 +34,16 @@ export interface EndureNode {
   close(): Promise<void>;
 }
 
+/** What a node serves beyond its configuration. */
+export interface NodeOptions {
+  /**
+   * Services living in this process (embedded mode), reached through their fetch-style handler
+   * without a socket. They are registered as the deployment at `url` when the node starts,
+   * before anything in flight resumes, so that a restarted process serves its own invocations.
+   */
+  readonly inProcess?: { readonly url: string; readonly handler: FetchHandler };
+}
+
 const VERSION = '0.1.0';
 
 /**
@@ -33,12 +53,23 @@ const VERSION = '0.1.0';
  * Start-up order matters: replay the logs' unapplied tails, then resume what the partitions
  * say is in flight (invocations, timers, outbox), and only then accept requests.
  */
-export async function startNode(config: Config, logger: Logger): Promise<EndureNode> {
+export async function startNode(config: Config, logger: Logger, options: NodeOptions = {}): Promise<EndureNode> {
   const db = openSqlite(join(config.dataDir, 'endure.db'));
   const partitions = fixPartitionCount(db, config.partitions, logger);
   const partitioner = new Partitioner(partitions);
   const store = new SqlitePartitionStore(db);
   const registry = await SchemaRegistry.open(new SqliteMetadataStore(db, (fn) => store.exclusive(fn)));
+  const inProcess = options.inProcess;
+  if (inProcess) {
+    // Same URL on every start, overwritten in place: the deployment keeps its id, so invocations
+    // pinned to it before a restart run on this process's services.
+    try {
+      await registry.registerDeployment(inProcess.url, await discoverInProcess(inProcess.url, inProcess.handler), { force: true });
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
   const targets = new Targets(registry);
   const responses = new ResponseRegistry();
   // A fresh node id per process: sinks persisted by an earlier process never match new requests.
@@ -105,6 +136,10 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     },
     retryPolicy: (s, h) => targets.retryPolicy(s, h, config.retry),
     logger,
+    openStream: inProcess
+      ? (opts: InvocationStreamOptions): InvocationStream =>
+          opts.url === inProcess.url ? openInProcessStream(inProcess.handler, opts) : openInvocationStream(opts)
+      : undefined,
   });
 
   await worker.recover();

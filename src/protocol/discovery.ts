@@ -253,3 +253,21 @@ function getHttp1(url: URL, headers: Record<string, string>, timeoutMs: number):
     req.end();
   });
 }
+
+/**
+ * Asks an in-process endpoint (the SDK's fetch-style handler, embedded mode) for its manifest:
+ * the same request and the same checks as over the network, without a socket.
+ */
+export async function discoverInProcess(url: string, handler: (request: Request) => Promise<Response>): Promise<EndpointManifest> {
+  const target = new URL(url);
+  target.pathname = `${target.pathname.replace(/\/+$/, '')}/discover`;
+  let response: Response;
+  try {
+    response = await handler(new Request(target.href, { method: 'GET', headers: { accept: ACCEPT } }));
+  } catch (err) {
+    throw new DiscoveryError(DiscoveryErrorCode.Unreachable, `the in-process endpoint failed: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
+  }
+  return parseManifest({ status: response.status, contentType: response.headers.get('content-type') ?? '', body: await response.text() });
+}

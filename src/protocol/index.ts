@@ -1,8 +1,9 @@
 /**
  * The service protocol, server side: framing, message schemas, version negotiation, endpoint
- * discovery, and the transports that carry an invocation's messages (HTTP/2 bidi streams and
- * request/response over HTTP/2 or HTTP/1.1). It knows nothing of partitions, journals or the
- * store, and never decides what a message means: that belongs to the invoker and the worker.
+ * discovery, and the transports that carry an invocation's messages (HTTP/2 bidi streams,
+ * request/response over HTTP/2 or HTTP/1.1, in-process streams to a fetch-style handler). It
+ * knows nothing of partitions, journals or the store, and never decides what a message means:
+ * that belongs to the invoker and the worker.
  */
 export {
   MessageType,
@@ -55,7 +56,14 @@ export {
   type InvocationStreamOptions,
 } from './transport.ts';
 export {
+  openInProcessStream,
+  isInProcessUrl,
+  IN_PROCESS_SCHEME,
+  type FetchHandler,
+} from './in-process.ts';
+export {
   discoverEndpoint,
+  discoverInProcess,
   type DiscoverOptions,
   type EndpointManifest,
   type ServiceManifest,

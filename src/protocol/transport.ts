@@ -124,7 +124,7 @@ function abortReason(signal: AbortSignal): string {
  * type) once, then its body is cut into frames. `failure` is the first error seen; once set,
  * the stream is dead and every later read throws it.
  */
-abstract class BaseStream implements InvocationStream {
+export abstract class BaseStream implements InvocationStream {
   /** Called once when the stream is done either way (used to detach the abort signal). */
   onSettled: (() => void) | undefined;
   protected inputEnded = false;

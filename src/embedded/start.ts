@@ -1,0 +1,74 @@
+import './polyfill.ts';
+import { resolve } from 'node:path';
+import type { EndpointOptions } from '@restatedev/restate-sdk/fetch';
+import { createLogger } from '../common/logger.ts';
+import { compileConfig, type LogLevel } from '../config/index.ts';
+import { startNode } from '../node/index.ts';
+import type { FetchHandler } from '../protocol/index.ts';
+
+/** Services, virtual objects and workflows defined with `@restatedev/restate-sdk`. */
+export type ServiceDefinitions = EndpointOptions['services'];
+
+/** Options of {@link startEndure}. */
+export interface StartEndureOptions {
+  /** Where the SQLite database lives; created when missing. Restart on the same directory to resume. */
+  readonly dataDir: string;
+  /** The services this process serves, in-process (no socket between Endure and them). */
+  readonly services: ServiceDefinitions;
+  /** Ingress listen address, `host:port`; default `127.0.0.1:0` (a free port, see `ingressUrl`). */
+  readonly ingress?: string;
+  /** Admin API listen address, `host:port`; default `127.0.0.1:0` (a free port, see `adminUrl`). */
+  readonly admin?: string;
+  /** Number of partitions, fixed when the data directory is created; default 24. */
+  readonly partitions?: number;
+  /** Endure's own log level (JSON lines on stdout); default `warn`. */
+  readonly logLevel?: LogLevel;
+}
+
+/** Endure running inside this process. */
+export interface EmbeddedEndure {
+  /** Base URL of the HTTP ingress: call `${ingressUrl}/Service/handler` as on a server. */
+  readonly ingressUrl: string;
+  /** Base URL of the admin API (deployments, services, invocations, health). */
+  readonly adminUrl: string;
+  /** The data directory in use (absolute). */
+  readonly dataDir: string;
+  /** Stops accepting requests, lets in-flight work reach the log, closes the store. */
+  stop(): Promise<void>;
+}
+
+/** The deployment URL under which a process registers its in-process services. */
+export const IN_PROCESS_DEPLOYMENT_URL = 'inprocess://services';
+
+/**
+ * Starts the same node `endure server` runs (log, partition processors, invoker, timers,
+ * ingress, admin) inside the calling process, with `services` reached in-process through the
+ * SDK's fetch-style handler in bidirectional mode. Durable like the server: if the process dies,
+ * starting again on the same `dataDir` resumes what was in flight.
+ */
+export async function startEndure(options: StartEndureOptions): Promise<EmbeddedEndure> {
+  const dataDir = resolve(options.dataDir);
+  const config = compileConfig({
+    flags: {
+      dataDir,
+      ingressBind: options.ingress ?? '127.0.0.1:0',
+      adminBind: options.admin ?? '127.0.0.1:0',
+      partitions: options.partitions === undefined ? undefined : String(options.partitions),
+      logLevel: options.logLevel ?? 'warn',
+    },
+  });
+  // Loaded here, not at the top: the SDK is a peer dependency that `endure server` users need not have.
+  const { createEndpointHandler } = await import('@restatedev/restate-sdk/fetch');
+  const handler = createEndpointHandler({ services: options.services, bidirectional: true }) as FetchHandler;
+  const logger = createLogger(config.logLevel);
+  const node = await startNode(config, logger, { inProcess: { url: IN_PROCESS_DEPLOYMENT_URL, handler } });
+  return {
+    ingressUrl: node.ingressUrl,
+    adminUrl: node.adminUrl,
+    dataDir,
+    stop: async () => {
+      await node.close();
+      logger.flush();
+    },
+  };
+}
