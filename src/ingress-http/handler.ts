@@ -331,6 +331,9 @@ function answerResponse(answer: IngressAnswer, outputContentType: string | undef
       return errorResponse(470, 'the invocation exists but has not completed yet');
     case 'op':
       return answer.outcome === 'not-found' ? errorResponse(404, 'invocation not found') : { status: 202, headers: {}, body: '' };
+    case 'state-patched':
+      // Only the admin API modifies state; the ingress never waits for this answer.
+      return errorResponse(500, 'unexpected answer');
     case 'result': {
       const r = answer.result;
       if (!r.ok) {

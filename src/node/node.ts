@@ -25,12 +25,15 @@ import { decodeCommand } from '../log/index.ts';
 import { Worker, type Action, type OutboxMessage } from '../worker/index.ts';
 import { invocationRoutes } from './invocation-routes.ts';
 import { Shuffle } from './shuffle.ts';
+import { stateRoutes } from './state-routes.ts';
 import { Targets } from './targets.ts';
 
 /** A running Endure node. */
 export interface EndureNode {
   readonly ingressUrl: string;
   readonly adminUrl: string;
+  /** The committed state of a virtual object or workflow key, as (name, value) pairs. Read only. */
+  readState(service: string, key: string): Promise<[Uint8Array, Uint8Array][]>;
   close(): Promise<void>;
 }
 
@@ -170,7 +173,10 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
         name: 'ingress',
       }),
     );
-    const extraRoutes = invocationRoutes({ nodeId, partitioner, responses, store, invoker, submit });
+    const extraRoutes = [
+      ...invocationRoutes({ nodeId, partitioner, responses, store, invoker, submit }),
+      ...stateRoutes({ nodeId, partitioner, responses, targets, submit }),
+    ];
     const adminHandler = createAdminHandler({
       registry,
       discover: discoverEndpoint,
@@ -198,6 +204,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
   return {
     ingressUrl: listeners[0]!.url,
     adminUrl: listeners[1]!.url,
+    readState: (service, key) => store.getAllState(service, key),
     close() {
       closing ??= (async () => {
         await Promise.allSettled(listeners.map((l) => l.close()));

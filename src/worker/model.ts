@@ -135,7 +135,18 @@ export type Command =
       readonly sink: Sink;
       readonly dedup?: Dedup;
     }
-  | { readonly kind: 'outbox-delivered'; readonly upTo: number };
+  | { readonly kind: 'outbox-delivered'; readonly upTo: number }
+  /**
+   * An operator replaces the whole state of a virtual object or workflow key (the admin API's
+   * state modification). Refused while an invocation holds the key's lock.
+   */
+  | {
+      readonly kind: 'patch-state';
+      readonly service: string;
+      readonly key: string;
+      readonly state: readonly (readonly [Uint8Array, Uint8Array])[];
+      readonly sink?: IngressSink;
+    };
 
 /** Lifecycle of an invocation as the partition sees it. */
 export type InvocationPhase = 'scheduled' | 'inboxed' | 'invoked' | 'suspended' | 'paused' | 'completed';
@@ -185,7 +196,9 @@ export type IngressAnswer =
       readonly id: string;
       readonly outcome: 'done' | 'not-found' | 'completed' | 'not-completed' | 'already-paused' | 'not-paused';
       readonly newId?: string;
-    };
+    }
+  /** Outcome of a state modification: applied, or refused because the key is locked. */
+  | { readonly kind: 'state-patched'; readonly outcome: 'done' | 'locked' };
 
 /** Actions: what the leader does after an apply committed. */
 export type Action =

@@ -82,7 +82,22 @@ class Apply {
         return this.#attach(cmd.id, cmd.mode, cmd.sink);
       case 'outbox-delivered':
         return this.tx.deleteOutboxUpTo(this.ctx.partition, cmd.upTo);
+      case 'patch-state':
+        return this.#patchState(cmd);
     }
+  }
+
+  /**
+   * Replaces a key's state, unless an invocation holds the key's lock: that invocation read the
+   * state when it started and would overwrite the patch, so the operator is told to retry.
+   */
+  async #patchState(cmd: Extract<Command, { kind: 'patch-state' }>): Promise<void> {
+    if ((await this.tx.getLock(cmd.service, cmd.key)) !== undefined) {
+      return this.#answer(cmd.sink, { kind: 'state-patched', outcome: 'locked' });
+    }
+    await this.tx.clearAllState(cmd.service, cmd.key);
+    for (const [name, value] of cmd.state) await this.tx.setState(cmd.service, cmd.key, name, value);
+    this.#answer(cmd.sink, { kind: 'state-patched', outcome: 'done' });
   }
 
   /** Deduplication (rule 5): true the first time a producer's sequence number is seen. */
