@@ -10,7 +10,7 @@ export default defineConfig({
     fileParallelism: true,
     projects: [
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts", "test/contract/**/*.test.ts"] } },
-      { extends: true, test: { name: "e2e", include: ["test/e2e/**/*.test.ts", "test/crash/**/*.test.ts"] } },
+      { extends: true, test: { name: "e2e", include: ["test/e2e/**/*.test.ts", "test/crash/**/*.test.ts", "examples/**/*.test.ts"] } },
       // npm pack, install into an empty project, run the installed CLI and library.
       { extends: true, test: { name: "package", include: ["test/package/**/*.test.ts"] } },
       {

@@ -12,3 +12,4 @@ export {
   type EmbeddedEndure,
   type ServiceDefinitions,
 } from './embedded/index.ts';
+export { EndureTestEnvironment, type TestEnvironmentOptions, type StateProxy, type StateSerde } from './testing/index.ts';

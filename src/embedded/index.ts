@@ -5,6 +5,7 @@
  */
 export {
   startEndure,
+  startEmbedded,
   IN_PROCESS_DEPLOYMENT_URL,
   type StartEndureOptions,
   type EmbeddedEndure,

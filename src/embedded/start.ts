@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { EndpointOptions } from '@restatedev/restate-sdk/fetch';
 import { createLogger } from '../common/logger.ts';
 import { compileConfig, type LogLevel } from '../config/index.ts';
-import { startNode } from '../node/index.ts';
+import { startNode, type EndureNode } from '../node/index.ts';
 import type { FetchHandler } from '../protocol/index.ts';
 
 /** Services, virtual objects and workflows defined with `@restatedev/restate-sdk`. */
@@ -47,6 +47,11 @@ export const IN_PROCESS_DEPLOYMENT_URL = 'inprocess://services';
  * starting again on the same `dataDir` resumes what was in flight.
  */
 export async function startEndure(options: StartEndureOptions): Promise<EmbeddedEndure> {
+  return (await startEmbedded(options)).endure;
+}
+
+/** startEndure, also handing out the node itself (for the test environment's state access). */
+export async function startEmbedded(options: StartEndureOptions): Promise<{ endure: EmbeddedEndure; node: EndureNode }> {
   const dataDir = resolve(options.dataDir);
   const config = compileConfig({
     flags: {
@@ -62,7 +67,7 @@ export async function startEndure(options: StartEndureOptions): Promise<Embedded
   const handler = createEndpointHandler({ services: options.services, bidirectional: true }) as FetchHandler;
   const logger = createLogger(config.logLevel);
   const node = await startNode(config, logger, { inProcess: { url: IN_PROCESS_DEPLOYMENT_URL, handler } });
-  return {
+  const endure: EmbeddedEndure = {
     ingressUrl: node.ingressUrl,
     adminUrl: node.adminUrl,
     dataDir,
@@ -71,4 +76,5 @@ export async function startEndure(options: StartEndureOptions): Promise<Embedded
       logger.flush();
     },
   };
+  return { endure, node };
 }
