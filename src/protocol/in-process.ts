@@ -106,7 +106,7 @@ class InProcessStream extends BaseStream {
       // already closed
     }
     // Ends a pending read of the response at once: the SDK may have nothing more to say.
-    void this.#body?.cancel().catch(() => undefined);
+    void this.#body?.cancel(new Error('invocation stream aborted')).catch(() => undefined);
   }
 }
 
