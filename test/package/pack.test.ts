@@ -72,7 +72,8 @@ beforeAll(async () => {
   const sdk = JSON.parse(await readFile(path.join(REPO_ROOT, "node_modules", "@restatedev", "restate-sdk", "package.json"), "utf8")) as {
     version: string;
   };
-  await run("npm", ["install", "--no-audit", "--no-fund", tarball, `@restatedev/restate-sdk@${sdk.version}`], {
+  // Jest too, to run the test environment under a third test runner.
+  await run("npm", ["install", "--no-audit", "--no-fund", tarball, `@restatedev/restate-sdk@${sdk.version}`, "jest@30"], {
     cwd: app,
     env: { ...process.env, ...(await localPrebuilds(path.join(work, "prebuilds"))) },
     maxBuffer: 64 << 20,
@@ -127,5 +128,15 @@ describe("the packed package installed into an empty project", () => {
   it("runs startEndure() from the library entry point, whose in-process service answers calls", async () => {
     const { stdout } = await run(process.execPath, ["library.mjs", path.join(work, "library-data")], { cwd: app, timeout: 60_000 });
     expect(stdout).toContain('answer 200 "Hello, library!"');
+  });
+
+  it("runs EndureTestEnvironment under Jest", async () => {
+    const jest = path.join(app, "node_modules", "jest", "bin", "jest.js");
+    const { stderr } = await run(process.execPath, ["--experimental-vm-modules", jest, "--testMatch", "**/*.jest.test.mjs"], {
+      cwd: app,
+      timeout: 120_000,
+      env: { ...process.env, RESTATE_LOGGING: "WARN" },
+    });
+    expect(stderr).toMatch(/Tests:\s+1 passed, 1 total/);
   });
 });
