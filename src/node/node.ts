@@ -10,6 +10,7 @@ import {
   closeAllSessions,
   discoverEndpoint,
   discoverInProcess,
+  isInProcessUrl,
   negotiateVersion,
   openInProcessStream,
   openInvocationStream,
@@ -139,10 +140,10 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     },
     retryPolicy: (s, h) => targets.retryPolicy(s, h, config.retry),
     logger,
-    openStream: inProcess
-      ? (opts: InvocationStreamOptions): InvocationStream =>
-          opts.url === inProcess.url ? openInProcessStream(inProcess.handler, opts) : openInvocationStream(opts)
-      : undefined,
+    openStream: (opts: InvocationStreamOptions): InvocationStream => {
+      if (!isInProcessUrl(opts.url)) return openInvocationStream(opts);
+      return openInProcessStream(opts.url === inProcess?.url ? inProcess.handler : noInProcessEndpoint, opts);
+    },
   });
 
   await worker.recover();
@@ -219,6 +220,16 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
       return closing;
     },
   };
+}
+
+/**
+ * Stands in for in-process services this process does not have (a data directory written by an
+ * embedding application, opened by `endure server`): their invocations fail with a clear
+ * message and are retried, and resume once the application runs again.
+ */
+async function noInProcessEndpoint(request: Request): Promise<Response> {
+  const { protocol, host } = new URL(request.url);
+  throw new Error(`${protocol}//${host} is served in-process by an application embedding Endure; this process does not serve it`);
 }
 
 /** The partition count is fixed when the data directory is created. */

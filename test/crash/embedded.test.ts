@@ -5,7 +5,19 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT, ManagedProcess, call, eventually, freePort, get, killAllStarted, readEffects, sleep, uid } from "../harness/index.ts";
+import {
+  REPO_ROOT,
+  ManagedProcess,
+  call,
+  eventually,
+  freePort,
+  get,
+  killAllStarted,
+  readEffects,
+  sleep,
+  startEndure,
+  uid,
+} from "../harness/index.ts";
 
 let scratch: string;
 let env: Record<string, string>;
@@ -72,5 +84,29 @@ describe("embedded mode", () => {
       else expect(times, `step ${step} in ${JSON.stringify(runs)}`).toBe(1);
     }
     expect([...new Set(runs)]).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("endure server on the application's data directory fails in-process work clearly, and the application finishes it", async () => {
+    const id = uid("embedded-handover");
+    const sent = await call(ingressUrl, "/Steps/five/send", { id, stepMs: 400 });
+    const invocationId = (sent.json as { invocationId: string }).invocationId;
+    await eventually(async () => ((await readEffects(env.EFFECTS_FILE!, id)).length > 0 ? true : undefined), 15_000, "step 1 to start");
+    await app.kill("SIGKILL");
+
+    const server = await startEndure({ dataDir: env.EMBEDDED_DATA_DIR! });
+    try {
+      await eventually(
+        async () => (/inprocess:\/\/services is served in-process by an application embedding Endure/.test(server.log) ? true : undefined),
+        15_000,
+        "the server to report the in-process deployment",
+      );
+    } finally {
+      await server.stop();
+    }
+
+    await startApp();
+    const res = await get(`${ingressUrl}/restate/invocation/${invocationId}/attach`);
+    expect(res.status, app.tail()).toBe(200);
+    expect(res.json).toEqual([10, 20, 30, 40, 50]);
   });
 });
