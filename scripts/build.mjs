@@ -1,4 +1,4 @@
-// `npm run build`: compiles src/ to dist/ (JavaScript, declarations, source maps) and copies the
+// `npm run build`: compiles src/ to dist/ (JavaScript and declarations) and copies the
 // files tsc does not emit (SQL migrations and any other non-TypeScript asset) beside them, so
 // dist/ mirrors src/ and code that finds assets next to itself works from either.
 import { execFileSync } from 'node:child_process';
