@@ -59,7 +59,7 @@ describe("embedded mode", () => {
 
   it("a five-step handler in an application killed with kill -9 completes after restart, acknowledged steps once", async () => {
     const id = uid("embedded-steps");
-    const sent = await call(ingressUrl, "/Steps/five/send", { id, stepMs: 300 });
+    const sent = await call(ingressUrl, "/Steps/five/send", { id, stepMs: 500 });
     expect(sent.status).toBe(202);
     const invocationId = (sent.json as { invocationId: string }).invocationId;
     await eventually(async () => {

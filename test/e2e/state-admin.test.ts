@@ -51,7 +51,7 @@ describe("state modification through the admin API", () => {
     const sent = await fetch(`${env.baseUrl()}/Box/held/hold/send`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: "1500",
+      body: "3000",
     });
     expect(sent.status).toBe(202);
     await sleep(300);
@@ -59,7 +59,7 @@ describe("state modification through the admin API", () => {
     expect(refused.status).toBe(409);
     expect(((await refused.json()) as { message: string }).message).toMatch(/locked/);
     expect(await env.stateOf(box, "held").get("item")).toBe("before");
-    await eventually(async () => ((await patch("Box", { object_key: "held", new_state: { item: bytes("after") } })).status === 202 ? true : undefined), 10_000, "the key to be free");
+    await eventually(async () => ((await patch("Box", { object_key: "held", new_state: { item: bytes("after") } })).status === 202 ? true : undefined), 20_000, "the key to be free");
     expect(await env.stateOf(box, "held").get("item")).toBe("after");
   });
 
