@@ -2,7 +2,7 @@ import './polyfill.ts';
 import { resolve } from 'node:path';
 import type { EndpointOptions } from '@restatedev/restate-sdk/fetch';
 import { createLogger } from '../common/logger.ts';
-import { compileConfig, type LogLevel } from '../config/index.ts';
+import { ConfigError, LOG_LEVELS, compileConfig, parseBind, type LogLevel } from '../config/index.ts';
 import { startNode, type EndureNode } from '../node/index.ts';
 import type { FetchHandler } from '../protocol/index.ts';
 
@@ -52,6 +52,7 @@ export async function startEndure(options: StartEndureOptions): Promise<Embedded
 
 /** startEndure, also handing out the node itself (for the test environment's state access). */
 export async function startEmbedded(options: StartEndureOptions): Promise<{ endure: EmbeddedEndure; node: EndureNode }> {
+  checkOptions(options);
   const dataDir = resolve(options.dataDir);
   const config = compileConfig({
     flags: {
@@ -77,4 +78,34 @@ export async function startEmbedded(options: StartEndureOptions): Promise<{ endu
     },
   };
   return { endure, node };
+}
+
+/**
+ * Checks the options before anything starts, naming each bad one the way the caller wrote it
+ * (`ingress`, not the server's `--ingress-bind`); every problem is reported in one ConfigError.
+ */
+function checkOptions(options: StartEndureOptions): void {
+  const issues: string[] = [];
+  const o = (options ?? {}) as Partial<Record<keyof StartEndureOptions, unknown>>;
+  if (typeof o.dataDir !== 'string' || o.dataDir.trim() === '') issues.push('dataDir: expected the path of a directory');
+  if (!Array.isArray(o.services) || o.services.length === 0) {
+    issues.push('services: expected a non-empty array of services, objects or workflows from @restatedev/restate-sdk');
+  } else if (!o.services.every((d: unknown) => typeof d === 'object' && d !== null && typeof (d as { name?: unknown }).name === 'string')) {
+    issues.push('services: every entry must be a definition made with restate.service(), restate.object() or restate.workflow()');
+  }
+  for (const name of ['ingress', 'admin'] as const) {
+    const v = o[name];
+    if (v !== undefined && (typeof v !== 'string' || parseBind(v) === undefined)) {
+      issues.push(`${name}: expected host:port (port 0 for a free one), got ${JSON.stringify(v)}`);
+    }
+  }
+  const p = o.partitions;
+  if (p !== undefined && !(typeof p === 'number' && Number.isInteger(p) && p >= 1 && p <= 1024)) {
+    issues.push(`partitions: expected an integer between 1 and 1024, got ${JSON.stringify(p)}`);
+  }
+  const level = o.logLevel;
+  if (level !== undefined && !(LOG_LEVELS as readonly unknown[]).includes(level)) {
+    issues.push(`logLevel: expected one of ${LOG_LEVELS.join('|')}, got ${JSON.stringify(level)}`);
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
 }

@@ -1,0 +1,73 @@
+// startEndure refuses bad options before anything starts, naming each one as the caller wrote
+// it, and a start that fails (a port in use) leaves nothing behind that blocks the next one.
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import * as restate from "@restatedev/restate-sdk";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError, startEndure, type StartEndureOptions } from "../../src/index.ts";
+
+const greeter = restate.service({ name: "Greeter", handlers: { greet: async (_ctx: restate.Context, n: string) => `Hello, ${n}!` } });
+
+let scratch: string;
+
+beforeAll(async () => {
+  scratch = await mkdtemp(path.join(os.tmpdir(), "endure-embedded-options-"));
+});
+
+afterAll(async () => {
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+async function refusal(options: unknown): Promise<ConfigError> {
+  try {
+    const endure = await startEndure(options as StartEndureOptions);
+    await endure.stop();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error(`started with ${JSON.stringify(options)}`);
+}
+
+describe("startEndure options", () => {
+  it("are refused with one ConfigError naming every bad option, before anything is created", async () => {
+    const dataDir = path.join(scratch, "never");
+    const err = await refusal({ dataDir, services: [], ingress: "nope", admin: 9070, partitions: 0, logLevel: "loud" });
+    expect(err.issues).toEqual([
+      expect.stringMatching(/^services: expected a non-empty array/),
+      'ingress: expected host:port (port 0 for a free one), got "nope"',
+      "admin: expected host:port (port 0 for a free one), got 9070",
+      "partitions: expected an integer between 1 and 1024, got 0",
+      expect.stringMatching(/^logLevel: expected one of trace\|debug/),
+    ]);
+    expect((await refusal({ services: [greeter] })).issues).toEqual(["dataDir: expected the path of a directory"]);
+    expect((await refusal({ dataDir, services: [{}] })).issues).toEqual([expect.stringMatching(/^services: every entry must be a definition/)]);
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it("a start that fails on a port in use leaves the data directory free for the next start", async () => {
+    const dataDir = path.join(scratch, "busy");
+    const blocker = net.createServer().listen(0, "127.0.0.1");
+    await new Promise((resolve) => blocker.once("listening", resolve));
+    const { port } = blocker.address() as net.AddressInfo;
+    try {
+      await expect(startEndure({ dataDir, services: [greeter], ingress: `127.0.0.1:${port}` })).rejects.toThrow(/EADDRINUSE/);
+    } finally {
+      blocker.close();
+    }
+    const endure = await startEndure({ dataDir, services: [greeter] });
+    try {
+      const res = await fetch(`${endure.ingressUrl}/Greeter/greet`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '"again"',
+      });
+      expect(await res.json()).toBe("Hello, again!");
+    } finally {
+      await endure.stop();
+    }
+  });
+});
