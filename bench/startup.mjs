@@ -1,4 +1,5 @@
-// Start-up times: `endure server` until /health answers, and startEndure() until it resolves.
+// Start-up times: `endure server` until /health answers, startEndure() until it resolves, and
+// EndureTestEnvironment.start() (in the same process, after a first start).
 // Runs the compiled package (dist/, built first if missing) as an installed package would, and
 // the clone's tsx entry for comparison; a fresh data directory each run. Prints medians (ms).
 //   node bench/startup.mjs [--runs N]
@@ -54,7 +55,7 @@ function embedded() {
   writeFileSync(script, `
     const t0 = performance.now();
     const restate = await import(${JSON.stringify(path.join(root, 'node_modules/@restatedev/restate-sdk/dist/index.js'))});
-    const { startEndure } = await import(${JSON.stringify(path.join(root, 'dist/index.js'))});
+    const { startEndure, EndureTestEnvironment } = await import(${JSON.stringify(path.join(root, 'dist/index.js'))});
     const t1 = performance.now();
     const greeter = restate.service({ name: 'Greeter', handlers: { greet: async (_ctx, n) => 'Hello ' + n } });
     const endure = await startEndure({ dataDir: ${JSON.stringify(path.join(dir, 'data'))}, services: [greeter] });
@@ -63,7 +64,11 @@ function embedded() {
     const t3 = performance.now();
     if (!res.ok) throw new Error('call failed: ' + res.status);
     await endure.stop();
-    console.log(JSON.stringify({ importMs: t1 - t0, startMs: t2 - t1, firstCallMs: t3 - t2 }));
+    const t4 = performance.now();
+    const env = await EndureTestEnvironment.start({ services: [greeter] });
+    const t5 = performance.now();
+    await env.stop();
+    console.log(JSON.stringify({ importMs: t1 - t0, startMs: t2 - t1, firstCallMs: t3 - t2, testEnvMs: t5 - t4 }));
   `);
   try {
     return JSON.parse(execFileSync(process.execPath, [script], { cwd: root }).toString().trim().split('\n').pop());
@@ -86,5 +91,6 @@ results.startEndure = {
   importMs: median(emb.map((e) => e.importMs)),
   startToReadyMs: median(emb.map((e) => e.startMs)),
   firstCallMs: median(emb.map((e) => e.firstCallMs)),
+  testEnvironmentStartMs: median(emb.map((e) => e.testEnvMs)),
 };
 console.log(JSON.stringify(results, null, 2));
