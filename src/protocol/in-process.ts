@@ -48,12 +48,17 @@ class InProcessStream extends BaseStream {
   #input: ReadableStreamDefaultController<Uint8Array> | undefined;
   #body: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #torn = false;
+  /** The SDK stopped reading our input (it cancelled the request body): later frames are dropped. */
+  #inputCancelled = false;
 
   constructor(url: URL, version: number, handler: FetchHandler, headers: Record<string, string>) {
     super(url, version);
     const input = new ReadableStream<Uint8Array>({
       start: (controller) => {
         this.#input = controller;
+      },
+      cancel: () => {
+        this.#inputCancelled = true;
       },
     });
     let request: Request;
@@ -65,7 +70,8 @@ class InProcessStream extends BaseStream {
     }
     // The handler runs on a later tick: writes made before then are queued in the body stream.
     queueMicrotask(() => {
-      handler(request).then(
+      // Through a promise chain, so that a handler throwing synchronously is a failure too.
+      Promise.resolve(request).then(handler).then(
         (response) => this.#onResponse(response),
         (err: unknown) =>
           this.fail(new TransportError(TransportErrorCode.Unreachable, `the in-process endpoint failed: ${errorText(err)}`, { cause: err })),
@@ -84,8 +90,13 @@ class InProcessStream extends BaseStream {
   }
 
   write(frame: Uint8Array): void {
-    if (this.inputEnded || !this.#input) return;
-    this.#input.enqueue(frame);
+    if (this.inputEnded || this.#inputCancelled || !this.#input) return;
+    try {
+      this.#input.enqueue(frame);
+    } catch {
+      // The body stream is already closed or errored: like a write after the peer hung up.
+      this.#inputCancelled = true;
+    }
   }
 
   endInput(): void {
