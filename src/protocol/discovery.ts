@@ -3,6 +3,7 @@ import { connect } from 'node:http2';
 import { z } from 'zod';
 import { DiscoveryError, DiscoveryErrorCode } from './errors.ts';
 import { safeExcerpt } from './excerpt.ts';
+import { identityHeaders, type RequestIdentity } from './identity.ts';
 import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION } from './version.ts';
 
 /** Manifest versions we read, best first (the SDK picks the first it knows). */
@@ -79,6 +80,8 @@ export interface DiscoverOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Deadline of the whole discovery, every connection attempt included; 10 s by default. */
   readonly timeoutMs?: number;
+  /** Signs the request (Restate's request identity); without it the request says `unsigned`. */
+  readonly identity?: RequestIdentity | undefined;
 }
 
 /**
@@ -188,7 +191,7 @@ class BoundedBody {
  */
 export async function discoverEndpoint(url: string, opts: DiscoverOptions = {}): Promise<EndpointManifest> {
   const target = discoverUrl(url);
-  const headers = { ...(opts.headers ?? {}), accept: ACCEPT };
+  const headers = { ...(opts.headers ?? {}), ...identityHeaders(opts.identity, target.pathname), accept: ACCEPT };
   const deadline = new Deadline(target.origin, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
 
   let response: RawResponse;

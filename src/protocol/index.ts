@@ -55,7 +55,16 @@ export {
   type InvocationStreamOptions,
 } from './transport.ts';
 export {
+  RequestIdentity,
+  RequestIdentityError,
+  UNSIGNED_IDENTITY_HEADERS,
+  identityHeaders,
+  audienceOf,
+} from './identity.ts';
+export { safeExcerpt } from './excerpt.ts';
+export {
   discoverEndpoint,
+  MAX_MANIFEST_BYTES,
   type DiscoverOptions,
   type EndpointManifest,
   type ServiceManifest,
