@@ -1,8 +1,9 @@
 /**
  * The service protocol, server side: framing, message schemas, version negotiation, endpoint
- * discovery, and the transports that carry an invocation's messages (HTTP/2 bidi streams and
- * request/response over HTTP/2 or HTTP/1.1). It knows nothing of partitions, journals or the
- * store, and never decides what a message means: that belongs to the invoker and the worker.
+ * discovery, the transports that carry an invocation's messages (HTTP/2 bidi streams and
+ * request/response over HTTP/2 or HTTP/1.1), and the request identity that signs them. It
+ * knows nothing of partitions, journals or the store, and never decides what a message means:
+ * that belongs to the invoker and the worker.
  */
 export {
   MessageType,
@@ -57,7 +58,6 @@ export {
 export {
   RequestIdentity,
   RequestIdentityError,
-  UNSIGNED_IDENTITY_HEADERS,
   identityHeaders,
   audienceOf,
 } from './identity.ts';
