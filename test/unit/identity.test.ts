@@ -12,6 +12,7 @@
 import { spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttp1Server, type Server } from 'node:http';
 import { createServer as createHttp2Server, type Http2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -115,6 +116,8 @@ describe('request identity keys', () => {
 describe('against an SDK endpoint that verifies request identity', () => {
   let server: Http2Server;
   let url: string;
+  let h1Server: Server;
+  let h1Url: string;
   let identity: RequestIdentity;
   let stranger: RequestIdentity;
 
@@ -131,11 +134,18 @@ describe('against an SDK endpoint that verifies request identity', () => {
     );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    h1Server = createHttp1Server(
+      restate.createEndpointHandler({ services: [greeter], identityKeys: [identity.publicKey], logger: () => undefined }),
+    );
+    await new Promise<void>((resolve) => h1Server.listen(0, '127.0.0.1', resolve));
+    h1Url = `http://127.0.0.1:${(h1Server.address() as AddressInfo).port}`;
   });
 
   afterAll(async () => {
     closeAllSessions();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    h1Server?.closeAllConnections();
+    await new Promise<void>((resolve) => (h1Server ? h1Server.close(() => resolve()) : resolve()));
   });
 
   it('discovery signed with the configured key is accepted', async () => {
@@ -155,8 +165,16 @@ describe('against an SDK endpoint that verifies request identity', () => {
     }
   });
 
-  async function greet(signer: RequestIdentity | undefined): Promise<Frame[]> {
-    const stream = openInvocationStream({ url, service: 'Greeter', handler: 'greet', protocolVersion: 6, mode: 'request-response', identity: signer });
+  async function greet(signer: RequestIdentity | undefined, useHttp11 = false): Promise<Frame[]> {
+    const stream = openInvocationStream({
+      url: useHttp11 ? h1Url : url,
+      service: 'Greeter',
+      handler: 'greet',
+      protocolVersion: 6,
+      mode: 'request-response',
+      useHttp11,
+      identity: signer,
+    });
     stream.write(encodeMessageFrame(MessageType.Start, { id: new Uint8Array(24).map((_, i) => i + 1), debugId: 'inv_test', knownEntries: 1 }));
     stream.write(
       encodeMessageFrame(MessageType.InputCommand, {
@@ -170,17 +188,21 @@ describe('against an SDK endpoint that verifies request identity', () => {
     return frames;
   }
 
-  it('an invocation signed with the configured key runs', async () => {
-    const frames = await greet(identity);
-    expect(frames.map((f) => f.type)).toContain(MessageType.OutputCommand);
+  it('an invocation signed with the configured key runs, over HTTP/2 and HTTP/1.1', async () => {
+    for (const useHttp11 of [false, true]) {
+      const frames = await greet(identity, useHttp11);
+      expect(frames.map((f) => f.type)).toContain(MessageType.OutputCommand);
+    }
   });
 
   it('an invocation signed with another key, or unsigned, is refused with 401', async () => {
-    for (const signer of [stranger, undefined]) {
-      const err = await greet(signer).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(TransportError);
-      expect((err as TransportError).code).toBe(TransportErrorCode.BadStatus);
-      expect((err as TransportError).status).toBe(401);
+    for (const useHttp11 of [false, true]) {
+      for (const signer of [stranger, undefined]) {
+        const err = await greet(signer, useHttp11).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(TransportError);
+        expect((err as TransportError).code).toBe(TransportErrorCode.BadStatus);
+        expect((err as TransportError).status).toBe(401);
+      }
     }
   });
 });
