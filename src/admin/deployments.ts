@@ -34,10 +34,13 @@ function discoveryError(uri: string, err: unknown): AdminError {
     err !== null && typeof err === 'object' && 'restateCode' in err && typeof err.restateCode === 'string'
       ? err.restateCode
       : 'META0003';
-  // Restate answers a failed discovery with 500 and the discovery error's META code.
+  // Restate answers a failed discovery with 500 and the discovery error's META code; an
+  // answer too large to be a manifest gets the status the discovery error names (413).
+  const status =
+    err !== null && typeof err === 'object' && 'httpStatus' in err && typeof err.httpStatus === 'number' ? err.httpStatus : 500;
   return new AdminError(
     AdminErrorCode.DiscoveryFailed,
-    500,
+    status,
     `Error when discovering the deployment at '${uri}': ${message}`,
     restateCode,
     { cause: err },

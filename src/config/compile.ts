@@ -35,6 +35,11 @@ const OPTIONS = {
   retryMaxInterval: opt('--retry-max-interval', 'ENDURE_RETRY_MAX_INTERVAL', kinds.positiveDuration),
   retryMaxAttempts: opt('--retry-max-attempts', 'ENDURE_RETRY_MAX_ATTEMPTS', kinds.maxAttempts),
   retryOnMaxAttempts: opt('--retry-on-max-attempts', 'ENDURE_RETRY_ON_MAX_ATTEMPTS', kinds.onMaxAttempts),
+  requestIdentityPrivateKeyPemFile: opt(
+    '--request-identity-private-key-pem-file',
+    'ENDURE_REQUEST_IDENTITY_PRIVATE_KEY_PEM_FILE',
+    kinds.text,
+  ),
 };
 
 function kebabToCamel(name: string): string {
@@ -90,6 +95,7 @@ export function compileConfig(input: ConfigInput = {}): Config {
       maxAttempts: read('retryMaxAttempts', d.retry.maxAttempts),
       onMaxAttempts: read('retryOnMaxAttempts', d.retry.onMaxAttempts),
     },
+    requestIdentityPrivateKeyPemFile: read('requestIdentityPrivateKeyPemFile', d.requestIdentityPrivateKeyPemFile),
   };
 
   if (issues.length === 0 && config.retry.maxIntervalMs < config.retry.initialIntervalMs) {

@@ -36,6 +36,8 @@ export interface Config {
   ingressMaxBodyBytes: number;
   eagerStateMaxBytes: number;
   retry: RetryConfig;
+  /** PEM file with the Ed25519 key that signs requests to services; unsigned when absent. */
+  requestIdentityPrivateKeyPemFile: string | undefined;
 }
 
 /**
@@ -60,4 +62,5 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
     maxAttempts: 70,
     onMaxAttempts: 'pause',
   },
+  requestIdentityPrivateKeyPemFile: undefined,
 });

@@ -134,6 +134,7 @@ export class Attempt {
       mode: requestResponse ? 'request-response' : 'bidi',
       useHttp11: deployment.useHttp11,
       headers: deployment.additionalHeaders,
+      identity: this.deps.identity,
     });
     this.#stream = stream;
     stream.write(this.#startFrame(status, journal.length, state, version));

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { RequestIdentity } from '../protocol/index.ts';
 import type { PartitionReader } from '../store/index.ts';
 import type { Command, ResolvedTarget } from '../worker/model.ts';
 import { Attempt, type AttemptOutcome } from './attempt.ts';
@@ -33,6 +34,8 @@ export interface InvokerDeps {
   /** The retry policy of a handler: its manifest overrides on top of the server's defaults. */
   readonly retryPolicy: (service: string, handler: string) => RetryPolicy;
   readonly logger: Logger;
+  /** Signs every invocation request (Restate's request identity), when configured. */
+  readonly identity?: RequestIdentity | undefined;
 }
 
 /**

@@ -13,6 +13,7 @@ import { SqlitePartitionStore, openSqlite, type SqliteDb } from '../store/index.
 import { TimerService } from '../timer/index.ts';
 import { decodeCommand } from '../log/index.ts';
 import { Worker, type Action, type OutboxMessage } from '../worker/index.ts';
+import { loadRequestIdentity } from './identity.ts';
 import { invocationRoutes } from './invocation-routes.ts';
 import { Shuffle } from './shuffle.ts';
 import { Targets } from './targets.ts';
@@ -34,6 +35,7 @@ const VERSION = '0.1.0';
  * say is in flight (invocations, timers, outbox), and only then accept requests.
  */
 export async function startNode(config: Config, logger: Logger): Promise<EndureNode> {
+  const identity = loadRequestIdentity(config, logger);
   const db = openSqlite(join(config.dataDir, 'endure.db'));
   const partitions = fixPartitionCount(db, config.partitions, logger);
   const partitioner = new Partitioner(partitions);
@@ -105,6 +107,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     },
     retryPolicy: (s, h) => targets.retryPolicy(s, h, config.retry),
     logger,
+    identity,
   });
 
   await worker.recover();
@@ -138,7 +141,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     const extraRoutes = invocationRoutes({ nodeId, partitioner, responses, store, invoker, submit });
     const adminHandler = createAdminHandler({
       registry,
-      discover: discoverEndpoint,
+      discover: (url, opts) => discoverEndpoint(url, { ...opts, identity }),
       version: VERSION,
       defaults: config,
       ingressUrl: listeners[0]!.url,

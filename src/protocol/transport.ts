@@ -3,6 +3,7 @@ import { connect as netConnect } from 'node:net';
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { ProtocolError, TransportError, TransportErrorCode } from './errors.ts';
 import { FrameDecoder, type Frame } from './framing.ts';
+import { identityHeaders, type RequestIdentity } from './identity.ts';
 import { contentTypeFor, versionOfContentType } from './version.ts';
 
 /** How to reach one handler of a deployment. */
@@ -20,6 +21,8 @@ export interface InvocationStreamOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Aborting it tears the stream down, like `abort()`. */
   readonly signal?: AbortSignal;
+  /** Signs the request (Restate's request identity); without it the request says `unsigned`. */
+  readonly identity?: RequestIdentity | undefined;
 }
 
 /** One invocation attempt's message stream with an SDK. */
@@ -95,7 +98,7 @@ export function invokeUrl(base: string, service: string, handler: string): URL {
 export function openInvocationStream(opts: InvocationStreamOptions): InvocationStream {
   const url = invokeUrl(opts.url, opts.service, opts.handler);
   const contentType = contentTypeFor(opts.protocolVersion);
-  const headers = { ...(opts.headers ?? {}), 'content-type': contentType, accept: contentType };
+  const headers = { ...(opts.headers ?? {}), ...identityHeaders(opts.identity, url.pathname), 'content-type': contentType, accept: contentType };
   const requestResponse = opts.mode === 'request-response' || opts.useHttp11 === true;
   const stream = opts.useHttp11
     ? new Http1Stream(url, headers, opts.protocolVersion)
