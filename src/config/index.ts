@@ -3,8 +3,8 @@
  * turns flags and `ENDURE_*` variables into a validated Config once at start-up. This module owns
  * parsing and validation only; it never reads files or the process environment by itself.
  */
-export { compileConfig } from './compile.ts';
-export type { ConfigInput } from './compile.ts';
+export { compileConfig, SERVER_FLAGS } from './compile.ts';
+export type { ConfigInput, ServerFlag } from './compile.ts';
 export { DEFAULT_CONFIG, LOG_LEVELS, ON_MAX_ATTEMPTS } from './config.ts';
 export type { BindAddress, Config, LogLevel, OnMaxAttempts, RetryConfig } from './config.ts';
 export { ConfigError } from './errors.ts';
