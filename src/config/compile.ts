@@ -41,6 +41,10 @@ const OPTIONS = {
   retryMaxInterval: opt('--retry-max-interval', 'ENDURE_RETRY_MAX_INTERVAL', kinds.positiveDuration, 'cap on the retry delay'),
   retryMaxAttempts: opt('--retry-max-attempts', 'ENDURE_RETRY_MAX_ATTEMPTS', kinds.maxAttempts, 'attempts before --retry-on-max-attempts applies'),
   retryOnMaxAttempts: opt('--retry-on-max-attempts', 'ENDURE_RETRY_ON_MAX_ATTEMPTS', kinds.onMaxAttempts, 'pause|kill the invocation once its attempts are exhausted'),
+  ingressMaxConnections: opt('--ingress-max-connections', 'ENDURE_INGRESS_MAX_CONNECTIONS', kinds.positiveInt, 'open ingress connections beyond this are closed at once'),
+  adminMaxConnections: opt('--admin-max-connections', 'ENDURE_ADMIN_MAX_CONNECTIONS', kinds.positiveInt, 'open admin API connections beyond this are closed at once'),
+  requestHeadersTimeout: opt('--request-headers-timeout', 'ENDURE_REQUEST_HEADERS_TIMEOUT', kinds.positiveDuration, 'time a client has to send a request\'s headers'),
+  requestReadTimeout: opt('--request-read-timeout', 'ENDURE_REQUEST_READ_TIMEOUT', kinds.positiveDuration, 'time a client has to send a whole request, headers and body (408 beyond)'),
 };
 
 /** A flag of `endure server` as the CLI declares it. */
@@ -107,6 +111,12 @@ export function compileConfig(input: ConfigInput = {}): Config {
     abortTimeoutMs: read('abortTimeout', d.abortTimeoutMs),
     ingressMaxBodyBytes: read('ingressMaxBodyBytes', d.ingressMaxBodyBytes),
     eagerStateMaxBytes: read('eagerStateMaxBytes', d.eagerStateMaxBytes),
+    http: {
+      ingressMaxConnections: read('ingressMaxConnections', d.http.ingressMaxConnections),
+      adminMaxConnections: read('adminMaxConnections', d.http.adminMaxConnections),
+      headersTimeoutMs: read('requestHeadersTimeout', d.http.headersTimeoutMs),
+      requestTimeoutMs: read('requestReadTimeout', d.http.requestTimeoutMs),
+    },
     retry: {
       initialIntervalMs: read('retryInitialInterval', d.retry.initialIntervalMs),
       factor: read('retryFactor', d.retry.factor),
@@ -119,6 +129,11 @@ export function compileConfig(input: ConfigInput = {}): Config {
   if (issues.length === 0 && config.retry.maxIntervalMs < config.retry.initialIntervalMs) {
     issues.push(
       `retry: max interval (${config.retry.maxIntervalMs}ms) is shorter than the initial interval (${config.retry.initialIntervalMs}ms)`,
+    );
+  }
+  if (issues.length === 0 && config.http.requestTimeoutMs < config.http.headersTimeoutMs) {
+    issues.push(
+      `request timeouts: the read timeout (${config.http.requestTimeoutMs}ms) is shorter than the headers timeout (${config.http.headersTimeoutMs}ms)`,
     );
   }
   if (issues.length > 0) throw new ConfigError(issues);

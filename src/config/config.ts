@@ -24,6 +24,16 @@ export interface RetryConfig {
   onMaxAttempts: OnMaxAttempts;
 }
 
+/** Bounds on the HTTP listeners (ingress and admin API). */
+export interface HttpLimits {
+  ingressMaxConnections: number;
+  adminMaxConnections: number;
+  /** Time a client has to send the request line and headers. */
+  headersTimeoutMs: number;
+  /** Time a client has to send a whole request, headers and body. */
+  requestTimeoutMs: number;
+}
+
 /** The compiled, validated configuration of an Endure node. Internals never see raw options. */
 export interface Config {
   dataDir: string;
@@ -35,6 +45,7 @@ export interface Config {
   abortTimeoutMs: number;
   ingressMaxBodyBytes: number;
   eagerStateMaxBytes: number;
+  http: HttpLimits;
   retry: RetryConfig;
 }
 
@@ -53,6 +64,12 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   abortTimeoutMs: 600_000,
   ingressMaxBodyBytes: 10 * 1024 * 1024,
   eagerStateMaxBytes: 1024 * 1024,
+  http: {
+    ingressMaxConnections: 10_000,
+    adminMaxConnections: 1000,
+    headersTimeoutMs: 30_000,
+    requestTimeoutMs: 120_000,
+  },
   retry: {
     initialIntervalMs: 500,
     factor: 2,

@@ -131,6 +131,9 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
         host: config.ingress.host,
         port: config.ingress.port,
         maxBodyBytes: config.ingressMaxBodyBytes,
+        maxConnections: config.http.ingressMaxConnections,
+        headersTimeoutMs: config.http.headersTimeoutMs,
+        requestTimeoutMs: config.http.requestTimeoutMs,
         logger,
         name: 'ingress',
       }),
@@ -148,6 +151,9 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
       host: config.admin.host,
       port: config.admin.port,
       logger,
+      maxConnections: config.http.adminMaxConnections,
+      headersTimeoutMs: config.http.headersTimeoutMs,
+      requestTimeoutMs: config.http.requestTimeoutMs,
     });
     listeners.push(admin);
   } catch (err) {
