@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino } from 'pino';
+import type { BearerTokens } from '../common/bearer-tokens.ts';
 import { listenHttp } from '../common/http-listener.ts';
 import type { Logger } from '../common/logger.ts';
 import { DEFAULT_CONFIG } from '../config/index.ts';
@@ -19,7 +20,17 @@ export interface AdminServerOptions {
   headersTimeoutMs?: number;
   /** Time a client has to send a whole request (default: the config default); 408 beyond. */
   requestTimeoutMs?: number;
+  /** When given, every request except `/health` must carry one of these tokens. */
+  auth?: BearerTokens | undefined;
 }
+
+/** The admin path that stays open when auth is on, so load balancers can probe it. */
+const HEALTH_PATH = '/health';
+
+const UNAUTHORIZED_BODY = JSON.stringify({
+  code: 401,
+  message: 'unauthorized: the admin API needs a valid bearer token (Authorization: Bearer <token>)',
+});
 
 /** A running admin listener. */
 export interface AdminServer {
@@ -72,11 +83,29 @@ function send(res: ServerResponse, r: AdminResponse): void {
   res.end(body);
 }
 
+function authorized(auth: BearerTokens, req: IncomingMessage): boolean {
+  if (auth.check(req.headers.authorization)) return true;
+  try {
+    return new URL(req.url ?? '/', 'http://admin').pathname === HEALTH_PATH;
+  } catch {
+    return false;
+  }
+}
+
 /** Serves an admin handler over HTTP/1.1 (node:http); a thin adapter with no logic of its own. */
 export function startAdminServer(handler: AdminHandler, opts: AdminServerOptions): Promise<AdminServer> {
   const limit = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const logger = opts.logger ?? pino({ level: 'silent' });
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (opts.auth !== undefined && !authorized(opts.auth, req)) {
+      // Answered before the body is read: an unauthenticated client does not get to upload.
+      send(res, {
+        status: 401,
+        headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="endure-admin"', connection: 'close' },
+        body: UNAUTHORIZED_BODY,
+      });
+      return;
+    }
     readBody(req, limit)
       .then((body) => handler(toRequest(req, body)))
       .then(

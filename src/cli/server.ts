@@ -47,5 +47,9 @@ export function addServerCommand(program: Command): void {
       };
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
+      // SIGHUP re-reads the token files (the usual "reload" signal), instead of ending the server.
+      process.on('SIGHUP', () => {
+        node.reloadAuth().catch((err: unknown) => logger.error({ err }, 'reloading the token files failed'));
+      });
     });
 }

@@ -12,13 +12,14 @@ export interface ConfigInput {
 
 /** One configurable setting: its flag, its variable, how to parse it and what it means. */
 interface Option<T> {
-  flag: string;
+  /** undefined for a setting that only has a variable (secrets stay out of the process list). */
+  flag: string | undefined;
   env: string;
   kind: ValueKind<T>;
   help: string;
 }
 
-const opt = <T>(flag: string, env: string, kind: ValueKind<T>, help: string): Option<T> => ({ flag, env, kind, help });
+const opt = <T>(flag: string | undefined, env: string, kind: ValueKind<T>, help: string): Option<T> => ({ flag, env, kind, help });
 
 /**
  * Every setting of `endure server`, in the order `--help` lists them. This table is the only
@@ -45,6 +46,10 @@ const OPTIONS = {
   adminMaxConnections: opt('--admin-max-connections', 'ENDURE_ADMIN_MAX_CONNECTIONS', kinds.positiveInt, 'open admin API connections beyond this are closed at once'),
   requestHeadersTimeout: opt('--request-headers-timeout', 'ENDURE_REQUEST_HEADERS_TIMEOUT', kinds.positiveDuration, 'time a client has to send a request\'s headers'),
   requestReadTimeout: opt('--request-read-timeout', 'ENDURE_REQUEST_READ_TIMEOUT', kinds.positiveDuration, 'time a client has to send a whole request, headers and body (408 beyond)'),
+  adminTokenFile: opt('--admin-token-file', 'ENDURE_ADMIN_TOKEN_FILE', kinds.path, 'file of bearer tokens the admin API accepts, one a line; re-read when it changes or on SIGHUP'),
+  adminTokens: opt(undefined, 'ENDURE_ADMIN_TOKENS', kinds.tokens, 'bearer tokens the admin API accepts'),
+  ingressTokenFile: opt('--ingress-token-file', 'ENDURE_INGRESS_TOKEN_FILE', kinds.path, 'file of bearer tokens the ingress accepts, one a line; re-read when it changes or on SIGHUP'),
+  ingressTokens: opt(undefined, 'ENDURE_INGRESS_TOKENS', kinds.tokens, 'bearer tokens the ingress accepts'),
 };
 
 /** A flag of `endure server` as the CLI declares it. */
@@ -58,12 +63,9 @@ export interface ServerFlag {
 }
 
 /** Every flag of `endure server`, derived from the settings table. */
-export const SERVER_FLAGS: readonly ServerFlag[] = Object.values(OPTIONS).map((o: Option<unknown>) => ({
-  flag: o.flag,
-  env: o.env,
-  placeholder: o.kind.placeholder,
-  help: o.help,
-}));
+export const SERVER_FLAGS: readonly ServerFlag[] = Object.values(OPTIONS).flatMap((o: Option<unknown>) =>
+  o.flag === undefined ? [] : [{ flag: o.flag, env: o.env, placeholder: o.kind.placeholder, help: o.help }],
+);
 
 function kebabToCamel(name: string): string {
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -81,11 +83,11 @@ export function compileConfig(input: ConfigInput = {}): Config {
 
   function read<T>(key: keyof typeof OPTIONS, fallback: T): T {
     const option = OPTIONS[key] as unknown as Option<T>;
-    const flagValue = flags[kebabToCamel(option.flag.slice(2))];
+    const flagValue = option.flag === undefined ? undefined : flags[kebabToCamel(option.flag.slice(2))];
     const envValue = env[option.env];
     let source: string;
     let raw: string | number | boolean;
-    if (flagValue !== undefined) {
+    if (flagValue !== undefined && option.flag !== undefined) {
       source = option.flag;
       raw = flagValue;
     } else if (envValue !== undefined && envValue !== '') {
@@ -96,7 +98,8 @@ export function compileConfig(input: ConfigInput = {}): Config {
     }
     const result = option.kind.schema.safeParse(raw);
     if (result.success) return result.data;
-    issues.push(`${source}: expected ${option.kind.expected}, got ${JSON.stringify(raw)}`);
+    const shown = option.kind.secret === true ? 'a value that is not (not repeated here: it is a secret)' : JSON.stringify(raw);
+    issues.push(`${source}: expected ${option.kind.expected}, got ${shown}`);
     return fallback;
   }
 
@@ -116,6 +119,10 @@ export function compileConfig(input: ConfigInput = {}): Config {
       adminMaxConnections: read('adminMaxConnections', d.http.adminMaxConnections),
       headersTimeoutMs: read('requestHeadersTimeout', d.http.headersTimeoutMs),
       requestTimeoutMs: read('requestReadTimeout', d.http.requestTimeoutMs),
+    },
+    auth: {
+      admin: { tokenFile: read('adminTokenFile', d.auth.admin.tokenFile), tokens: read('adminTokens', d.auth.admin.tokens) },
+      ingress: { tokenFile: read('ingressTokenFile', d.auth.ingress.tokenFile), tokens: read('ingressTokens', d.auth.ingress.tokens) },
     },
     retry: {
       initialIntervalMs: read('retryInitialInterval', d.retry.initialIntervalMs),

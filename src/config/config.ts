@@ -34,6 +34,22 @@ export interface HttpLimits {
   requestTimeoutMs: number;
 }
 
+/**
+ * Where the bearer tokens of one listener come from. Auth is on when either is given: a
+ * request must then carry one of the tokens from the file or the variable.
+ */
+export interface TokenSource {
+  /** A file of tokens, one a line (`#` comments); re-read when it changes. */
+  tokenFile: string | undefined;
+  tokens: readonly string[];
+}
+
+/** Bearer-token auth of the admin API and the ingress. */
+export interface AuthConfig {
+  admin: TokenSource;
+  ingress: TokenSource;
+}
+
 /** The compiled, validated configuration of an Endure node. Internals never see raw options. */
 export interface Config {
   dataDir: string;
@@ -46,6 +62,7 @@ export interface Config {
   ingressMaxBodyBytes: number;
   eagerStateMaxBytes: number;
   http: HttpLimits;
+  auth: AuthConfig;
   retry: RetryConfig;
 }
 
@@ -69,6 +86,10 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
     adminMaxConnections: 1000,
     headersTimeoutMs: 30_000,
     requestTimeoutMs: 120_000,
+  },
+  auth: {
+    admin: { tokenFile: undefined, tokens: [] },
+    ingress: { tokenFile: undefined, tokens: [] },
   },
   retry: {
     initialIntervalMs: 500,

@@ -51,6 +51,24 @@ export function parseBind(raw: string): BindAddress | undefined {
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
+/** Fewest characters a bearer token may have: a short one is guessable. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * Parses a list of bearer tokens separated by commas, whitespace or newlines (`#` starts a
+ * comment line in a file). Each must be at least {@link MIN_TOKEN_LENGTH} visible ASCII
+ * characters; undefined if any is not.
+ */
+export function parseTokens(raw: string): string[] | undefined {
+  const tokens = raw
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('#'))
+    .flatMap((line) => line.split(/[\s,]+/))
+    .filter((t) => t !== '');
+  if (tokens.some((t) => t.length < MIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(t))) return undefined;
+  return tokens;
+}
+
 type Raw = string | number | boolean;
 
 function fromText<T>(parse: (text: string) => T | undefined): z.ZodType<T, z.ZodTypeDef, Raw> {
@@ -70,6 +88,8 @@ export interface ValueKind<T> {
   expected: string;
   /** How `--help` names the value (`duration`); undefined for an on/off switch without a value. */
   placeholder: string | undefined;
+  /** A secret: error messages must not repeat the value. */
+  secret?: boolean;
 }
 
 const integer = (min: number, max: number): ValueKind<number> => ({
@@ -123,6 +143,12 @@ export const kinds = {
     schema: fromText((t) => t.trim().toLowerCase()).pipe(z.enum(ON_MAX_ATTEMPTS)),
     expected: `one of ${ON_MAX_ATTEMPTS.join('|')}`,
     placeholder: 'pause|kill',
+  },
+  tokens: {
+    schema: fromText(parseTokens),
+    expected: `bearer tokens of at least ${MIN_TOKEN_LENGTH} visible characters, separated by commas or spaces`,
+    placeholder: 'tokens',
+    secret: true,
   },
   switch: {
     schema: fromText((t) => {

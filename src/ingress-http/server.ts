@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { BearerTokens } from '../common/bearer-tokens.ts';
 import { listenHttp as listen, type AnyRequest, type AnyResponse, type HttpListener } from '../common/http-listener.ts';
 import { LogLimiter } from '../common/log-limiter.ts';
 import { errorResponse, type IngressRequest, type IngressResponse } from './handler.ts';
@@ -15,7 +16,12 @@ export interface IngressListenOptions {
   requestTimeoutMs: number;
   logger: Logger;
   name: string;
+  /** When given, every request except the health check must carry one of these tokens. */
+  auth?: BearerTokens | undefined;
 }
+
+/** The ingress path that stays open when auth is on, so load balancers can probe it. */
+const HEALTH_PATH = '/restate/health';
 
 /** Raised when the client went away before its request was read: its problem, not ours. */
 class ClientGone extends Error {
@@ -36,7 +42,14 @@ export async function listenHttp(
   opts: IngressListenOptions,
 ): Promise<HttpListener> {
   const limited = new LogLimiter(opts.logger);
-  return listen((req, res) => void serve(handler, req, res, opts.maxBodyBytes, limited), {
+  return listen((req, res) => {
+    if (opts.auth !== undefined && !authorized(opts.auth, req)) {
+      // Answered before the body is read: an unauthenticated client does not get to upload.
+      write(res, unauthorized(), true);
+      return;
+    }
+    void serve(handler, req, res, opts.maxBodyBytes, limited);
+  }, {
     host: opts.host,
     port: opts.port,
     name: opts.name,
@@ -83,6 +96,20 @@ async function serve(
     if (!res.headersSent) write(res, errorResponse(500, 'internal error'), true);
     else destroy(res);
   }
+}
+
+function authorized(auth: BearerTokens, req: AnyRequest): boolean {
+  if (auth.check(req.headers.authorization)) return true;
+  try {
+    return new URL(req.url ?? '/', 'http://ingress').pathname === HEALTH_PATH;
+  } catch {
+    return false;
+  }
+}
+
+function unauthorized(): IngressResponse {
+  const r = errorResponse(401, 'unauthorized: this ingress needs a valid bearer token (Authorization: Bearer <token>)');
+  return { ...r, headers: { ...r.headers, 'www-authenticate': 'Bearer realm="endure-ingress"' } };
 }
 
 function write(res: AnyResponse, r: IngressResponse, close: boolean): void {

@@ -54,6 +54,19 @@ describe('endure CLI', () => {
     expect(r.stderr).toContain('ENDURE_PARTITIONS: expected an integer between 1 and 1024, got "many"');
   });
 
+  it('refuses to start when the admin token file cannot be read, naming the flag and the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'endure-cli-'));
+    try {
+      const missing = join(dir, 'no-such-tokens');
+      const r = await run(['server', '--data-dir', dir, '--ingress-bind', '127.0.0.1:0', '--admin-bind', '127.0.0.1:0', '--admin-token-file', missing]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`--admin-token-file: cannot read the token file ${missing} (ENOENT)`);
+      expect(r.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('fails with a clear message when the admin API is unreachable', async () => {
     const r = await run(['services', 'list', '--admin-url', 'http://127.0.0.1:9']);
     expect(r.code).toBe(1);
