@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino } from 'pino';
 import type { BearerTokens } from '../common/bearer-tokens.ts';
 import { listenHttp } from '../common/http-listener.ts';
+import { LogLimiter } from '../common/log-limiter.ts';
 import type { Logger } from '../common/logger.ts';
 import { DEFAULT_CONFIG } from '../config/index.ts';
 import { AdminError, AdminErrorCode, errorResponse } from './errors.ts';
@@ -96,6 +97,7 @@ function authorized(auth: BearerTokens, req: IncomingMessage): boolean {
 export function startAdminServer(handler: AdminHandler, opts: AdminServerOptions): Promise<AdminServer> {
   const limit = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const logger = opts.logger ?? pino({ level: 'silent' });
+  const limited = new LogLimiter(logger);
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (opts.auth !== undefined && !authorized(opts.auth, req)) {
       // Answered before the body is read: an unauthenticated client does not get to upload.
@@ -117,7 +119,8 @@ export function startAdminServer(handler: AdminHandler, opts: AdminServerOptions
         },
       )
       .catch((err: unknown) => {
-        logger.error({ err }, 'admin response failed');
+        const message = err instanceof Error ? err.message : String(err);
+        limited.log('error', message, { err }, 'admin response failed');
         res.destroy();
       });
   };

@@ -5,6 +5,7 @@ import {
   type Http2ServerRequest,
   type Http2ServerResponse,
   type Http2Session,
+  type ServerHttp2Stream,
 } from 'node:http2';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { LogLimiter } from './log-limiter.ts';
@@ -74,10 +75,24 @@ export async function listenHttp(
       enforceReadDeadline(req, res, opts.requestTimeoutMs);
       onRequest(req, res);
     });
-    h2Server.setTimeout(KEEP_ALIVE_TIMEOUT_MS);
     h2Server.on('session', (session: Http2Session) => {
       sessions.add(session);
       session.once('close', () => sessions.delete(session));
+      // Idle sessions are closed like kept-alive HTTP/1.1 connections. Not with the server's
+      // setTimeout: that also destroys a session whose only stream waits quietly for a long
+      // invocation's result.
+      // The timer fires once per quiet period, so it is armed again when the last stream ends.
+      let open = 0;
+      session.on('stream', (stream: ServerHttp2Stream) => {
+        open++;
+        stream.once('close', () => {
+          if (--open === 0 && !session.closed && !session.destroyed) session.setTimeout(KEEP_ALIVE_TIMEOUT_MS);
+        });
+      });
+      session.on('timeout', () => {
+        if (open === 0) session.close();
+      });
+      session.setTimeout(KEEP_ALIVE_TIMEOUT_MS);
     });
     h2Server.on('sessionError', (err: Error) => opts.logger.debug({ reason: err.message }, `${opts.name}: HTTP/2 session error`));
     h2 = (socket) => h2Server.emit('connection', socket);
