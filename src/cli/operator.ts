@@ -9,6 +9,7 @@ const DEFAULT_ADMIN_URL = 'http://127.0.0.1:9070';
 
 interface GlobalOpts {
   adminUrl: string;
+  adminToken?: string;
   json?: boolean;
 }
 
@@ -33,12 +34,15 @@ interface ServiceView {
 function withAdminOptions(cmd: Command): Command {
   return cmd
     .option('--admin-url <url>', 'admin API base URL', process.env.ENDURE_ADMIN_URL ?? DEFAULT_ADMIN_URL)
+    .option('--admin-token <token>', 'bearer token for an admin API with auth (env ENDURE_ADMIN_TOKEN)')
     .option('--json', 'print the raw JSON response');
 }
 
 function client(cmd: Command): { admin: AdminClient; opts: GlobalOpts } {
   const opts = cmd.optsWithGlobals<GlobalOpts>();
-  return { admin: new AdminClient(opts.adminUrl), opts };
+  // The variable is read here, not as a commander default, so `--help` never prints a secret.
+  const token = opts.adminToken ?? (process.env.ENDURE_ADMIN_TOKEN || undefined);
+  return { admin: new AdminClient(opts.adminUrl, token), opts };
 }
 
 /** Adds the `deployments` command group. */

@@ -24,6 +24,32 @@ export interface RetryConfig {
   onMaxAttempts: OnMaxAttempts;
 }
 
+/** Bounds on the HTTP listeners (ingress and admin API). */
+export interface HttpLimits {
+  ingressMaxConnections: number;
+  adminMaxConnections: number;
+  /** Time a client has to send the request line and headers. */
+  headersTimeoutMs: number;
+  /** Time a client has to send a whole request, headers and body. */
+  requestTimeoutMs: number;
+}
+
+/**
+ * Where the bearer tokens of one listener come from. Auth is on when either is given: a
+ * request must then carry one of the tokens from the file or the variable.
+ */
+export interface TokenSource {
+  /** A file of tokens, one a line (`#` comments); re-read when it changes. */
+  tokenFile: string | undefined;
+  tokens: readonly string[];
+}
+
+/** Bearer-token auth of the admin API and the ingress. */
+export interface AuthConfig {
+  admin: TokenSource;
+  ingress: TokenSource;
+}
+
 /** The compiled, validated configuration of an Endure node. Internals never see raw options. */
 export interface Config {
   dataDir: string;
@@ -35,6 +61,8 @@ export interface Config {
   abortTimeoutMs: number;
   ingressMaxBodyBytes: number;
   eagerStateMaxBytes: number;
+  http: HttpLimits;
+  auth: AuthConfig;
   retry: RetryConfig;
   /** PEM file with the Ed25519 key that signs requests to services; unsigned when absent. */
   requestIdentityPrivateKeyPemFile: string | undefined;
@@ -55,6 +83,16 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   abortTimeoutMs: 600_000,
   ingressMaxBodyBytes: 10 * 1024 * 1024,
   eagerStateMaxBytes: 1024 * 1024,
+  http: {
+    ingressMaxConnections: 10_000,
+    adminMaxConnections: 1000,
+    headersTimeoutMs: 30_000,
+    requestTimeoutMs: 120_000,
+  },
+  auth: {
+    admin: { tokenFile: undefined, tokens: [] },
+    ingress: { tokenFile: undefined, tokens: [] },
+  },
   retry: {
     initialIntervalMs: 500,
     factor: 2,

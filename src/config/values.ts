@@ -51,6 +51,24 @@ export function parseBind(raw: string): BindAddress | undefined {
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
+/** Fewest characters a bearer token may have: a short one is guessable. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * Parses a list of bearer tokens separated by commas, whitespace or newlines (`#` starts a
+ * comment line in a file). Each must be at least {@link MIN_TOKEN_LENGTH} visible ASCII
+ * characters; undefined if any is not.
+ */
+export function parseTokens(raw: string): string[] | undefined {
+  const tokens = raw
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('#'))
+    .flatMap((line) => line.split(/[\s,]+/))
+    .filter((t) => t !== '');
+  if (tokens.some((t) => t.length < MIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(t))) return undefined;
+  return tokens;
+}
+
 type Raw = string | number | boolean;
 
 function fromText<T>(parse: (text: string) => T | undefined): z.ZodType<T, z.ZodTypeDef, Raw> {
@@ -68,38 +86,49 @@ function fromText<T>(parse: (text: string) => T | undefined): z.ZodType<T, z.Zod
 export interface ValueKind<T> {
   schema: z.ZodType<T, z.ZodTypeDef, Raw>;
   expected: string;
+  /** How `--help` names the value (`duration`); undefined for an on/off switch without a value. */
+  placeholder: string | undefined;
+  /** A secret: error messages must not repeat the value. */
+  secret?: boolean;
 }
 
 const integer = (min: number, max: number): ValueKind<number> => ({
   schema: fromText((t) => (/^\d+$/.test(t.trim()) ? Number(t) : undefined)).pipe(z.number().int().min(min).max(max)),
   expected: `an integer between ${min} and ${max}`,
+  placeholder: 'n',
 });
 
 /** The value kinds used by the configuration. */
 export const kinds = {
-  text: { schema: fromText((t) => (t.trim() === '' ? undefined : t)), expected: 'a non-empty string' },
-  bind: { schema: fromText(parseBind), expected: 'host:port' },
+  text: { schema: fromText((t) => (t.trim() === '' ? undefined : t)), expected: 'a non-empty string', placeholder: 'text' },
+  path: { schema: fromText((t) => (t.trim() === '' ? undefined : t)), expected: 'a non-empty path', placeholder: 'path' },
+  bind: { schema: fromText(parseBind), expected: 'host:port', placeholder: 'host:port' },
   partitions: integer(1, 1024),
   positiveInt: integer(1, Number.MAX_SAFE_INTEGER),
   logLevel: {
     schema: fromText((t) => t.trim().toLowerCase()).pipe(z.enum(LOG_LEVELS)),
     expected: `one of ${LOG_LEVELS.join('|')}`,
+    placeholder: 'level',
   },
   duration: {
     schema: fromText(parseDurationMs),
     expected: 'a duration in milliseconds or with a unit (500ms, 60s, 1m, 1h)',
+    placeholder: 'duration',
   },
   positiveDuration: {
     schema: fromText(parseDurationMs).pipe(z.number().positive()),
     expected: 'a positive duration (500ms, 60s, 1m, 1h)',
+    placeholder: 'duration',
   },
   bytes: {
     schema: fromText(parseBytes).pipe(z.number().int().positive()),
     expected: 'a positive size in bytes (1048576, 512KiB, 10MiB)',
+    placeholder: 'size',
   },
   factor: {
     schema: fromText((t) => (/^\d+(\.\d+)?$/.test(t.trim()) ? Number(t) : undefined)).pipe(z.number().min(1)),
     expected: 'a number >= 1',
+    placeholder: 'number',
   },
   maxAttempts: {
     schema: fromText((t) => {
@@ -108,9 +137,25 @@ export const kinds = {
       return /^\d+$/.test(s) && Number(s) >= 1 ? Number(s) : undefined;
     }),
     expected: 'a positive integer or "unlimited"',
+    placeholder: 'n|unlimited',
   },
   onMaxAttempts: {
     schema: fromText((t) => t.trim().toLowerCase()).pipe(z.enum(ON_MAX_ATTEMPTS)),
     expected: `one of ${ON_MAX_ATTEMPTS.join('|')}`,
+    placeholder: 'pause|kill',
+  },
+  tokens: {
+    schema: fromText(parseTokens),
+    expected: `bearer tokens of at least ${MIN_TOKEN_LENGTH} visible characters, separated by commas or spaces`,
+    placeholder: 'tokens',
+    secret: true,
+  },
+  switch: {
+    schema: fromText((t) => {
+      const s = t.trim().toLowerCase();
+      return s === 'true' || s === '1' ? true : s === 'false' || s === '0' ? false : undefined;
+    }),
+    expected: 'true or false',
+    placeholder: undefined,
   },
 } satisfies Record<string, ValueKind<unknown>>;

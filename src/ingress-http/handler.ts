@@ -81,9 +81,10 @@ export function errorResponse(status: number, message: string, source: 'ingress'
 }
 
 async function route(deps: IngressDeps, req: IngressRequest): Promise<IngressResponse> {
-  const q = req.url.indexOf('?');
-  const rawPath = q < 0 ? req.url : req.url.slice(0, q);
-  const query = new URLSearchParams(q < 0 ? '' : req.url.slice(q + 1));
+  const target = originForm(req.url);
+  const q = target.indexOf('?');
+  const rawPath = q < 0 ? target : target.slice(0, q);
+  const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
   const segments = rawPath.split('/').slice(1);
   if (segments.length > 0 && segments[segments.length - 1] === '') segments.pop();
   let parts: string[];
@@ -99,6 +100,25 @@ async function route(deps: IngressDeps, req: IngressRequest): Promise<IngressRes
     throw new IngressError(405, 'method not allowed');
   }
   return invokeHandler(deps, req, parts, query);
+}
+
+/**
+ * The path and query of a request target. Clients talking to a proxy (and some that are not)
+ * send the absolute form, `POST http://host:8080/Greeter/greet`; it routes like its path
+ * (RFC 9112 §3.2.2).
+ */
+function originForm(url: string): string {
+  if (url.startsWith('/')) return url;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new IngressError(400, `bad request target '${url}': expected a path or an absolute http URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new IngressError(400, `bad request target '${url}': expected a path or an absolute http URL`);
+  }
+  return parsed.pathname + parsed.search;
 }
 
 async function restateApi(deps: IngressDeps, req: IngressRequest, parts: string[], query: URLSearchParams): Promise<IngressResponse> {

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../common/logger.ts';
+import { BearerTokens } from '../common/bearer-tokens.ts';
+import { isLoopbackHost } from '../common/loopback.ts';
 import { createAdminHandler, startAdminServer } from '../admin/index.ts';
 import { ResponseRegistry, createIngressHandler, listenHttp, type HttpListener } from '../ingress-http/index.ts';
 import { Invoker } from '../invoker/index.ts';
@@ -22,6 +24,8 @@ import { Targets } from './targets.ts';
 export interface EndureNode {
   readonly ingressUrl: string;
   readonly adminUrl: string;
+  /** Re-reads the admin and ingress token files (on SIGHUP), so tokens rotate without a restart. */
+  reloadAuth(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -128,12 +132,19 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
 
   const ingressHandler = createIngressHandler({ nodeId, targets, partitioner, responses, submit });
   const listeners: HttpListener[] = [];
+  const auth: { admin?: BearerTokens | undefined; ingress?: BearerTokens | undefined } = {};
   try {
+    auth.admin = await BearerTokens.open('admin API', '--admin-token-file', config.auth.admin, logger);
+    auth.ingress = await BearerTokens.open('ingress', '--ingress-token-file', config.auth.ingress, logger);
     listeners.push(
       await listenHttp(ingressHandler, {
         host: config.ingress.host,
         port: config.ingress.port,
         maxBodyBytes: config.ingressMaxBodyBytes,
+        maxConnections: config.http.ingressMaxConnections,
+        headersTimeoutMs: config.http.headersTimeoutMs,
+        requestTimeoutMs: config.http.requestTimeoutMs,
+        auth: auth.ingress,
         logger,
         name: 'ingress',
       }),
@@ -151,14 +162,26 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
       host: config.admin.host,
       port: config.admin.port,
       logger,
+      maxConnections: config.http.adminMaxConnections,
+      headersTimeoutMs: config.http.headersTimeoutMs,
+      requestTimeoutMs: config.http.requestTimeoutMs,
+      auth: auth.admin,
     });
     listeners.push(admin);
   } catch (err) {
+    auth.admin?.close();
+    auth.ingress?.close();
     await Promise.allSettled(listeners.map((l) => l.close()));
     timers.close();
     await invoker.close();
     db.close();
     throw err;
+  }
+  if (auth.admin === undefined && !isLoopbackHost(config.admin.host)) {
+    logger.warn(
+      { admin: config.admin.host },
+      'the admin API listens beyond loopback without auth: anyone who can reach it can register deployments and kill invocations; set --admin-token-file or ENDURE_ADMIN_TOKENS',
+    );
   }
   logger.info({ dataDir: config.dataDir, partitions }, 'endure node started');
 
@@ -166,8 +189,13 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
   return {
     ingressUrl: listeners[0]!.url,
     adminUrl: listeners[1]!.url,
+    async reloadAuth() {
+      await Promise.all([auth.admin?.reload(), auth.ingress?.reload()]);
+    },
     close() {
       closing ??= (async () => {
+        auth.admin?.close();
+        auth.ingress?.close();
         await Promise.allSettled(listeners.map((l) => l.close()));
         timers.close();
         await invoker.close();
