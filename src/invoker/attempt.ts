@@ -4,6 +4,9 @@ import {
   REQUESTED_ACK_FLAG,
   encodeFrame,
   isCommand,
+  isJournaledCommand,
+  isKnownMessageType,
+  messageTypeName,
   openInvocationStream,
   pb,
   type Frame,
@@ -55,6 +58,8 @@ export class Attempt {
   /** V7: run proposals whose stored completion is answered with an ack, not the notification. */
   readonly #ackRequested = new Set<number>();
   #abortTimer: NodeJS.Timeout | undefined;
+  /** The service sent a message the protocol does not allow here. */
+  #violated = false;
 
   constructor(
     readonly id: string,
@@ -154,7 +159,7 @@ export class Attempt {
     for await (const frame of stream.frames()) {
       if (outcome) continue; // nothing after a terminal message counts
       if (this.#inputOpen) this.#armInactivity();
-      if (isCommand(frame.type)) {
+      if (isJournaledCommand(frame.type)) {
         this.#submit({
           kind: 'journal-command',
           id: this.id,
@@ -169,6 +174,11 @@ export class Attempt {
       outcome = this.#control(frame);
       // The SDK waits for our side to close before it closes its own.
       if (outcome) this.#endInput();
+      // A peer that broke the protocol is not waited for: its stream goes now.
+      if (this.#violated) {
+        stream.abort('protocol violation');
+        break;
+      }
     }
     if (this.#aborted) return { kind: 'aborted' };
     return outcome ?? { kind: 'failed', message: 'the stream closed without End, Suspension or Error', stored: this.#stored, ...this.#where };
@@ -214,8 +224,12 @@ export class Attempt {
         return { kind: 'ended' };
       case MessageType.AwaitingOn:
         return undefined;
-      default:
-        return { kind: 'failed', message: `protocol violation: unexpected message type 0x${frame.type.toString(16)}`, stored: this.#stored, ...this.#where };
+      default: {
+        // Unknown types included: nothing is journaled for them, and the attempt is retried.
+        const what = isKnownMessageType(frame.type) ? 'unexpected' : 'unknown';
+        this.#violated = true;
+        return { kind: 'failed', message: `protocol violation: ${what} message type ${messageTypeName(frame.type)}`, stored: this.#stored, ...this.#where };
+      }
     }
   }
 

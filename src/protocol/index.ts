@@ -22,6 +22,7 @@ export {
   type SchemaOf,
   type MessageOf,
   isKnownMessageType,
+  isJournaledCommand,
   schemaForType,
   messageTypeName,
   encodeMessage,
