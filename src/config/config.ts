@@ -35,6 +35,8 @@ export interface Config {
   abortTimeoutMs: number;
   ingressMaxBodyBytes: number;
   eagerStateMaxBytes: number;
+  /** Bytes of invocation messages held in memory at once, over all streams of the node. */
+  invokerMemoryLimitBytes: number;
   retry: RetryConfig;
 }
 
@@ -53,6 +55,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   abortTimeoutMs: 600_000,
   ingressMaxBodyBytes: 10 * 1024 * 1024,
   eagerStateMaxBytes: 1024 * 1024,
+  // Room for several of the largest messages (64 MiB frames) at once.
+  invokerMemoryLimitBytes: 256 * 1024 * 1024,
   retry: {
     initialIntervalMs: 500,
     factor: 2,

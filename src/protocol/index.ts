@@ -54,6 +54,7 @@ export {
   invokeUrl,
   type InvocationStream,
   type InvocationStreamOptions,
+  type ByteBudget,
 } from './transport.ts';
 export {
   discoverEndpoint,

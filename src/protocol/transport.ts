@@ -20,6 +20,20 @@ export interface InvocationStreamOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Aborting it tears the stream down, like `abort()`. */
   readonly signal?: AbortSignal;
+  /** Bytes of partial frames held while they arrive are drawn from it (shared by all streams). */
+  readonly budget?: ByteBudget;
+}
+
+/** An allowance of bytes shared by many streams; the invoker owns the node's. */
+export interface ByteBudget {
+  /** The allowance in bytes. */
+  readonly limit: number;
+  /** Bytes reserved now. */
+  readonly used: number;
+  /** Takes n bytes if they fit and returns true; takes nothing and returns false if not. */
+  tryReserve(n: number): boolean;
+  /** Gives n reserved bytes back. */
+  release(n: number): void;
 }
 
 /** One invocation attempt's message stream with an SDK. */
@@ -122,6 +136,7 @@ export function openInvocationStream(opts: InvocationStreamOptions): InvocationS
   const stream = opts.useHttp11
     ? new Http1Stream(url, headers, opts.protocolVersion)
     : new Http2Stream(url, headers, opts.protocolVersion, requestResponse);
+  stream.budget = opts.budget;
   const signal = opts.signal;
   if (signal) {
     if (signal.aborted) stream.abort(abortReason(signal));
@@ -149,6 +164,8 @@ function abortReason(signal: AbortSignal): string {
 abstract class BaseStream implements InvocationStream {
   /** Called once when the stream is done either way (used to detach the abort signal). */
   onSettled: (() => void) | undefined;
+  /** Where the bytes of frames still arriving are reserved; unbounded without one. */
+  budget: ByteBudget | undefined;
   protected inputEnded = false;
   protected failure: TransportError | undefined;
   readonly #response: Promise<AsyncIterable<Uint8Array>>;
@@ -191,15 +208,37 @@ abstract class BaseStream implements InvocationStream {
     try {
       const body = await this.#response;
       const decoder = new FrameDecoder();
+      const budget = this.budget;
+      // Bytes reserved for what the decoder holds: a chunk is reserved as it arrives and
+      // released once it has left as whole frames.
+      let held = 0;
       try {
         for await (const chunk of body) {
-          for (const frame of decoder.push(chunk)) yield frame;
+          if (budget && !budget.tryReserve(chunk.length)) {
+            this.fail(
+              new TransportError(
+                TransportErrorCode.MemoryLimit,
+                `the invocation memory limit of ${budget.limit} bytes is used up (${budget.used} held by invocation streams): ` +
+                  `this stream holds ${held} bytes of an incomplete message and received ${chunk.length} more`,
+              ),
+            );
+            this.teardown();
+            throw this.failure;
+          }
+          held += chunk.length;
+          const frames = decoder.push(chunk);
+          budget?.release(held - decoder.pending);
+          held = decoder.pending;
+          for (const frame of frames) yield frame;
         }
       } catch (err) {
         if (this.failure) throw this.failure;
         if (err instanceof TransportError) throw err;
         if (err instanceof ProtocolError) throw err;
         throw new TransportError(TransportErrorCode.StreamFailed, `the response broke off: ${errorText(err)}`, { cause: err });
+      } finally {
+        budget?.release(held);
+        held = 0;
       }
       if (this.failure) throw this.failure;
       if (decoder.pending > 0) {

@@ -9,10 +9,13 @@ import {
   TransportErrorCode,
   closeAllSessions,
   contentTypeFor,
+  encodeFrame,
   encodeMessageFrame,
   openInvocationStream,
+  type ByteBudget,
   type Frame,
 } from '../../src/protocol/index.ts';
+import { MemoryBudget } from '../../src/invoker/budget.ts';
 
 let server: Http2Server | undefined;
 
@@ -44,8 +47,8 @@ async function collect(frames: AsyncIterable<Frame>): Promise<Frame[]> {
   return out;
 }
 
-function invoke(url: string) {
-  const stream = openInvocationStream({ url, service: 'S', handler: 'h', protocolVersion: 6, mode: 'request-response' });
+function invoke(url: string, budget?: ByteBudget) {
+  const stream = openInvocationStream({ url, service: 'S', handler: 'h', protocolVersion: 6, mode: 'request-response', budget });
   stream.endInput();
   return collect(stream.frames());
 }
@@ -69,5 +72,46 @@ describe('HTTP/2 sessions to a deployment', () => {
     expect(frames.map((f) => f.type)).toEqual([MessageType.End]);
     expect(sessions()).toBe(2);
     expect((err as TransportError).message).toMatch(/ran out of memory.*ENHANCE_YOUR_CALM/);
+  });
+});
+
+describe('the memory budget of invocation streams', () => {
+  /** Output frames of `size` bytes each, then End, written in 1000-byte pieces. */
+  async function trickling(sizes: number[]): Promise<string> {
+    const { url } = await rawServer((stream) => {
+      stream.respond({ ':status': 200, 'content-type': contentTypeFor(6) });
+      const bytes = Buffer.concat([
+        ...sizes.map((n) => encodeFrame(MessageType.OutputCommand, new Uint8Array(n))),
+        encodeMessageFrame(MessageType.End, {}),
+      ]);
+      let at = 0;
+      const next = () => {
+        if (stream.destroyed) return;
+        if (at >= bytes.length) return void stream.end();
+        stream.write(bytes.subarray(at, at + 1000), next);
+        at += 1000;
+      };
+      next();
+    });
+    return url;
+  }
+
+  it('bytes of frames still arriving are drawn from the budget and all given back', async () => {
+    const budget = new MemoryBudget(64 * 1024);
+    const url = await trickling([30_000, 5, 40_000]);
+    const frames = await invoke(url, budget);
+    expect(frames.map((f) => f.body.length)).toEqual([30_000, 5, 40_000, 0]);
+    expect(budget.used).toBe(0);
+  });
+
+  it('a frame larger than what is left of the budget fails the stream with MemoryLimit, and gives its bytes back', async () => {
+    const budget = new MemoryBudget(64 * 1024);
+    expect(budget.tryReserve(30 * 1024)).toBe(true); // held by another stream
+    const url = await trickling([40_000]);
+    const err = await invoke(url, budget).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransportError);
+    expect((err as TransportError).code).toBe(TransportErrorCode.MemoryLimit);
+    expect((err as TransportError).message).toMatch(/invocation memory limit of 65536 bytes is used up/);
+    expect(budget.used).toBe(30 * 1024);
   });
 });
