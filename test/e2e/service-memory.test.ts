@@ -59,19 +59,22 @@ describe("invocation memory limit", () => {
   it("a stream that would pass the node's memory limit fails at once and is retried; the hog is cut off by the timeouts", async () => {
     const service = uid("Hog").replace(/-/g, "_");
     const attempts = attemptsOf();
+    let hogSent: Promise<void> | undefined;
     raw.push(
       await startRawDeployment(endure.adminUrl, service, (attempt) => {
-        attempts.push(attempt);
         // The first two attempts each send 60% of the limit of a message that never completes.
-        if (attempt.index < 2) attempt.send([incompleteFrame(LIMIT, Math.floor(LIMIT * 0.6))]);
-        else attempt.send(rawOutput('"ok"'), true);
+        if (attempt.index === 0) hogSent = attempt.send([incompleteFrame(LIMIT, Math.floor(LIMIT * 0.6))]);
+        else if (attempt.index === 1) void attempt.send([incompleteFrame(LIMIT, Math.floor(LIMIT * 0.6))]);
+        else void attempt.send(rawOutput('"ok"'), true);
+        attempts.push(attempt);
       }),
     );
 
     const hogCall = call(endure.ingressUrl, `/${service}/run`, "a", {}, { timeoutMs: 30_000 });
     const hog = await attempts.nth(0);
     const hogStarted = Date.now();
-    await sleep(300); // the hog's bytes reach Endure
+    await hogSent; // the hog's bytes reached Endure
+    await sleep(100);
     const secondCall = call(endure.ingressUrl, `/${service}/run`, "b", {}, { timeoutMs: 30_000 });
     const second = await attempts.nth(1);
 
@@ -100,12 +103,12 @@ describe("streams that send nothing useful", () => {
       await startRawDeployment(endure.adminUrl, service, (attempt) => {
         attempts.push(attempt);
         if (attempt.index > 0) {
-          attempt.send(rawOutput('"ok"'), true);
+          void attempt.send(rawOutput('"ok"'), true);
           return;
         }
         const awaiting = encodeMessageFrame(MessageType.AwaitingOn, {});
-        attempt.send([awaiting]);
-        const timer = setInterval(() => attempt.send([awaiting]), 200);
+        void attempt.send([awaiting]);
+        const timer = setInterval(() => void attempt.send([awaiting]), 200);
         timers.push(timer);
         void attempt.closed.then(() => clearInterval(timer));
       }),

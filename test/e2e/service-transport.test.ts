@@ -51,9 +51,9 @@ describe("message types a service sends", () => {
     raw.push(
       await startRawDeployment(suite.endure.adminUrl, service, (attempt) => {
         seen.push(attempt.knownEntries);
-        if (attempt.index === 0) attempt.send([encodeFrame(0xfc01, new Uint8Array([1, 2, 3])), rawRetryableError()], true);
-        else if (attempt.index < 3) attempt.send([encodeFrame(0x0415, new Uint8Array([8, 1])), rawRetryableError()], true);
-        else attempt.send(rawOutput('"done"'), true);
+        if (attempt.index === 0) void attempt.send([encodeFrame(0xfc01, new Uint8Array([1, 2, 3])), rawRetryableError()], true);
+        else if (attempt.index < 3) void attempt.send([encodeFrame(0x0415, new Uint8Array([8, 1])), rawRetryableError()], true);
+        else void attempt.send(rawOutput('"done"'), true);
       }),
     );
     const res = await call(suite.endure.ingressUrl, `/${service}/run`, "go", {}, { timeoutMs: 20_000 });

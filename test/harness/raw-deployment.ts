@@ -16,8 +16,11 @@ export interface RawAttempt {
   readonly stream: ServerHttp2Stream;
   /** Resolves when the stream closed, whoever closed it. */
   readonly closed: Promise<void>;
-  /** Sends the response head (once), then these bytes; `end` closes the response. */
-  send(frames: Uint8Array[], end?: boolean): void;
+  /**
+   * Sends the response head (once), then these bytes; `end` closes the response. Resolves once
+   * the bytes left for the socket (flow control lets them go only as Endure reads).
+   */
+  send(frames: Uint8Array[], end?: boolean): Promise<void>;
 }
 
 /** A running raw deployment. */
@@ -67,11 +70,12 @@ export async function startRawDeployment(adminUrl: string, service: string, onAt
         stream,
         closed,
         send(frames, end = false) {
-          if (stream.destroyed || stream.closed) return;
+          if (stream.destroyed || stream.closed) return Promise.resolve();
           if (!responded) stream.respond({ ":status": 200, "content-type": contentType });
           responded = true;
-          for (const f of frames) stream.write(f);
+          const written = new Promise<void>((resolve) => stream.write(Buffer.concat(frames), () => resolve()));
           if (end) stream.end();
+          return written;
         },
       });
     });
