@@ -37,6 +37,7 @@ const OPTIONS = {
   abortTimeout: opt('--abort-timeout', 'ENDURE_ABORT_TIMEOUT', kinds.duration, 'time after the suspend request before the attempt is aborted'),
   ingressMaxBodyBytes: opt('--ingress-max-body-bytes', 'ENDURE_INGRESS_MAX_BODY_BYTES', kinds.bytes, 'larger request bodies get 413'),
   eagerStateMaxBytes: opt('--eager-state-max-bytes', 'ENDURE_EAGER_STATE_MAX_BYTES', kinds.bytes, 'object state up to this size is sent with the invocation'),
+  invokerMemoryLimit: opt('--invoker-memory-limit', 'ENDURE_INVOKER_MEMORY_LIMIT', kinds.bytes, 'bytes of invocation messages held in memory at once, over all streams'),
   retryInitialInterval: opt('--retry-initial-interval', 'ENDURE_RETRY_INITIAL_INTERVAL', kinds.positiveDuration, 'first delay before retrying a failed attempt'),
   retryFactor: opt('--retry-factor', 'ENDURE_RETRY_FACTOR', kinds.factor, 'growth of the retry delay'),
   retryMaxInterval: opt('--retry-max-interval', 'ENDURE_RETRY_MAX_INTERVAL', kinds.positiveDuration, 'cap on the retry delay'),
@@ -125,6 +126,7 @@ export function compileConfig(input: ConfigInput = {}): Config {
       admin: { tokenFile: read('adminTokenFile', d.auth.admin.tokenFile), tokens: read('adminTokens', d.auth.admin.tokens) },
       ingress: { tokenFile: read('ingressTokenFile', d.auth.ingress.tokenFile), tokens: read('ingressTokens', d.auth.ingress.tokens) },
     },
+    invokerMemoryLimitBytes: read('invokerMemoryLimit', d.invokerMemoryLimitBytes),
     retry: {
       initialIntervalMs: read('retryInitialInterval', d.retry.initialIntervalMs),
       factor: read('retryFactor', d.retry.factor),

@@ -63,6 +63,8 @@ export interface Config {
   eagerStateMaxBytes: number;
   http: HttpLimits;
   auth: AuthConfig;
+  /** Bytes of invocation messages held in memory at once, over all streams of the node. */
+  invokerMemoryLimitBytes: number;
   retry: RetryConfig;
   /** PEM file with the Ed25519 key that signs requests to services; unsigned when absent. */
   requestIdentityPrivateKeyPemFile: string | undefined;
@@ -93,6 +95,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
     admin: { tokenFile: undefined, tokens: [] },
     ingress: { tokenFile: undefined, tokens: [] },
   },
+  // Room for several of the largest messages (64 MiB frames) at once.
+  invokerMemoryLimitBytes: 256 * 1024 * 1024,
   retry: {
     initialIntervalMs: 500,
     factor: 2,

@@ -4,8 +4,12 @@ import {
   REQUESTED_ACK_FLAG,
   encodeFrame,
   isCommand,
+  isJournaledCommand,
+  isKnownMessageType,
+  messageTypeName,
   openInvocationStream,
   pb,
+  type ByteBudget,
   type Frame,
   type InvocationStream,
 } from '../protocol/index.ts';
@@ -55,12 +59,16 @@ export class Attempt {
   /** V7: run proposals whose stored completion is answered with an ack, not the notification. */
   readonly #ackRequested = new Set<number>();
   #abortTimer: NodeJS.Timeout | undefined;
+  /** Why the stream is to be torn down at once (a protocol violation, the memory limit). */
+  #cutOff: string | undefined;
 
   constructor(
     readonly id: string,
     readonly partition: number,
     private readonly deps: InvokerDeps,
     private readonly retry: RetryState,
+    /** The node's memory budget: partial frames and commands not yet durable hold bytes of it. */
+    private readonly budget: ByteBudget,
   ) {}
 
   /** Forwards a notification the partition just journaled. */
@@ -135,6 +143,7 @@ export class Attempt {
       useHttp11: deployment.useHttp11,
       headers: deployment.additionalHeaders,
       identity: this.deps.identity,
+      budget: this.budget,
     });
     this.#stream = stream;
     stream.write(this.#startFrame(status, journal.length, state, version));
@@ -154,22 +163,36 @@ export class Attempt {
     let outcome: AttemptOutcome | undefined;
     for await (const frame of stream.frames()) {
       if (outcome) continue; // nothing after a terminal message counts
-      if (this.#inputOpen) this.#armInactivity();
-      if (isCommand(frame.type)) {
-        this.#submit({
-          kind: 'journal-command',
-          id: this.id,
-          commandIndex: commandIndex++,
-          type: frame.type,
-          body: frame.body,
-          now: Date.now(),
-          ...this.#callee(frame),
-        });
-        continue;
-      }
-      outcome = this.#control(frame);
+      // Only progress keeps the input open: a service that sends nothing else (AwaitingOn over
+      // and over, a frame that never completes) is asked to suspend after the inactivity
+      // timeout and cut off after the abort timeout.
+      if (this.#inputOpen && (isJournaledCommand(frame.type) || frame.type === MessageType.ProposeRunCompletion)) this.#armInactivity();
+      if (isJournaledCommand(frame.type)) {
+        if (this.#hold(frame)) {
+          this.#submit(
+            {
+              kind: 'journal-command',
+              id: this.id,
+              commandIndex: commandIndex++,
+              type: frame.type,
+              body: frame.body,
+              now: Date.now(),
+              ...this.#callee(frame),
+            },
+            frame.body.length,
+          );
+          continue;
+        }
+        outcome = this.#overLimit(frame);
+      } else outcome = this.#control(frame);
       // The SDK waits for our side to close before it closes its own.
       if (outcome) this.#endInput();
+      // A peer that broke the protocol, or would take more memory than the node has left, is
+      // not waited for: its stream goes now.
+      if (this.#cutOff) {
+        stream.abort(this.#cutOff);
+        break;
+      }
     }
     if (this.#aborted) return { kind: 'aborted' };
     return outcome ?? { kind: 'failed', message: 'the stream closed without End, Suspension or Error', stored: this.#stored, ...this.#where };
@@ -185,7 +208,8 @@ export class Attempt {
           m.result.case === 'failure'
             ? { ok: false, code: m.result.value.code, message: m.result.value.message, metadata: m.result.value.metadata.map((x) => [x.key, x.value] as const) }
             : { ok: true, value: m.result.case === 'value' ? m.result.value : new Uint8Array() };
-        this.#submit({ kind: 'run-completion', id: this.id, completionId: m.resultCompletionId, result });
+        if (!this.#hold(frame)) return this.#overLimit(frame);
+        this.#submit({ kind: 'run-completion', id: this.id, completionId: m.resultCompletionId, result }, frame.body.length);
         return undefined;
       }
       case MessageType.Suspension: {
@@ -215,8 +239,12 @@ export class Attempt {
         return { kind: 'ended' };
       case MessageType.AwaitingOn:
         return undefined;
-      default:
-        return { kind: 'failed', message: `protocol violation: unexpected message type 0x${frame.type.toString(16)}`, stored: this.#stored, ...this.#where };
+      default: {
+        // Unknown types included: nothing is journaled for them, and the attempt is retried.
+        const what = isKnownMessageType(frame.type) ? 'unexpected' : 'unknown';
+        this.#cutOff = 'protocol violation';
+        return { kind: 'failed', message: `protocol violation: ${what} message type ${messageTypeName(frame.type)}`, stored: this.#stored, ...this.#where };
+      }
     }
   }
 
@@ -231,15 +259,39 @@ export class Attempt {
     return callee ? { callee } : {};
   }
 
-  /** Appends a command to the partition's log. Appends from one attempt keep their order. */
-  #submit(command: Command): void {
+  /** Reserves a message's bytes from the node's budget until its command is durable. */
+  #hold(frame: Frame): boolean {
+    return this.budget.tryReserve(frame.body.length);
+  }
+
+  /** The attempt ends: the message does not fit in what is left of the node's memory budget. */
+  #overLimit(frame: Frame): AttemptOutcome {
+    this.#cutOff = 'memory limit';
+    return {
+      kind: 'failed',
+      message:
+        `the invocation memory limit of ${this.budget.limit} bytes is used up (${this.budget.used} held by invocation streams): ` +
+        `a ${messageTypeName(frame.type)} of ${frame.body.length} bytes cannot wait for its log append`,
+      stored: this.#stored,
+      ...this.#where,
+    };
+  }
+
+  /**
+   * Appends a command to the partition's log. Appends from one attempt keep their order.
+   * `heldBytes`, reserved by the caller, go back to the budget once the append settled.
+   */
+  #submit(command: Command, heldBytes = 0): void {
     this.#stored = true;
     this.retry.retryCountSinceStored = 0;
     this.retry.lastStoredAt = Date.now();
-    this.#lastSubmit = this.deps.submit(this.partition, command).catch((err: unknown) => {
-      this.deps.logger.error({ err, invocationId: this.id }, 'appending an invoker command failed');
-      this.abort();
-    });
+    this.#lastSubmit = this.deps
+      .submit(this.partition, command)
+      .catch((err: unknown) => {
+        this.deps.logger.error({ err, invocationId: this.id }, 'appending an invoker command failed');
+        this.abort();
+      })
+      .finally(() => this.budget.release(heldBytes));
   }
 
   #startFrame(status: InvocationStatus, knownEntries: number, state: { entries: [Uint8Array, Uint8Array][]; partial: boolean }, version: number): Uint8Array {

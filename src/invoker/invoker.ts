@@ -3,6 +3,7 @@ import type { RequestIdentity } from '../protocol/index.ts';
 import type { PartitionReader } from '../store/index.ts';
 import type { Command, ResolvedTarget } from '../worker/model.ts';
 import { Attempt, type AttemptOutcome } from './attempt.ts';
+import { MemoryBudget } from './budget.ts';
 import { RetryState, backoffDelay, type RetryPolicy } from './retry.ts';
 
 /** The deployment facts an attempt needs. */
@@ -30,6 +31,8 @@ export interface InvokerDeps {
     readonly inactivityTimeoutMs: number;
     readonly abortTimeoutMs: number;
     readonly eagerStateMaxBytes: number;
+    /** Bytes of invocation messages the node holds in memory at once, over all streams. */
+    readonly memoryLimitBytes: number;
   };
   /** The retry policy of a handler: its manifest overrides on top of the server's defaults. */
   readonly retryPolicy: (service: string, handler: string) => RetryPolicy;
@@ -51,9 +54,12 @@ export class Invoker {
   readonly #backoff = new Map<string, NodeJS.Timeout>();
   readonly #retry = new Map<string, RetryState>();
   readonly #tasks = new Set<Promise<void>>();
+  readonly #budget: MemoryBudget;
   #closed = false;
 
-  constructor(private readonly deps: InvokerDeps) {}
+  constructor(private readonly deps: InvokerDeps) {
+    this.#budget = new MemoryBudget(deps.config.memoryLimitBytes);
+  }
 
   /** Starts (or restarts, once the current attempt ends) an invocation. */
   invoke(id: string, partition: number): void {
@@ -92,6 +98,11 @@ export class Invoker {
     return undefined;
   }
 
+  /** Bytes of the memory budget held now by partial frames and commands not yet durable. */
+  get memoryUsed(): number {
+    return this.#budget.used;
+  }
+
   /** Number of attempts in flight. */
   get inFlight(): number {
     return this.#running.size;
@@ -112,7 +123,7 @@ export class Invoker {
       retry = new RetryState();
       this.#retry.set(id, retry);
     }
-    const attempt = new Attempt(id, partition, this.deps, retry);
+    const attempt = new Attempt(id, partition, this.deps, retry, this.#budget);
     this.#running.set(id, attempt);
     const task = attempt.run().then((outcome) => this.#finished(id, partition, retry, outcome));
     this.#tasks.add(task);

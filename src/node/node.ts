@@ -108,6 +108,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
       inactivityTimeoutMs: config.inactivityTimeoutMs,
       abortTimeoutMs: config.abortTimeoutMs,
       eagerStateMaxBytes: config.eagerStateMaxBytes,
+      memoryLimitBytes: config.invokerMemoryLimitBytes,
     },
     retryPolicy: (s, h) => targets.retryPolicy(s, h, config.retry),
     logger,

@@ -36,6 +36,8 @@ export const TransportErrorCode = {
   StreamFailed: 'TRANSPORT_STREAM_FAILED',
   /** We tore the stream down ourselves. */
   Aborted: 'TRANSPORT_ABORTED',
+  /** The stream would hold more bytes than the node's invocation memory limit leaves. */
+  MemoryLimit: 'TRANSPORT_MEMORY_LIMIT',
 } as const;
 /** A transport error code. */
 export type TransportErrorCode = (typeof TransportErrorCode)[keyof typeof TransportErrorCode];

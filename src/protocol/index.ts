@@ -23,6 +23,7 @@ export {
   type SchemaOf,
   type MessageOf,
   isKnownMessageType,
+  isJournaledCommand,
   schemaForType,
   messageTypeName,
   encodeMessage,
@@ -54,6 +55,7 @@ export {
   invokeUrl,
   type InvocationStream,
   type InvocationStreamOptions,
+  type ByteBudget,
 } from './transport.ts';
 export {
   RequestIdentity,
