@@ -1,3 +1,4 @@
+import { isDeploymentIdShape } from '../metadata/index.ts';
 import type { DiscoverFn, EndpointManifest, SchemaRegistry, ServiceSchema } from '../metadata/index.ts';
 import { optionalBool, optionalStringMap, parseJsonObject, queryBool } from './body.ts';
 import { AdminError, AdminErrorCode, invalidField, notFound } from './errors.ts';
@@ -42,6 +43,15 @@ function discoveryError(uri: string, err: unknown): AdminError {
     restateCode,
     { cause: err },
   );
+}
+
+/** The `:id` path parameter; 400 (as Restate, but with a JSON body) when it cannot be a deployment id. */
+function deploymentIdParam(params: Record<string, string>): string {
+  const id = params.id as string;
+  if (!isDeploymentIdShape(id)) {
+    throw new AdminError(AdminErrorCode.InvalidField, 400, `Invalid deployment id '${id}': expected dp_ followed by 23 base62 characters`);
+  }
+  return id;
 }
 
 function servicesOf(registry: SchemaRegistry, id: string): ServiceSchema[] {
@@ -122,7 +132,7 @@ export function deploymentRoutes(deps: DeploymentRouteDeps): AdminRoute[] {
       method: 'GET',
       path: '/deployments/:id',
       handle(_req, { params }) {
-        const id = params.id as string;
+        const id = deploymentIdParam(params);
         const d = registry.getDeployment(id);
         if (d === undefined) throw notFound(`The requested deployment '${id}' does not exist`);
         return json(200, detailedDeploymentView(d, servicesOf(registry, id), defaults));
@@ -140,7 +150,7 @@ export function deploymentRoutes(deps: DeploymentRouteDeps): AdminRoute[] {
             'Graceful deployment deletion is not supported; use force=true (this can break in-flight invocations)',
           );
         }
-        await registry.removeDeployment(params.id as string, { force: true });
+        await registry.removeDeployment(deploymentIdParam(params), { force: true });
         return empty(202);
       },
     },

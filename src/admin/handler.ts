@@ -10,6 +10,13 @@ import type { AdminRoute } from './router.ts';
 import { serviceRoutes } from './services.ts';
 import type { ServiceDefaults } from './views.ts';
 
+/**
+ * The Restate server version whose admin API Endure serves, reported as `version` by
+ * `/version`: Restate's CLI picks its query shapes from it (1.5 and later) and its admin API
+ * version from `max_admin_api_version`. Endure's own version is `endure_version`.
+ */
+export const RESTATE_COMPATIBLE_VERSION = '1.7.0';
+
 /** Admin API versions served (as Restate: /v2 … /v4 prefixes, or none). */
 export const MIN_ADMIN_API_VERSION = 2;
 export const MAX_ADMIN_API_VERSION = 4;
@@ -18,7 +25,7 @@ export const MAX_ADMIN_API_VERSION = 4;
 export interface AdminDeps {
   registry: SchemaRegistry;
   discover: DiscoverFn;
-  /** Server version reported by `/version`. */
+  /** Endure's version, reported by `/version` as `endure_version`. */
   version: string;
   /** Server defaults shown for services that do not override them. */
   defaults?: ServiceDefaults;
@@ -49,7 +56,8 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
       path: '/version',
       handle: () =>
         json(200, {
-          version: deps.version,
+          version: RESTATE_COMPATIBLE_VERSION,
+          endure_version: deps.version,
           min_admin_api_version: MIN_ADMIN_API_VERSION,
           max_admin_api_version: MAX_ADMIN_API_VERSION,
           ...(deps.ingressUrl !== undefined ? { ingress_endpoint: deps.ingressUrl } : {}),
