@@ -13,6 +13,7 @@ export const AdminErrorCode = {
   UnsupportedApiVersion: 'UNSUPPORTED_API_VERSION',
   DiscoveryFailed: 'DISCOVERY_FAILED',
   Conflict: 'CONFLICT',
+  InvalidQuery: 'INVALID_QUERY',
   Internal: 'INTERNAL',
 } as const;
 /** An admin error code. */

@@ -1,12 +1,14 @@
 import type { Logger } from '../common/logger.ts';
 import { DEFAULT_CONFIG } from '../config/index.ts';
 import type { DiscoverFn, SchemaRegistry } from '../metadata/index.ts';
+import type { QueryEngine } from '../store/index.ts';
 import { deploymentRoutes } from './deployments.ts';
 import { AdminError, AdminErrorCode, errorResponse, notFound } from './errors.ts';
 import { empty, json } from './http.ts';
 import type { AdminHandler, AdminRequest, AdminResponse } from './http.ts';
 import { Router } from './router.ts';
 import type { AdminRoute } from './router.ts';
+import { queryRoutes } from './query.ts';
 import { serviceRoutes } from './services.ts';
 import type { ServiceDefaults } from './views.ts';
 
@@ -33,6 +35,8 @@ export interface AdminDeps {
   ingressUrl?: string;
   /** Timeout of a discovery request. */
   discoveryTimeoutMs?: number;
+  /** Runs `POST /query`; without one the route does not exist. */
+  query?: QueryEngine;
   /** More routes (invocations, state, query...), matched after the built-in ones. */
   extraRoutes?: readonly AdminRoute[];
   /** Called for paths no route knows, before answering 404. */
@@ -74,6 +78,7 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
       ...(deps.discoveryTimeoutMs !== undefined ? { discoveryTimeoutMs: deps.discoveryTimeoutMs } : {}),
     }),
     ...serviceRoutes(deps.registry, defaults),
+    ...(deps.query !== undefined ? queryRoutes(deps.query) : []),
     ...(deps.extraRoutes ?? []),
   ]);
 

@@ -9,7 +9,7 @@ import { SchemaRegistry } from '../metadata/index.ts';
 import { closeAllSessions, discoverEndpoint, negotiateVersion } from '../protocol/index.ts';
 import { Partitioner } from '../sharding/index.ts';
 import { SqliteMetadataStore } from '../store/sqlite/metadata.ts';
-import { SqlitePartitionStore, openSqlite, type SqliteDb } from '../store/index.ts';
+import { SqlitePartitionStore, SqliteQueryEngine, openSqlite, type SqliteDb } from '../store/index.ts';
 import { TimerService } from '../timer/index.ts';
 import { decodeCommand } from '../log/index.ts';
 import { Worker, type Action, type OutboxMessage } from '../worker/index.ts';
@@ -34,7 +34,8 @@ const VERSION = '0.1.0';
  * say is in flight (invocations, timers, outbox), and only then accept requests.
  */
 export async function startNode(config: Config, logger: Logger): Promise<EndureNode> {
-  const db = openSqlite(join(config.dataDir, 'endure.db'));
+  const dbPath = join(config.dataDir, 'endure.db');
+  const db = openSqlite(dbPath);
   const partitions = fixPartitionCount(db, config.partitions, logger);
   const partitioner = new Partitioner(partitions);
   const store = new SqlitePartitionStore(db);
@@ -125,6 +126,8 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
 
   const ingressHandler = createIngressHandler({ nodeId, targets, partitioner, responses, submit });
   const listeners: HttpListener[] = [];
+  // Introspection reads the database through its own read-only connection in a worker thread.
+  const query = new SqliteQueryEngine(dbPath);
   try {
     listeners.push(
       await listenHttp(ingressHandler, {
@@ -142,6 +145,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
       version: VERSION,
       defaults: config,
       ingressUrl: listeners[0]!.url,
+      query,
       extraRoutes,
     });
     const admin = await startAdminServer(adminHandler, {
@@ -152,6 +156,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     listeners.push(admin);
   } catch (err) {
     await Promise.allSettled(listeners.map((l) => l.close()));
+    await query.close();
     timers.close();
     await invoker.close();
     db.close();
@@ -166,6 +171,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     close() {
       closing ??= (async () => {
         await Promise.allSettled(listeners.map((l) => l.close()));
+        await query.close();
         timers.close();
         await invoker.close();
         await worker.close();
