@@ -41,6 +41,9 @@ describe('DataFusion dialect on SQLite', () => {
       'WITH a AS (SELECT 1), "b" AS (SELECT * FROM b) SELECT * FROM b',
       'SELECT * FROM main.invocation',
       'SELECT * FROM temp.state',
+      'SELECT count(*) FROM sqlite_schema a, sqlite_temp_master b',
+      "SELECT * FROM pragma_table_info('state')",
+      "SELECT * FROM json_each('[1,2]') a, json_each('[1,2]') b",
     ]) {
       expect(() => toSqlite(sql), sql).toThrow(QueryError);
     }

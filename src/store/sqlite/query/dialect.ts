@@ -9,7 +9,8 @@
 // - `information_schema.columns` / `.tables` name Endure's views of the catalog.
 // It also refuses what is not a read (only SELECT and WITH statements pass), and what could
 // run without end in native code, out of reach of the time limit: recursive common table
-// expressions, and names qualified by a schema (`main.journal`), which would bypass the views.
+// expressions, names qualified by a schema (`main.journal`) and SQLite's catalog and table-valued
+// functions (`sqlite_schema`, `pragma_*`, `json_each`), which would read rows outside the views.
 
 import { QueryError } from '../../query.ts';
 
@@ -101,6 +102,9 @@ export function toSqlite(sql: string): string {
     const lower = t.kind === 'word' ? t.text.toLowerCase() : '';
     if ((lower === 'main' || lower === 'temp' || lower === 'temporary') && sig[k + 1]?.t.text === '.') {
       throw new QueryError('invalid', `schema-qualified names such as '${t.text}.…' are not supported; name the table alone`);
+    }
+    if (lower.startsWith('sqlite_') || lower.startsWith('pragma_') || lower === 'json_each' || lower === 'json_tree') {
+      throw new QueryError('invalid', `'${t.text}' is not available in introspection queries`);
     }
   });
 
