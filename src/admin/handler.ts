@@ -10,6 +10,7 @@ import { Router } from './router.ts';
 import type { AdminRoute } from './router.ts';
 import { queryRoutes } from './query.ts';
 import { serviceRoutes } from './services.ts';
+import { subscriptionRoutes } from './subscriptions.ts';
 import type { ServiceDefaults } from './views.ts';
 
 /**
@@ -78,6 +79,7 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
       ...(deps.discoveryTimeoutMs !== undefined ? { discoveryTimeoutMs: deps.discoveryTimeoutMs } : {}),
     }),
     ...serviceRoutes(deps.registry, defaults),
+    ...subscriptionRoutes(),
     ...(deps.query !== undefined ? queryRoutes(deps.query) : []),
     ...(deps.extraRoutes ?? []),
   ]);

@@ -10,7 +10,7 @@ const available = canUnshareNetwork();
 
 let ns: CliNamespace;
 let deploymentId = "";
-const ids = { sleeperA: "", sleeperB: "" };
+const ids = { sleeperA: "", sleeperB: "", greet: "" };
 
 function out(r: CliRun): string {
   return r.stdout + r.stderr;
@@ -29,7 +29,7 @@ async function query(sql: string): Promise<Record<string, unknown>[]> {
 }
 
 async function send(path: string, body: unknown): Promise<string> {
-  const r = await ns.http("POST", `${ns.ingressUrl}${path}`, body);
+  const r = await ns.http("POST", `${ns.ingressUrl}${path}`, JSON.stringify(body));
   expect(r.status, r.text).toBe(202);
   return (JSON.parse(r.text) as { invocationId: string }).invocationId;
 }
@@ -87,6 +87,7 @@ describe.skipIf(!available)("the official restate CLI against Endure", () => {
   it("invocations list and describe show what runs, and where it waits", async () => {
     const add = await ns.http("POST", `${ns.ingressUrl}/Counter/k1/add`, 5);
     expect(add.text).toBe("5");
+    ids.greet = await send("/Greeter/greet/send", "Ada");
     ids.sleeperA = await send("/Sleeper/nap/send", 3600);
     ids.sleeperB = await send("/Sleeper/nap/send", 3600);
     // Wait until the sleep is journaled.
@@ -99,6 +100,9 @@ describe.skipIf(!available)("the official restate CLI against Endure", () => {
     expect(list).toMatch(/Showing 2\/2 invocations/);
     const all = await ok("invocations", "list", "--all");
     expect(all).toMatch(/Counter\/k1\/add\s+Status:\s+completed with success/);
+    const vo = await ok("invocations", "list", "--all", "--virtual-objects-only");
+    expect(vo).toContain("Counter/k1/add");
+    expect(vo).not.toContain("Sleeper/nap");
 
     const describe = await ok("invocations", "describe", ids.sleeperA);
     expect(describe).toMatch(/Target:\s+Sleeper\/nap/);
@@ -116,7 +120,7 @@ describe.skipIf(!available)("the official restate CLI against Endure", () => {
   it("sql prints the rows /query holds, as a table and as JSON, and a 400 for bad SQL", async () => {
     const sql = "select id, target, status from sys_invocation order by id";
     const table = await ok("sql", sql);
-    expect(table).toMatch(/3 rows\./);
+    expect(table).toMatch(/4 rows\./);
     for (const id of Object.values(ids)) expect(table).toContain(id);
     const json = await ns.restate("sql", "--json", sql);
     expect(json.code, out(json)).toBe(0);
@@ -126,6 +130,44 @@ describe.skipIf(!available)("the official restate CLI against Endure", () => {
     expect(bad.code).toBe(1);
     expect(out(bad)).toContain("no such table: no_such_table");
     expect(out(bad)).toContain("400 Bad Request");
+  });
+
+  it("services status counts invocations per handler and shows the keys in use", async () => {
+    const text = await ok("services", "status");
+    expect(text).toMatch(/nap\s+-\s+-\s+-\s+2\s+-\s+-|nap\s+-\s+-\s+-\s+-\s+-\s+2/);
+    expect(text).toMatch(/k1\s+0\s+inv_/);
+  });
+
+  it("services config view and patch show and change a service's options", async () => {
+    const before = await ok("services", "config", "view", "Counter");
+    expect(before).toMatch(/Inactivity timeout:\s+\S+/);
+    expect(before).not.toMatch(/Inactivity timeout:\s+3s/);
+    await ok("services", "config", "patch", "Counter", "--inactivity-timeout", "3s", "--yes");
+    expect(await ok("services", "config", "view", "Counter")).toMatch(/Inactivity timeout:\s+3s/);
+  });
+
+  it("invocations pause and resume stop and restart an invocation", async () => {
+    expect(await ok("invocations", "pause", ids.sleeperA, "--yes")).toContain("Paused 1 invocations");
+    await eventually(async () => ((await query(`select 1 from sys_invocation where id = '${ids.sleeperA}' and status = 'paused'`)).length > 0 ? true : undefined));
+    expect(await ok("invocations", "list")).toMatch(/Status:\s+paused/);
+    expect(await ok("invocations", "resume", ids.sleeperA, "--yes")).toContain("Resumed 1 invocations");
+    await eventually(async () => ((await query(`select 1 from sys_invocation where id = '${ids.sleeperA}' and status != 'paused'`)).length > 0 ? true : undefined));
+  });
+
+  it("invocations restart-as-new and purge act on a completed invocation", async () => {
+    await eventually(async () => ((await query(`select 1 from sys_invocation where id = '${ids.greet}' and status = 'completed'`)).length > 0 ? true : undefined));
+    const restart = await ok("invocations", "restart-as-new", ids.greet, "--yes");
+    const match = /Restarted 1 invocations[\s\S]*?(inv_[0-9a-zA-Z]+)\s+(inv_[0-9a-zA-Z]+)/.exec(restart);
+    expect(match?.[1], restart).toBe(ids.greet);
+    const fresh = match![2]!;
+    await eventually(async () => ((await query(`select 1 from sys_invocation where id = '${fresh}' and completion_result = 'success'`)).length > 0 ? true : undefined));
+    expect(await ok("invocations", "purge", ids.greet, "--yes")).toContain("Purged 1 invocations");
+    await eventually(async () => ((await query(`select 1 from sys_invocation where id = '${ids.greet}'`)).length === 0 ? true : undefined));
+  });
+
+  it("subscriptions list answers with none", async () => {
+    const r = await ns.restate("subscriptions", "list");
+    expect(r.code, out(r)).toBe(0);
   });
 
   it("invocations cancel and kill end the invocations they name", async () => {
@@ -142,5 +184,10 @@ describe.skipIf(!available)("the official restate CLI against Endure", () => {
     expect(ended.map((r) => r.completion_result)).toEqual(["failure", "failure"]);
     const list = await ok("invocations", "list");
     expect(list).toMatch(/Showing 0\/0 invocations|No invocations found/);
+  });
+
+  it("deployments remove --force removes the deployment", async () => {
+    expect(await ok("deployments", "remove", deploymentId, "--force", "--yes")).toContain(`Deployment ${deploymentId} removed successfully`);
+    expect(await ok("deployments", "list")).toContain("No deployments were found");
   });
 });
