@@ -30,13 +30,15 @@ interface ServiceView {
   handlers: { name: string; ty?: string }[];
 }
 
-function withAdminOptions(cmd: Command): Command {
+/** Adds the options every admin API command takes: `--admin-url` and `--json`. */
+export function withAdminOptions(cmd: Command): Command {
   return cmd
     .option('--admin-url <url>', 'admin API base URL', process.env.ENDURE_ADMIN_URL ?? DEFAULT_ADMIN_URL)
     .option('--json', 'print the raw JSON response');
 }
 
-function client(cmd: Command): { admin: AdminClient; opts: GlobalOpts } {
+/** The admin client and options of a command. */
+export function client(cmd: Command): { admin: AdminClient; opts: GlobalOpts } {
   const opts = cmd.optsWithGlobals<GlobalOpts>();
   return { admin: new AdminClient(opts.adminUrl), opts };
 }

@@ -126,6 +126,9 @@ describe.skipIf(!available)("the official restate CLI against Endure", () => {
     expect(json.code, out(json)).toBe(0);
     const printed = JSON.parse(json.stdout.slice(json.stdout.indexOf("["))) as unknown;
     expect(printed).toEqual(await query(sql));
+    const native = await ns.endure("sql", "--format", "json", sql);
+    expect(native.code, native.stderr).toBe(0);
+    expect(JSON.parse(native.stdout)).toEqual(printed);
     const bad = await ns.restate("sql", "select * from no_such_table");
     expect(bad.code).toBe(1);
     expect(out(bad)).toContain("no such table: no_such_table");

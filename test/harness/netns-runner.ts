@@ -1,6 +1,6 @@
 // Runs inside a fresh network namespace (see netns.ts): starts Endure and the CLI test
 // services there, then answers requests read as JSON lines on stdin — run the official
-// `restate` CLI, or make an HTTP request — with JSON lines on stdout. Inside the namespace
+// `restate` CLI or the `endure` CLI, or make an HTTP request — with JSON lines on stdout. Inside the namespace
 // only loopback exists, so the CLI reaches Endure and nothing on the internet. Closing stdin
 // stops everything it started.
 import { spawn } from "node:child_process";
@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
-import { killAllStarted, startEndure, startServices } from "./index.ts";
+import { REPO_ROOT, killAllStarted, startEndure, startServices } from "./index.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -28,19 +28,21 @@ const services = await startServices("test/services/cli.ts");
 const home = await mkdtemp(path.join(os.tmpdir(), "endure-cli-home-"));
 const bin = restateBinary();
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs the official CLI, or with `endure` set Endure's own, against the namespace's Endure. */
+function runCli(args: string[], endureCli = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(bin, args, {
-      env: {
-        PATH: process.env.PATH,
-        HOME: home,
-        RESTATE_ADMIN_URL: endure.adminUrl,
-        RESTATE_DISABLE_TELEMETRY: "true",
-        NO_COLOR: "1",
-        TERM: "dumb",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const env = {
+      PATH: process.env.PATH,
+      HOME: home,
+      RESTATE_ADMIN_URL: endure.adminUrl,
+      ENDURE_ADMIN_URL: endure.adminUrl,
+      RESTATE_DISABLE_TELEMETRY: "true",
+      NO_COLOR: "1",
+      TERM: "dumb",
+    };
+    const child = endureCli
+      ? spawn(process.execPath, [path.join(REPO_ROOT, "bin", "endure.js"), ...args], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] })
+      : spawn(bin, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -58,11 +60,11 @@ reply({ ready: true, adminUrl: endure.adminUrl, ingressUrl: endure.ingressUrl, s
 const lines = readline.createInterface({ input: process.stdin });
 lines.on("line", (line) => {
   const req = JSON.parse(line) as
-    | { id: number; op: "restate"; args: string[] }
+    | { id: number; op: "restate" | "endure"; args: string[] }
     | { id: number; op: "http"; method: string; url: string; body?: string; headers?: Record<string, string> };
   const answer =
-    req.op === "restate"
-      ? runCli(req.args)
+    req.op !== "http"
+      ? runCli(req.args, req.op === "endure")
       : fetch(req.url, { method: req.method, body: req.body, headers: req.headers }).then(async (res) => ({
           status: res.status,
           contentType: res.headers.get("content-type"),

@@ -26,6 +26,7 @@ export interface CliNamespace {
   readonly ingressUrl: string;
   readonly servicesUrl: string;
   restate(...args: string[]): Promise<CliRun>;
+  endure(...args: string[]): Promise<CliRun>;
   http(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<NsHttp>;
   stop(): Promise<void>;
 }
@@ -81,6 +82,7 @@ export async function startCliNamespace(timeoutMs = 60_000): Promise<CliNamespac
   return {
     ...urls,
     restate: (...args) => ask<CliRun>({ op: "restate", args }),
+    endure: (...args) => ask<CliRun>({ op: "endure", args }),
     http: (method, url, body, headers = {}) =>
       ask<NsHttp>({
         op: "http",

@@ -32,6 +32,16 @@ const iso = (ms: number | bigint | undefined | null): string | null =>
   ms === undefined || ms === null ? null : new Date(Number(ms)).toISOString();
 
 const utf8 = new TextDecoder('utf-8');
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Bytes as text; NULL when they are not UTF-8. */
+function text(bytes: Uint8Array): string | null {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
 
 // One status record is read by many columns of the same row: decode it once.
 let lastStatus: { id: string; modifiedAt: number; status: InvocationStatus } | undefined;
@@ -156,7 +166,7 @@ function resultField(bytes: Uint8Array | null, field: string): SqlValue {
     case 'value':
       return r.ok ? r.value : null;
     case 'value_utf8':
-      return r.ok ? utf8.decode(r.value) : null;
+      return r.ok ? text(r.value) : null;
     case 'failure':
       return r.ok ? null : `[${r.code}] ${r.message}`;
     default:
@@ -189,7 +199,7 @@ export function registerFunctions(db: SqliteDb): void {
     throw new Error(`no such table: ${String(name)}`);
   });
   db.function('restate_ts', opts, (ms: unknown) => iso(ms as number | null));
-  db.function('restate_text', opts, (v: unknown) => (v instanceof Uint8Array ? utf8.decode(v) : (v as SqlValue)));
+  db.function('restate_text', opts, (v: unknown) => (v instanceof Uint8Array ? text(v) : (v as SqlValue)));
   db.function('restate_partition_key', opts, (key: unknown) =>
     typeof key === 'string' ? BigInt.asIntN(64, partitionKeyOf(key)) : null,
   );
