@@ -158,11 +158,15 @@ async function describe(admin: AdminClient, id: string, json: boolean): Promise<
   line('Idempotency:', one.idempotency_key);
   line('Invoked by:', one.invoked_by_id);
   line('Failure:', one.completion_failure ?? one.last_failure);
+  if (typeof one.retry_count === 'number' && one.retry_count > 0) line('Retries:', one.retry_count);
   line('Next retry:', one.next_retry_at);
   process.stdout.write('Journal:\n');
   for (const e of journal) process.stdout.write(`  ${describeEntry(e)}\n`);
   const waiting = journal.filter((e) => e.completed === false);
-  if (one.status === 'pending') {
+  if (one.last_failure !== null && one.last_failure !== undefined && one.status !== 'completed') {
+    const next = one.next_retry_at ? `; next attempt at ${String(one.next_retry_at)}` : '';
+    process.stdout.write(`Why it waits: attempt ${String(one.retry_count)} failed: ${String(one.last_failure)}${next}\n`);
+  } else if (one.status === 'pending') {
     process.stdout.write(`Why it waits: queued behind ${lock ? String(lock.invocation_id) : 'another invocation'}, which holds the key\n`);
   } else if (waiting.length > 0 && one.status !== 'completed') {
     process.stdout.write(`Why it waits: ${waiting.map(describeEntry).join('; ')}\n`);

@@ -127,7 +127,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
   const ingressHandler = createIngressHandler({ nodeId, targets, partitioner, responses, submit });
   const listeners: HttpListener[] = [];
   // Introspection reads the database through its own read-only connection in a worker thread.
-  const query = new SqliteQueryEngine(dbPath);
+  const query = new SqliteQueryEngine(dbPath, undefined, () => invoker.attempts());
   try {
     listeners.push(
       await listenHttp(ingressHandler, {

@@ -59,6 +59,20 @@ export interface QueryLimits {
 /** Default limits: enough for every query Restate's CLI and UI send. */
 export const DEFAULT_QUERY_LIMITS: QueryLimits = { timeoutMs: 10_000, maxRows: 100_000 };
 
+/**
+ * What the invoker knows of an invocation it is running or retrying: kept in its memory, not
+ * in the store, and handed to each query as it stands when the query starts.
+ */
+export interface QueryAttempt {
+  readonly id: string;
+  readonly status: 'running' | 'backing-off';
+  readonly retryCount: number;
+  readonly lastStartAt: number | undefined;
+  readonly lastFailure: string | undefined;
+  readonly lastFailureCode: number | undefined;
+  readonly nextRetryAt: number | undefined;
+}
+
 /** Runs read-only introspection queries. */
 export interface QueryEngine {
   query(sql: string): Promise<QueryResult>;

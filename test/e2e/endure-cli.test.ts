@@ -18,7 +18,7 @@ import {
 
 let endure: EndureProcess;
 let services: ServicesProcess;
-const ids = { sleeperA: "", sleeperB: "", counter: "" };
+const ids = { sleeperA: "", sleeperB: "", counter: "", flaky: "" };
 
 interface Run {
   code: number | null;
@@ -120,6 +120,20 @@ describe("endure sql, invocations and state", () => {
     const unknown = await endureCli("invocations", "describe", "inv_1aPQLNoxS2gU5MThwVKpDcvQeaBQymrGK5");
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain("not found");
+  });
+
+  it("invocations describe shows why a failing invocation is stuck: its last failure and retries", async () => {
+    ids.flaky = ((await call(endure.ingressUrl, "/Flaky/fail/send", undefined)).json as { invocationId: string }).invocationId;
+    const stuck = await eventually(async () => {
+      const r = (await query(`select status, retry_count, last_failure from sys_invocation where id = '${ids.flaky}'`))[0];
+      return r !== undefined && typeof r.retry_count === "number" && r.retry_count >= 1 ? r : undefined;
+    });
+    expect(String(stuck.last_failure)).toContain("database unreachable");
+    expect(["running", "backing-off"]).toContain(stuck.status);
+    const text = await ok("invocations", "describe", ids.flaky);
+    expect(text).toMatch(/Failure:\s+.*database unreachable/);
+    expect(text).toMatch(/Why it waits: attempt \d+ failed: .*database unreachable/);
+    expect(await ok("invocations", "kill", ids.flaky, "--yes")).toContain("Killed 1 invocation(s)");
   });
 
   it("state get shows a key's state", async () => {

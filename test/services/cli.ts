@@ -1,5 +1,6 @@
 // Services the `restate` CLI end-to-end test drives: a keyed counter with state, a greeter
-// that answers at once, and a sleeper whose invocations stay suspended until cancelled.
+// that answers at once, a sleeper whose invocations stay suspended until cancelled, and a
+// handler that always fails and so keeps retrying.
 import "../../examples/polyfill.js";
 import * as restate from "@restatedev/restate-sdk";
 import * as http2 from "node:http2";
@@ -32,7 +33,17 @@ const sleeper = restate.service({
   },
 });
 
-const server = http2.createServer(restate.endpoint().bind(counter).bind(greeter).bind(sleeper).http2Handler());
+const flaky = restate.service({
+  name: "Flaky",
+  handlers: {
+    // Fails every attempt with a retryable error: the invocation keeps backing off.
+    fail: async (_ctx: restate.Context): Promise<string> => {
+      throw new Error("database unreachable");
+    },
+  },
+});
+
+const server = http2.createServer(restate.endpoint().bind(counter).bind(greeter).bind(sleeper).bind(flaky).http2Handler());
 server.listen(Number(process.env.PORT ?? 9080), "127.0.0.1", () => {
   const address = server.address();
   if (address !== null && typeof address === "object") console.log(`listening on ${address.port}`);

@@ -30,6 +30,7 @@ const ids = {
   suspended: formatInvocationId(newInvocationId()),
   completed: formatInvocationId(newInvocationId()),
   failed: formatInvocationId(newInvocationId()),
+  retrying: formatInvocationId(newInvocationId()),
   callee: formatInvocationId(newInvocationId()),
 };
 const T0 = Date.parse('2026-11-25T19:04:00.737Z');
@@ -120,6 +121,7 @@ beforeAll(async () => {
     await tx.putInvocation(status(ids.suspended, 'suspended', target('Greeter', 'greet'), T0 + 2000, { journalLength: 4, commandCount: 3 }));
     await tx.putInvocation(status(ids.completed, 'completed', target('Greeter', 'greet'), T0 + 3000, { result: { ok: true, value: utf8('"hi"') } }));
     await tx.putInvocation(status(ids.failed, 'completed', target('Greeter', 'greet'), T0 + 4000, { result: { ok: false, code: 500, message: 'boom' } }));
+    await tx.putInvocation(status(ids.retrying, 'invoked', target('Greeter', 'greet'), T0 + 5000));
     await tx.setLock('Counter', 'k1', ids.running);
     await tx.pushInbox(0, 'Counter', 'k1', 1, ids.inboxed);
     await tx.setState('Counter', 'k1', utf8('count'), utf8('42'));
@@ -150,7 +152,11 @@ beforeAll(async () => {
     await tx.appendJournal(j, { index: 4, type: MessageType.SleepCompletionNotification, completionId: 1, body: encodeMessage(pb.SleepCompletionNotificationMessageSchema, { completionId: 1 }) });
   });
 
-  engine = new SqliteQueryEngine(path);
+  // What the invoker would report: one attempt running, one backing off after failures.
+  engine = new SqliteQueryEngine(path, undefined, () => [
+    { id: ids.running, status: 'running', retryCount: 0, lastStartAt: T0 + 10, lastFailure: undefined, lastFailureCode: undefined, nextRetryAt: undefined },
+    { id: ids.retrying, status: 'backing-off', retryCount: 3, lastStartAt: T0 + 6000, lastFailure: 'connection refused', lastFailureCode: 503, nextRetryAt: T0 + 8000 },
+  ]);
   handler = createAdminHandler({ registry, discover: async () => Promise.reject(new Error('no discovery here')), version: 'test', query: engine });
 });
 
@@ -170,6 +176,7 @@ describe('POST /query', () => {
       { id: ids.suspended, target: 'Greeter/greet', target_service_ty: 'service', status: 'suspended', created_at: '2026-11-25T19:04:02.737Z', pinned_deployment_id: deploymentId },
       { id: ids.completed, target: 'Greeter/greet', target_service_ty: 'service', status: 'completed', created_at: '2026-11-25T19:04:03.737Z', pinned_deployment_id: deploymentId, completion_result: 'success' },
       { id: ids.failed, target: 'Greeter/greet', target_service_ty: 'service', status: 'completed', created_at: '2026-11-25T19:04:04.737Z', pinned_deployment_id: deploymentId, completion_result: 'failure', completion_failure: '[500] boom' },
+      { id: ids.retrying, target: 'Greeter/greet', target_service_ty: 'service', status: 'backing-off', created_at: '2026-11-25T19:04:05.737Z', pinned_deployment_id: deploymentId },
     ]);
     const st = await rows("select id, status from sys_invocation_status where status == 'inboxed'");
     expect(st).toEqual([{ id: ids.inboxed, status: 'inboxed' }]);
@@ -206,18 +213,36 @@ describe('POST /query', () => {
       { target_service_name: 'Counter', target_handler_name: 'add', status: 'pending', num_invocations: 1, oldest_at: '2026-11-25T19:04:01.737Z', oldest_invocation: ids.inboxed },
     ]);
     expect(await rows(cli[8] as string)).toEqual([{ service_name: 'Counter', service_key: 'k1', num_pending: 1 }]);
-    expect(await rows(cli[12] as string)).toEqual([{ id: ids.suspended, target: 'Greeter/greet' }]);
+    expect((await rows(cli[12] as string)).map((r) => r.id).sort()).toEqual([ids.suspended, ids.retrying].sort());
   });
 
   it('answers counts as Int64 in an Arrow IPC stream when the client accepts anything', async () => {
     const t = await arrow("SELECT COUNT(1) FROM (SELECT * FROM sys_invocation inv LIMIT 50000) WHERE status != 'completed'");
     expect(t.schema.fields.map((f) => String(f.type))).toEqual(['Int64']);
-    expect(t.getChildAt(0)?.get(0)).toBe(3n);
+    expect(t.getChildAt(0)?.get(0)).toBe(4n);
     const cols = await arrow("SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'sys_journal' AND column_name IN ('version', 'entry_json', 'appended_at')");
     expect(cols.getChildAt(0)?.get(0)).toBe(3n);
     const empty = await arrow("select id, status from sys_invocation where id = 'nope'");
     expect(empty.numRows).toBe(0);
     expect(empty.schema.fields.map((f) => f.name)).toEqual(['id', 'status']);
+  });
+
+  it("shows the invoker's view of attempts: running, backing off, retries, last failure, next retry", async () => {
+    expect(await rows('select id, in_flight, retry_count, last_failure, last_failure_error_code, next_retry_at, last_start_at from sys_invocation_state order by id')).toEqual(
+      [
+        { id: ids.running, in_flight: true, retry_count: 0, last_start_at: '2026-11-25T19:04:00.747Z' },
+        { id: ids.retrying, in_flight: false, retry_count: 3, last_failure: 'connection refused', last_failure_error_code: '503', next_retry_at: '2026-11-25T19:04:08.737Z', last_start_at: '2026-11-25T19:04:06.737Z' },
+      ].sort((a, b) => (a.id < b.id ? -1 : 1)),
+    );
+    const r = await rows(`select status, retry_count, last_failure, last_attempt_deployment_id from sys_invocation where id = '${ids.retrying}'`);
+    expect(r).toEqual([{ status: 'backing-off', retry_count: 3, last_failure: 'connection refused', last_attempt_deployment_id: deploymentId }]);
+    // An invoked invocation no attempt has picked up is ready.
+    const bare = new SqliteQueryEngine(join(dir, 'endure.db'));
+    try {
+      expect((await bare.query(`select status from sys_invocation where id = '${ids.running}'`)).rows).toEqual([['ready']]);
+    } finally {
+      await bare.close();
+    }
   });
 
   it('shows state values as hex in JSON and as bytes in Arrow', async () => {

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_QUERY_LIMITS, QueryError, QueryErrorKind } from '../../query.ts';
-import type { QueryEngine, QueryLimits, QueryResult } from '../../query.ts';
+import type { QueryAttempt, QueryEngine, QueryLimits, QueryResult } from '../../query.ts';
 import type { QueryReply, QueryRequest, WorkerData } from './protocol.ts';
 
 const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
@@ -21,6 +21,7 @@ const MAX_WAITING = 32;
 export class SqliteQueryEngine implements QueryEngine {
   readonly #path: string;
   readonly #limits: QueryLimits;
+  readonly #attempts: () => readonly QueryAttempt[];
   #worker: Worker | undefined;
   #current: { id: number; settle: (reply: QueryReply) => void } | undefined;
   #chain: Promise<unknown> = Promise.resolve();
@@ -28,9 +29,11 @@ export class SqliteQueryEngine implements QueryEngine {
   #nextId = 1;
   #closed = false;
 
-  constructor(path: string, limits: QueryLimits = DEFAULT_QUERY_LIMITS) {
+  /** `attempts` reports the invoker's attempts in flight (none when absent). */
+  constructor(path: string, limits: QueryLimits = DEFAULT_QUERY_LIMITS, attempts: () => readonly QueryAttempt[] = () => []) {
     this.#path = path;
     this.#limits = limits;
+    this.#attempts = attempts;
   }
 
   query(sql: string): Promise<QueryResult> {
@@ -47,7 +50,13 @@ export class SqliteQueryEngine implements QueryEngine {
   async #run(sql: string): Promise<QueryResult> {
     if (this.#closed) throw new QueryError(QueryErrorKind.Unavailable, 'the query engine is closed');
     const worker = this.#ensureWorker();
-    const req: QueryRequest = { id: this.#nextId++, sql, timeoutMs: this.#limits.timeoutMs, maxRows: this.#limits.maxRows };
+    const req: QueryRequest = {
+      id: this.#nextId++,
+      sql,
+      timeoutMs: this.#limits.timeoutMs,
+      maxRows: this.#limits.maxRows,
+      attempts: this.#attempts(),
+    };
     const reply = await new Promise<QueryReply>((resolve) => {
       const timer = setTimeout(() => {
         this.#stopWorker();

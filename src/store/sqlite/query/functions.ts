@@ -5,6 +5,7 @@
 import { decodeMessage, messageTypeName, MessageType, schemaForType } from '../../../protocol/index.ts';
 import { parseInvocationId, partitionKeyOf } from '../../../types/index.ts';
 import type { InvocationResult, InvocationStatus } from '../../../worker/model.ts';
+import type { QueryAttempt } from '../../query.ts';
 import { decodeResult, decodeStatus } from '../../records.ts';
 import type { SqliteDb } from '../db.ts';
 
@@ -15,9 +16,13 @@ let deadline = Number.POSITIVE_INFINITY;
 /** Set once the deadline passed, so the error is reported as a timeout. */
 let timedOut = false;
 
-/** Arms the time limit of the next query and clears the per-query caches. */
-export function startQuery(timeoutMs: number): void {
+/** The invoker's attempts, by invocation id, as they stood when the query started. */
+let attempts = new Map<string, QueryAttempt>();
+
+/** Arms the time limit of the next query, takes its attempts, and clears the per-query caches. */
+export function startQuery(timeoutMs: number, inFlight: readonly QueryAttempt[] = []): void {
   deadline = Date.now() + timeoutMs;
+  attempts = new Map(inFlight.map((a) => [a.id, a]));
   timedOut = false;
   lastStatus = undefined;
   lastEntry = undefined;
@@ -159,6 +164,27 @@ function journalField(type: number, m: Record<string, unknown>, field: string): 
   }
 }
 
+function attemptField(id: string, field: string): SqlValue {
+  const a = attempts.get(id);
+  if (a === undefined) return null;
+  switch (field) {
+    case 'status':
+      return a.status;
+    case 'retry_count':
+      return a.retryCount;
+    case 'last_start_at':
+      return iso(a.lastStartAt);
+    case 'next_retry_at':
+      return iso(a.nextRetryAt);
+    case 'last_failure':
+      return a.lastFailure ?? null;
+    case 'last_failure_error_code':
+      return a.lastFailureCode !== undefined ? String(a.lastFailureCode) : null;
+    default:
+      throw new Error(`unknown attempt field '${field}'`);
+  }
+}
+
 function resultField(bytes: Uint8Array | null, field: string): SqlValue {
   if (bytes === null) return null;
   const r = decodeResult(bytes);
@@ -213,6 +239,8 @@ export function registerFunctions(db: SqliteDb): void {
   db.function('restate_status', opts, (id: unknown, modifiedAt: unknown, data: unknown, field: unknown) =>
     statusField(status(id as string, modifiedAt as number, data as Uint8Array), field as string),
   );
+  // Not deterministic: the answer changes from one query to the next.
+  db.function('restate_attempt', { deterministic: false }, (id: unknown, field: unknown) => attemptField(id as string, field as string));
   db.function('restate_entry_type', opts, (type: unknown) => entryTypeName(type as number));
   db.function('restate_journal', opts, (id: unknown, index: unknown, type: unknown, body: unknown, field: unknown) => {
     const m = entry(id as string, index as number, type as number, body as Uint8Array);

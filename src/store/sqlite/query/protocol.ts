@@ -1,6 +1,6 @@
 // Messages between the query engine (main thread) and its worker thread.
 
-import type { QueryColumn, QueryErrorKind, QueryValue } from '../../query.ts';
+import type { QueryAttempt, QueryColumn, QueryErrorKind, QueryValue } from '../../query.ts';
 
 /** What the worker needs to open its connection. */
 export interface WorkerData {
@@ -13,6 +13,8 @@ export interface QueryRequest {
   readonly sql: string;
   readonly timeoutMs: number;
   readonly maxRows: number;
+  /** The invoker's attempts as they stand when the query starts. */
+  readonly attempts: readonly QueryAttempt[];
 }
 
 /** The worker's answer to a QueryRequest. */

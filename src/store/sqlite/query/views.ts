@@ -58,24 +58,25 @@ const STATUS_COLUMNS: readonly Column[] = [
   c('completed_at', 'Timestamp', 'restate_ts(i.completed_at)'),
 ];
 
-// What Restate's invoker reports about an attempt in flight. Endure's invoker keeps it in
-// memory, out of the store's reach: only the attempt's deployment is known here.
+// What the invoker reports about an invocation it is running or retrying: handed to the query
+// by the engine (it lives in the invoker's memory, not in the store).
+const at = (field: string) => `restate_attempt(i.id, '${field}')`;
 const ATTEMPT_COLUMNS: readonly Column[] = [
-  none('retry_count', 'Int64'),
-  none('last_start_at', 'Timestamp'),
-  c('last_attempt_deployment_id', 'Utf8', `CASE WHEN i.status = 'invoked' THEN ${st('pinned_deployment_id')} END`),
+  c('retry_count', 'Int64', at('retry_count')),
+  c('last_start_at', 'Timestamp', at('last_start_at')),
+  c('last_attempt_deployment_id', 'Utf8', `CASE WHEN ${at('status')} IS NOT NULL THEN ${st('pinned_deployment_id')} END`),
   none('last_attempt_server', 'Utf8'),
-  none('next_retry_at', 'Timestamp'),
-  none('last_failure', 'Utf8'),
-  none('last_failure_error_code', 'Utf8'),
+  c('next_retry_at', 'Timestamp', at('next_retry_at')),
+  c('last_failure', 'Utf8', at('last_failure')),
+  c('last_failure_error_code', 'Utf8', at('last_failure_error_code')),
   none('last_failure_related_entry_index', 'Int64'),
   none('last_failure_related_entry_name', 'Utf8'),
   none('last_failure_related_entry_type', 'Utf8'),
 ];
 
 // sys_invocation's status: Restate's names, seen from outside the partition.
-const INVOCATION_STATUS =
-  "CASE i.status WHEN 'inboxed' THEN 'pending' WHEN 'invoked' THEN 'running' ELSE i.status END";
+// An invoked invocation the invoker has not picked up (yet) is `ready`.
+const INVOCATION_STATUS = `CASE i.status WHEN 'inboxed' THEN 'pending' WHEN 'invoked' THEN coalesce(${at('status')}, 'ready') ELSE i.status END`;
 
 const J = (field: string) => `restate_journal(j.invocation_id, j.idx, j.type, j.body, '${field}')`;
 
@@ -88,11 +89,11 @@ export const VIEWS: readonly View[] = [
   },
   {
     name: 'sys_invocation_state',
-    from: "main.invocation i WHERE i.status = 'invoked'",
+    from: `main.invocation i WHERE i.status = 'invoked' AND ${at('status')} IS NOT NULL`,
     columns: [
       c('partition_key', 'Int64', 'restate_id_partition_key(i.id)'),
       c('id', 'Utf8', 'i.id'),
-      c('in_flight', 'Boolean', '1'),
+      c('in_flight', 'Boolean', `${at('status')} = 'running'`),
       ...ATTEMPT_COLUMNS,
     ],
   },

@@ -30,7 +30,7 @@ export function run(req: QueryRequest): { columns: QueryColumn[]; rows: QueryVal
   if (!stmt.reader || !stmt.readonly) throw new QueryError(QueryErrorKind.Invalid, 'only queries that read are allowed');
   const names = stmt.columns().map((col) => col.name);
   const rows: QueryValue[][] = [];
-  startQuery(req.timeoutMs);
+  startQuery(req.timeoutMs, req.attempts);
   try {
     for (const raw of stmt.raw(true).safeIntegers(true).iterate() as Iterable<unknown[]>) {
       if (rows.length >= req.maxRows) {
