@@ -145,6 +145,23 @@ describe('admin API', () => {
     expect((await request(handler, 'GET', `/v4/deployments/${id}`)).status).toBe(200);
   });
 
+  it("serves a service's OpenAPI document with its handlers' call and send paths", async () => {
+    await request(handler, 'POST', '/deployments', { uri: 'http://127.0.0.1:9080' });
+    const res = await request(handler, 'GET', '/v4/services/Greeter/openapi');
+    expect(res.status).toBe(200);
+    const doc = bodyOf(res) as { openapi: string; info: { title: string }; paths: Record<string, { post: Record<string, unknown> }> };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(doc.info.title).toBe('Greeter');
+    expect(Object.keys(doc.paths).sort()).toEqual(['/Greeter/greet', '/Greeter/greet/send']);
+    expect(doc.paths['/Greeter/greet']?.post).toMatchObject({
+      operationId: 'greet',
+      requestBody: { required: false, content: { 'application/json': {} } },
+      responses: { '200': { content: { 'application/json': {} } } },
+    });
+    expect(doc.paths['/Greeter/greet/send']?.post).toMatchObject({ responses: { '202': {} } });
+    expect((await request(handler, 'GET', '/v4/services/Nope/openapi')).status).toBe(404);
+  });
+
   it('lists no subscriptions and refuses to create one, changing nothing', async () => {
     const list = await request(handler, 'GET', '/v4/subscriptions');
     expect(list.status).toBe(200);
