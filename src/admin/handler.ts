@@ -48,9 +48,9 @@ export interface AdminDeps {
 const VERSION_PREFIX = /^\/v(\d+)(?=\/|$)/;
 
 /**
- * The admin API as a function of a request: deployments, services, health and version, with
- * Restate's paths, status codes and JSON shapes. A bad request is answered with a 4xx and
- * changes nothing.
+ * The admin API as a function of a request: deployments, services, subscriptions, `/query`,
+ * health and version, with Restate's paths, status codes and JSON shapes. A bad request is
+ * answered with a 4xx and changes nothing.
  */
 export function createAdminHandler(deps: AdminDeps): AdminHandler {
   const defaults: ServiceDefaults = deps.defaults ?? DEFAULT_CONFIG;
