@@ -14,6 +14,7 @@ import { TimerService } from '../timer/index.ts';
 import { decodeCommand } from '../log/index.ts';
 import { Worker, type Action, type OutboxMessage } from '../worker/index.ts';
 import { invocationRoutes } from './invocation-routes.ts';
+import { stateRoutes } from './state-routes.ts';
 import { Shuffle } from './shuffle.ts';
 import { Targets } from './targets.ts';
 
@@ -138,7 +139,10 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
         name: 'ingress',
       }),
     );
-    const extraRoutes = invocationRoutes({ nodeId, partitioner, responses, store, invoker, submit });
+    const extraRoutes = [
+      ...invocationRoutes({ nodeId, partitioner, responses, store, invoker, submit }),
+      ...stateRoutes({ nodeId, partitioner, responses, registry, submit }),
+    ];
     const adminHandler = createAdminHandler({
       registry,
       discover: discoverEndpoint,

@@ -117,6 +117,27 @@ describe.skipIf(!available)("the official restate CLI against Endure", () => {
     expect(text).toMatch(/count\s+5/);
   });
 
+  it("state patch and clear change a key's state through the log, guarded by its version", async () => {
+    const patch = await ok("state", "patch", "Counter", "k1", "--patch", '[{"op":"replace","path":"/count","value":7}]', "--yes");
+    expect(patch).toMatch(/count\s+7/);
+    expect(await ok("state", "get", "Counter", "k1")).toMatch(/count\s+7/);
+    // A stale version, a service without state and bad bodies are refused and change nothing.
+    const stale = await ns.http("POST", `${ns.adminUrl}/v4/services/Counter/state`, {
+      version: "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU",
+      object_key: "k1",
+      new_state: {},
+    });
+    expect(stale.status, stale.text).toBe(409);
+    expect((await ns.http("POST", `${ns.adminUrl}/v4/services/Greeter/state`, { object_key: "k", new_state: {} })).status).toBe(400);
+    expect((await ns.http("POST", `${ns.adminUrl}/v4/services/Nope/state`, { object_key: "k", new_state: {} })).status).toBe(404);
+    expect((await ns.http("POST", `${ns.adminUrl}/v4/services/Counter/state`, { object_key: "k1", new_state: { count: [300] } })).status).toBe(400);
+    expect((await ns.http("POST", `${ns.adminUrl}/v4/services/Counter/state`, { new_state: {} })).status).toBe(400);
+    expect(await query("select key, value_utf8 from state where service_name = 'Counter' and service_key = 'k1'")).toEqual([{ key: "count", value_utf8: "7" }]);
+
+    await ok("state", "clear", "Counter/k1", "--yes");
+    expect(await query("select key from state where service_name = 'Counter' and service_key = 'k1'")).toEqual([]);
+  });
+
   it("sql prints the rows /query holds, as a table and as JSON, and a 400 for bad SQL", async () => {
     const sql = "select id, target, status from sys_invocation order by id";
     const table = await ok("sql", sql);
