@@ -139,6 +139,33 @@ export function deploymentRoutes(deps: DeploymentRouteDeps): AdminRoute[] {
       },
     },
     {
+      method: 'PATCH',
+      path: '/deployments/:id',
+      async handle(req, { params }) {
+        const id = deploymentIdParam(params);
+        const body = parseJsonObject(req.body);
+        if (body.arn !== undefined) throw invalidField('arn', 'Lambda deployments are not supported');
+        const current = registry.getDeployment(id);
+        if (current === undefined) throw notFound(`The requested deployment '${id}' does not exist`);
+        const uri = body.uri === undefined || body.uri === null ? current.url : validateUri(body.uri);
+        const useHttp11 = optionalBool(body, 'use_http_11') ?? current.useHttp11;
+        const additionalHeaders = optionalStringMap(body, 'additional_headers') ?? current.additionalHeaders;
+        const dryRun = optionalBool(body, 'dry_run') ?? false;
+        let manifest: EndpointManifest;
+        try {
+          manifest = await deps.discover(uri, {
+            useHttp11,
+            headers: additionalHeaders,
+            ...(deps.discoveryTimeoutMs !== undefined ? { timeoutMs: deps.discoveryTimeoutMs } : {}),
+          });
+        } catch (err) {
+          throw discoveryError(uri, err);
+        }
+        const updated = await registry.updateDeployment(id, uri, manifest, { useHttp11, additionalHeaders, dryRun });
+        return json(200, detailedDeploymentView(updated.deployment, updated.services, defaults));
+      },
+    },
+    {
       method: 'DELETE',
       path: '/deployments/:id',
       async handle(req, { params }) {

@@ -145,6 +145,29 @@ describe('admin API', () => {
     expect((await request(handler, 'GET', `/v4/deployments/${id}`)).status).toBe(200);
   });
 
+  it('updates a deployment in place: same id and revisions, new endpoint; refuses other services', async () => {
+    const id = bodyOf(await request(handler, 'POST', '/deployments', { uri: 'http://127.0.0.1:9080' })).id as string;
+    manifests.set('http://127.0.0.1:9081/', greeterManifest);
+    manifests.set('http://127.0.0.1:9082/', { ...greeterManifest, services: [{ ...greeterManifest.services[0]!, name: 'Other' }] });
+
+    const dry = await request(handler, 'PATCH', `/v4/deployments/${id}`, { uri: 'http://127.0.0.1:9081', dry_run: true });
+    expect(dry.status).toBe(200);
+    expect(registry.getDeployment(id)?.url).toBe('http://127.0.0.1:9080');
+
+    const res = await request(handler, 'PATCH', `/v4/deployments/${id}`, { uri: 'http://127.0.0.1:9081', additional_headers: { 'x-env': 'b' } });
+    expect(res.status).toBe(200);
+    expect(bodyOf(res)).toMatchObject({ id, uri: 'http://127.0.0.1:9081', additional_headers: { 'x-env': 'b' }, services: [{ name: 'Greeter', revision: 1 }] });
+    expect(registry.getDeployment(id)?.url).toBe('http://127.0.0.1:9081');
+    expect(registry.getService('Greeter')).toMatchObject({ revision: 1, deploymentId: id });
+
+    const other = await request(handler, 'PATCH', `/v4/deployments/${id}`, { uri: 'http://127.0.0.1:9082' });
+    expect(other.status).toBe(400);
+    expect(bodyOf(other).message).toContain('same services');
+    expect(registry.getDeployment(id)?.url).toBe('http://127.0.0.1:9081');
+    expect((await request(handler, 'PATCH', '/v4/deployments/dp_11lTZoV3qOSWlOJF20thAAA', {})).status).toBe(404);
+    expect((await request(handler, 'PATCH', `/v4/deployments/${id}`, { uri: 'ftp://x' })).status).toBe(400);
+  });
+
   it("serves a service's OpenAPI document with its handlers' call and send paths", async () => {
     await request(handler, 'POST', '/deployments', { uri: 'http://127.0.0.1:9080' });
     const res = await request(handler, 'GET', '/v4/services/Greeter/openapi');
