@@ -1,3 +1,4 @@
+import { isDeploymentIdShape } from '../metadata/index.ts';
 import type { DiscoverFn, EndpointManifest, SchemaRegistry, ServiceSchema } from '../metadata/index.ts';
 import { optionalBool, optionalStringMap, parseJsonObject, queryBool } from './body.ts';
 import { AdminError, AdminErrorCode, invalidField, notFound } from './errors.ts';
@@ -45,6 +46,15 @@ function discoveryError(uri: string, err: unknown): AdminError {
     restateCode,
     { cause: err },
   );
+}
+
+/** The `:id` path parameter; 400 (as Restate, but with a JSON body) when it cannot be a deployment id. */
+function deploymentIdParam(params: Record<string, string>): string {
+  const id = params.id as string;
+  if (!isDeploymentIdShape(id)) {
+    throw new AdminError(AdminErrorCode.InvalidField, 400, `Invalid deployment id '${id}': expected dp_ followed by 23 base62 characters`);
+  }
+  return id;
 }
 
 function servicesOf(registry: SchemaRegistry, id: string): ServiceSchema[] {
@@ -125,10 +135,37 @@ export function deploymentRoutes(deps: DeploymentRouteDeps): AdminRoute[] {
       method: 'GET',
       path: '/deployments/:id',
       handle(_req, { params }) {
-        const id = params.id as string;
+        const id = deploymentIdParam(params);
         const d = registry.getDeployment(id);
         if (d === undefined) throw notFound(`The requested deployment '${id}' does not exist`);
         return json(200, detailedDeploymentView(d, servicesOf(registry, id), defaults));
+      },
+    },
+    {
+      method: 'PATCH',
+      path: '/deployments/:id',
+      async handle(req, { params }) {
+        const id = deploymentIdParam(params);
+        const body = parseJsonObject(req.body);
+        if (body.arn !== undefined) throw invalidField('arn', 'Lambda deployments are not supported');
+        const current = registry.getDeployment(id);
+        if (current === undefined) throw notFound(`The requested deployment '${id}' does not exist`);
+        const uri = body.uri === undefined || body.uri === null ? current.url : validateUri(body.uri);
+        const useHttp11 = optionalBool(body, 'use_http_11') ?? current.useHttp11;
+        const additionalHeaders = optionalStringMap(body, 'additional_headers') ?? current.additionalHeaders;
+        const dryRun = optionalBool(body, 'dry_run') ?? false;
+        let manifest: EndpointManifest;
+        try {
+          manifest = await deps.discover(uri, {
+            useHttp11,
+            headers: additionalHeaders,
+            ...(deps.discoveryTimeoutMs !== undefined ? { timeoutMs: deps.discoveryTimeoutMs } : {}),
+          });
+        } catch (err) {
+          throw discoveryError(uri, err);
+        }
+        const updated = await registry.updateDeployment(id, uri, manifest, { useHttp11, additionalHeaders, dryRun });
+        return json(200, detailedDeploymentView(updated.deployment, updated.services, defaults));
       },
     },
     {
@@ -143,7 +180,7 @@ export function deploymentRoutes(deps: DeploymentRouteDeps): AdminRoute[] {
             'Graceful deployment deletion is not supported; use force=true (this can break in-flight invocations)',
           );
         }
-        await registry.removeDeployment(params.id as string, { force: true });
+        await registry.removeDeployment(deploymentIdParam(params), { force: true });
         return empty(202);
       },
     },

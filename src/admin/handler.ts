@@ -1,14 +1,24 @@
 import type { Logger } from '../common/logger.ts';
 import { DEFAULT_CONFIG } from '../config/index.ts';
 import type { DiscoverFn, SchemaRegistry } from '../metadata/index.ts';
+import type { QueryEngine } from '../store/index.ts';
 import { deploymentRoutes } from './deployments.ts';
 import { AdminError, AdminErrorCode, errorResponse, notFound } from './errors.ts';
 import { empty, json } from './http.ts';
 import type { AdminHandler, AdminRequest, AdminResponse } from './http.ts';
 import { Router } from './router.ts';
 import type { AdminRoute } from './router.ts';
+import { queryRoutes } from './query.ts';
 import { serviceRoutes } from './services.ts';
+import { subscriptionRoutes } from './subscriptions.ts';
 import type { ServiceDefaults } from './views.ts';
+
+/**
+ * The Restate server version whose admin API Endure serves, reported as `version` by
+ * `/version`: Restate's CLI picks its query shapes from it (1.5 and later) and its admin API
+ * version from `max_admin_api_version`. Endure's own version is `endure_version`.
+ */
+export const RESTATE_COMPATIBLE_VERSION = '1.7.0';
 
 /** Admin API versions served (as Restate: /v2 … /v4 prefixes, or none). */
 export const MIN_ADMIN_API_VERSION = 2;
@@ -18,7 +28,7 @@ export const MAX_ADMIN_API_VERSION = 4;
 export interface AdminDeps {
   registry: SchemaRegistry;
   discover: DiscoverFn;
-  /** Server version reported by `/version`. */
+  /** Endure's version, reported by `/version` as `endure_version`. */
   version: string;
   /** Server defaults shown for services that do not override them. */
   defaults?: ServiceDefaults;
@@ -26,6 +36,8 @@ export interface AdminDeps {
   ingressUrl?: string;
   /** Timeout of a discovery request. */
   discoveryTimeoutMs?: number;
+  /** Runs `POST /query`; without one the route does not exist. */
+  query?: QueryEngine;
   /** More routes (invocations, state, query...), matched after the built-in ones. */
   extraRoutes?: readonly AdminRoute[];
   /** Called for paths no route knows, before answering 404. */
@@ -36,9 +48,9 @@ export interface AdminDeps {
 const VERSION_PREFIX = /^\/v(\d+)(?=\/|$)/;
 
 /**
- * The admin API as a function of a request: deployments, services, health and version, with
- * Restate's paths, status codes and JSON shapes. A bad request is answered with a 4xx and
- * changes nothing.
+ * The admin API as a function of a request: deployments, services, subscriptions, `/query`,
+ * health and version, with Restate's paths, status codes and JSON shapes. A bad request is
+ * answered with a 4xx and changes nothing.
  */
 export function createAdminHandler(deps: AdminDeps): AdminHandler {
   const defaults: ServiceDefaults = deps.defaults ?? DEFAULT_CONFIG;
@@ -49,7 +61,8 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
       path: '/version',
       handle: () =>
         json(200, {
-          version: deps.version,
+          version: RESTATE_COMPATIBLE_VERSION,
+          endure_version: deps.version,
           min_admin_api_version: MIN_ADMIN_API_VERSION,
           max_admin_api_version: MAX_ADMIN_API_VERSION,
           ...(deps.ingressUrl !== undefined ? { ingress_endpoint: deps.ingressUrl } : {}),
@@ -66,6 +79,8 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
       ...(deps.discoveryTimeoutMs !== undefined ? { discoveryTimeoutMs: deps.discoveryTimeoutMs } : {}),
     }),
     ...serviceRoutes(deps.registry, defaults),
+    ...subscriptionRoutes(),
+    ...(deps.query !== undefined ? queryRoutes(deps.query) : []),
     ...(deps.extraRoutes ?? []),
   ]);
 

@@ -24,18 +24,29 @@ export class AdminClient {
     this.token = token;
   }
 
-  /** Sends a request and returns the parsed JSON body (undefined for an empty body). */
-  async request(method: string, path: string, body?: unknown): Promise<unknown> {
+  /**
+   * Sends a request and returns the parsed JSON body (undefined for an empty body); with
+   * `accept` set to a binary media type, the body's bytes.
+   */
+  async request(method: string, path: string, body?: unknown, options: { accept?: string } = {}): Promise<unknown> {
     const url = `${this.base}${path}`;
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (options.accept !== undefined) headers.accept = options.accept;
     let res: Response;
     try {
-      const headers: Record<string, string> = {};
       if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      res = await fetch(url, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      res = await fetch(url, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
     } catch (err) {
       const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
       throw new AdminClientError(`cannot reach the admin API at ${this.base}: ${reason}`, undefined, { cause: err });
+    }
+    if (res.ok && options.accept !== undefined && !options.accept.includes('json')) {
+      return new Uint8Array(await res.arrayBuffer());
     }
     const text = await res.text();
     let parsed: unknown;

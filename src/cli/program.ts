@@ -1,5 +1,7 @@
 import { Command } from 'commander';
+import { addInvocationCommands, addStateCommands } from './invocations.ts';
 import { addDeploymentCommands, addServiceCommands } from './operator.ts';
+import { addSqlCommand } from './query.ts';
 import { addServerCommand } from './server.ts';
 
 /** Builds the `endure` command-line program. */
@@ -12,5 +14,8 @@ export function createProgram(version: string): Command {
   addServerCommand(program);
   addDeploymentCommands(program);
   addServiceCommands(program);
+  addInvocationCommands(program);
+  addStateCommands(program);
+  addSqlCommand(program);
   return program;
 }

@@ -351,6 +351,9 @@ function answerResponse(answer: IngressAnswer, outputContentType: string | undef
       return errorResponse(470, 'the invocation exists but has not completed yet');
     case 'op':
       return answer.outcome === 'not-found' ? errorResponse(404, 'invocation not found') : { status: 202, headers: {}, body: '' };
+    case 'state':
+      // State mutations come through the admin API only.
+      return errorResponse(500, 'unexpected answer to an ingress request');
     case 'result': {
       const r = answer.result;
       if (!r.ok) {

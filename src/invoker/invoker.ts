@@ -17,6 +17,18 @@ export interface DeploymentInfo {
   readonly additionalHeaders: Record<string, string>;
 }
 
+/** What the invoker knows of an invocation in its hands, for introspection (sys_invocation_state). */
+export interface AttemptInfo {
+  readonly id: string;
+  readonly status: 'running' | 'backing-off';
+  /** Failed attempts so far. */
+  readonly retryCount: number;
+  readonly lastStartAt: number | undefined;
+  readonly lastFailure: string | undefined;
+  readonly lastFailureCode: number | undefined;
+  readonly nextRetryAt: number | undefined;
+}
+
 /** What the invoker needs from the rest of the node. */
 export interface InvokerDeps {
   readonly store: PartitionReader;
@@ -103,6 +115,25 @@ export class Invoker {
     return this.#budget.used;
   }
 
+  /** Every invocation running or backing off, with its retry facts. */
+  attempts(): AttemptInfo[] {
+    const out: AttemptInfo[] = [];
+    for (const [id, retry] of this.#retry) {
+      const status = this.stateOf(id);
+      if (status === undefined) continue;
+      out.push({
+        id,
+        status,
+        retryCount: retry.attempts,
+        lastStartAt: retry.lastStartAt,
+        lastFailure: retry.lastFailure?.message,
+        lastFailureCode: retry.lastFailure?.code,
+        nextRetryAt: status === 'backing-off' ? retry.nextRetryAt : undefined,
+      });
+    }
+    return out;
+  }
+
   /** Number of attempts in flight. */
   get inFlight(): number {
     return this.#running.size;
@@ -123,6 +154,7 @@ export class Invoker {
       retry = new RetryState();
       this.#retry.set(id, retry);
     }
+    retry.lastStartAt = Date.now();
     const attempt = new Attempt(id, partition, this.deps, retry, this.#budget);
     this.#running.set(id, attempt);
     const task = attempt.run().then((outcome) => this.#finished(id, partition, retry, outcome));
@@ -150,6 +182,7 @@ export class Invoker {
         retry.failures = outcome.stored ? 1 : retry.failures + 1;
         retry.retryCountSinceStored += 1;
         retry.attempts += 1;
+        retry.lastFailure = { message: outcome.message, code: outcome.code };
         const policy = this.deps.retryPolicy(outcome.service, outcome.handler);
         const exhausted = policy.maxAttempts !== null && retry.attempts >= policy.maxAttempts;
         if (exhausted || outcome.behavior !== undefined) {
@@ -169,6 +202,7 @@ export class Invoker {
         }
         const delay = outcome.nextRetryDelayMs ?? backoffDelay(policy, retry.failures);
         this.deps.logger.warn({ invocationId: id, attempt: retry.attempts, retryInMs: delay, error: outcome.message }, 'invocation attempt failed');
+        retry.nextRetryAt = Date.now() + delay;
         const timer = setTimeout(() => {
           this.#backoff.delete(id);
           this.#start(id, partition);

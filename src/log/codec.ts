@@ -70,6 +70,7 @@ const KIND_FIELD = {
   'timer-fired': 10,
   attach: 11,
   'outbox-delivered': 12,
+  'state-mutation': 13,
 } as const satisfies Record<Command['kind'], number>;
 
 const PARTITION_FIELD = 16;
@@ -146,6 +147,19 @@ function writeEntry(w: BinaryWriter, entry: { command: Command; partition: numbe
     case 'outbox-delivered':
       putU64(w, 1, c.upTo);
       break;
+    case 'state-mutation':
+      w.uint32(tag(1, LEN)).string(c.service);
+      w.uint32(tag(2, LEN)).string(c.key);
+      for (const [name, value] of c.entries) {
+        open(w, 3);
+        w.uint32(tag(1, LEN)).bytes(name);
+        w.uint32(tag(2, LEN)).bytes(value);
+        w.join();
+      }
+      if (c.version !== undefined) w.uint32(tag(4, LEN)).string(c.version);
+      if (c.sink !== undefined) putIngressSink(w, 5, c.sink);
+      if (c.dedup !== undefined) putDedup(w, 6, c.dedup);
+      break;
     default:
       throw new Error(`unknown command kind ${JSON.stringify((c as { kind: unknown }).kind)}`);
   }
@@ -173,7 +187,7 @@ function readEntry(r: BinaryReader, end: number): LogEntry {
     const t = r.uint32();
     if (t === tag(PARTITION_FIELD, VARINT)) {
       partition = r.uint32();
-    } else if ((t & 7) === LEN && t >>> 3 >= 1 && t >>> 3 <= 12) {
+    } else if ((t & 7) === LEN && t >>> 3 >= 1 && t >>> 3 <= KIND_FIELD['state-mutation']) {
       command = readCommand(r, t >>> 3);
     } else if ((t & 7) === LEN && t >>> 3 < PARTITION_FIELD) {
       throw new Error(`unknown command kind (field ${t >>> 3})`);
@@ -201,6 +215,7 @@ function readCommand(r: BinaryReader, field: number): Command {
     case KIND_FIELD.op: c = readOp(r, end); break;
     case KIND_FIELD['timer-fired']: c = readTimerFired(r, end); break;
     case KIND_FIELD.attach: c = readAttach(r, end); break;
+    case KIND_FIELD['state-mutation']: c = readStateMutation(r, end); break;
     default: c = readOutboxDelivered(r, end); break;
   }
   done(r, end);
@@ -463,6 +478,52 @@ function readOutboxDelivered(r: BinaryReader, end: number): Command {
     else skip(r, t);
   }
   return { kind: 'outbox-delivered', upTo };
+}
+
+function readStateMutation(r: BinaryReader, end: number): Command {
+  let service = '';
+  let key = '';
+  const entries: [Uint8Array, Uint8Array][] = [];
+  let version: string | undefined;
+  let sink: IngressSink | undefined;
+  let dedup: Dedup | undefined;
+  while (r.pos < end) {
+    const t = r.uint32();
+    switch (t) {
+      case (1 << 3) | LEN: service = r.string(); break;
+      case (2 << 3) | LEN: key = r.string(); break;
+      case (3 << 3) | LEN: entries.push(readStateEntry(r)); break;
+      case (4 << 3) | LEN: version = r.string(); break;
+      case (5 << 3) | LEN: sink = readIngressSink(r); break;
+      case (6 << 3) | LEN: dedup = readDedup(r); break;
+      default: skip(r, t);
+    }
+  }
+  return {
+    kind: 'state-mutation',
+    service,
+    key,
+    entries,
+    ...(version !== undefined ? { version } : {}),
+    ...(sink !== undefined ? { sink } : {}),
+    ...(dedup !== undefined ? { dedup } : {}),
+  };
+}
+
+function readStateEntry(r: BinaryReader): [Uint8Array, Uint8Array] {
+  const end = endOf(r);
+  let name = EMPTY;
+  let value = EMPTY;
+  while (r.pos < end) {
+    const t = r.uint32();
+    switch (t) {
+      case (1 << 3) | LEN: name = r.bytes(); break;
+      case (2 << 3) | LEN: value = r.bytes(); break;
+      default: skip(r, t);
+    }
+  }
+  done(r, end);
+  return [name, value];
 }
 
 const EMPTY: Uint8Array = new Uint8Array(0);

@@ -11,12 +11,13 @@ import { SchemaRegistry } from '../metadata/index.ts';
 import { closeAllSessions, discoverEndpoint, negotiateVersion } from '../protocol/index.ts';
 import { Partitioner } from '../sharding/index.ts';
 import { SqliteMetadataStore } from '../store/sqlite/metadata.ts';
-import { SqlitePartitionStore, openSqlite, type SqliteDb } from '../store/index.ts';
+import { SqlitePartitionStore, SqliteQueryEngine, openSqlite, type SqliteDb } from '../store/index.ts';
 import { TimerService } from '../timer/index.ts';
 import { decodeCommand } from '../log/index.ts';
 import { Worker, type Action, type OutboxMessage } from '../worker/index.ts';
 import { loadRequestIdentity } from './identity.ts';
 import { invocationRoutes } from './invocation-routes.ts';
+import { stateRoutes } from './state-routes.ts';
 import { Shuffle } from './shuffle.ts';
 import { Targets } from './targets.ts';
 
@@ -40,7 +41,8 @@ const VERSION = '0.1.0';
  */
 export async function startNode(config: Config, logger: Logger): Promise<EndureNode> {
   const identity = loadRequestIdentity(config, logger);
-  const db = openSqlite(join(config.dataDir, 'endure.db'));
+  const dbPath = join(config.dataDir, 'endure.db');
+  const db = openSqlite(dbPath);
   const partitions = fixPartitionCount(db, config.partitions, logger);
   const partitioner = new Partitioner(partitions);
   const store = new SqlitePartitionStore(db);
@@ -133,6 +135,8 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
 
   const ingressHandler = createIngressHandler({ nodeId, targets, partitioner, responses, submit });
   const listeners: HttpListener[] = [];
+  // Introspection reads the database through its own read-only connection in a worker thread.
+  const query = new SqliteQueryEngine(dbPath, undefined, () => invoker.attempts());
   const auth: { admin?: BearerTokens | undefined; ingress?: BearerTokens | undefined } = {};
   try {
     auth.admin = await BearerTokens.open('admin API', '--admin-token-file', config.auth.admin, logger);
@@ -150,13 +154,17 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
         name: 'ingress',
       }),
     );
-    const extraRoutes = invocationRoutes({ nodeId, partitioner, responses, store, invoker, submit });
+    const extraRoutes = [
+      ...invocationRoutes({ nodeId, partitioner, responses, store, invoker, submit }),
+      ...stateRoutes({ nodeId, partitioner, responses, registry, submit }),
+    ];
     const adminHandler = createAdminHandler({
       registry,
       discover: (url, opts) => discoverEndpoint(url, { ...opts, identity }),
       version: VERSION,
       defaults: config,
       ingressUrl: listeners[0]!.url,
+      query,
       extraRoutes,
     });
     const admin = await startAdminServer(adminHandler, {
@@ -173,6 +181,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     auth.admin?.close();
     auth.ingress?.close();
     await Promise.allSettled(listeners.map((l) => l.close()));
+    await query.close();
     timers.close();
     await invoker.close();
     db.close();
@@ -198,6 +207,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
         auth.admin?.close();
         auth.ingress?.close();
         await Promise.allSettled(listeners.map((l) => l.close()));
+        await query.close();
         timers.close();
         await invoker.close();
         await worker.close();

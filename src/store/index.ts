@@ -6,3 +6,6 @@
 export type { PartitionStore, PartitionTx, PartitionReader, JournalEntry, FsmRecord, TimerRecord, PromiseRecord } from './partition.ts';
 export { openSqlite, type SqliteDb } from './sqlite/db.ts';
 export { SqlitePartitionStore } from './sqlite/partition-store.ts';
+export { DEFAULT_QUERY_LIMITS, QueryError, QueryErrorKind } from './query.ts';
+export type { QueryAttempt, QueryColumn, QueryColumnType, QueryEngine, QueryLimits, QueryResult, QueryValue } from './query.ts';
+export { SqliteQueryEngine } from './sqlite/query/engine.ts';

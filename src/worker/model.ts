@@ -135,7 +135,18 @@ export type Command =
       readonly sink: Sink;
       readonly dedup?: Dedup;
     }
-  | { readonly kind: 'outbox-delivered'; readonly upTo: number };
+  | { readonly kind: 'outbox-delivered'; readonly upTo: number }
+  | {
+      /** An operator replaces a key's whole state (Restate's external state mutation). */
+      readonly kind: 'state-mutation';
+      readonly service: string;
+      readonly key: string;
+      readonly entries: readonly (readonly [Uint8Array, Uint8Array])[];
+      /** The state version the operator saw; the mutation applies only if it still holds. */
+      readonly version?: string;
+      readonly sink?: IngressSink;
+      readonly dedup?: Dedup;
+    };
 
 /** Lifecycle of an invocation as the partition sees it. */
 export type InvocationPhase = 'scheduled' | 'inboxed' | 'invoked' | 'suspended' | 'paused' | 'completed';
@@ -179,6 +190,8 @@ export type IngressAnswer =
   | { readonly kind: 'accepted'; readonly id: string; readonly previously: boolean }
   | { readonly kind: 'not-found'; readonly id: string }
   | { readonly kind: 'not-ready'; readonly id: string }
+  /** Outcome of a state mutation; `busy` names the invocation holding the key. */
+  | { readonly kind: 'state'; readonly outcome: 'done' | 'busy' | 'version-mismatch'; readonly holder?: string }
   /** Outcome of an operator command. */
   | {
       readonly kind: 'op';

@@ -2,7 +2,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { MessageType, pb } from '../protocol/index.ts';
 import type { Partitioner } from '../sharding/index.ts';
 import type { PartitionTx } from '../store/index.ts';
-import { IdDecodeError, deriveInvocationId, formatInvocationId, idempotentInvocationId, parseAwakeableId, parseInvocationId, workflowRunId } from '../types/index.ts';
+import { IdDecodeError, deriveInvocationId, formatInvocationId, idempotentInvocationId, parseAwakeableId, parseInvocationId, stateVersion, workflowRunId } from '../types/index.ts';
 import { encodeCommand } from '../log/index.ts';
 import type {
   Action,
@@ -82,6 +82,8 @@ class Apply {
         return this.#attach(cmd.id, cmd.mode, cmd.sink);
       case 'outbox-delivered':
         return this.tx.deleteOutboxUpTo(this.ctx.partition, cmd.upTo);
+      case 'state-mutation':
+        return this.#stateMutation(cmd);
     }
   }
 
@@ -702,6 +704,23 @@ class Apply {
         return answer('done', cmd.newId);
       }
     }
+  }
+
+  /**
+   * Replaces a key's state. Refused while an invocation holds the key (its handler would see
+   * its state change under it) and when the state no longer has the version the operator saw.
+   */
+  async #stateMutation(cmd: Extract<Command, { kind: 'state-mutation' }>): Promise<void> {
+    const answer = (outcome: 'done' | 'busy' | 'version-mismatch', holder?: string) =>
+      this.#answer(cmd.sink, { kind: 'state', outcome, ...(holder !== undefined ? { holder } : {}) });
+    const holder = await this.tx.getLock(cmd.service, cmd.key);
+    if (holder !== undefined) return answer('busy', holder);
+    if (cmd.version !== undefined && stateVersion(await this.tx.getAllState(cmd.service, cmd.key)) !== cmd.version) {
+      return answer('version-mismatch');
+    }
+    await this.tx.clearAllState(cmd.service, cmd.key);
+    for (const [name, value] of cmd.entries) await this.tx.setState(cmd.service, cmd.key, name, value);
+    return answer('done');
   }
 
   /** Kill propagates down the call tree: every call still waiting for its answer is killed too. */

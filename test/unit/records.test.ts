@@ -36,7 +36,7 @@ describe('round trip', () => {
       expect(roundTrip(command, partition), name).toStrictEqual(partition === undefined ? { command } : { command, partition });
     }
     expect([...kinds].sort()).toEqual(
-      ['attach', 'call-response', 'end', 'fail', 'invoke', 'journal-command', 'op', 'outbox-delivered', 'run-completion', 'signal', 'suspend', 'timer-fired'],
+      ['attach', 'call-response', 'end', 'fail', 'invoke', 'journal-command', 'op', 'outbox-delivered', 'run-completion', 'signal', 'state-mutation', 'suspend', 'timer-fired'],
     );
   });
 
@@ -225,7 +225,7 @@ describe('bad records', () => {
 
   it('an unknown enum value or command kind is refused, not guessed', () => {
     const w = new BinaryWriter().uint32(0x01);
-    w.uint32((13 << 3) | 2).fork().join(); // a command kind of a later version
+    w.uint32((14 << 3) | 2).fork().join(); // a command kind of a later version
     expect(failure(() => decodeCommand(w.finish())).message).toMatch(/unknown command kind/);
     const bytes = encodeCommand({ kind: 'op', op: 'kill', id: 'i', now: 1 });
     // LogEntry.op (field 9), length, then Op.op = 2 (kill): make it 9.
