@@ -1,5 +1,5 @@
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 
@@ -14,7 +14,7 @@ const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations
  * log promise durability; group commit amortises the fsync.
  */
 export function openSqlite(path: string): SqliteDb {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') makeDurableDirectory(dirname(path));
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
@@ -23,6 +23,30 @@ export function openSqlite(path: string): SqliteDb {
   db.pragma('cache_size = -16384');
   migrate(db);
   return db;
+}
+
+/**
+ * Creates `dir` (and missing parents) and makes each new entry durable in its parent: neither
+ * SQLite nor the WAL flush syncs the directories above the database, so without this a power
+ * loss soon after the first start could drop a fresh data directory with everything in it.
+ */
+function makeDurableDirectory(dir: string): void {
+  const created = mkdirSync(dir, { recursive: true });
+  if (created === undefined) return;
+  const first = resolve(created);
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    syncDirectorySync(dirname(d));
+    if (d === first || dirname(d) === d) break;
+  }
+}
+
+function syncDirectorySync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function migrate(db: SqliteDb): void {
