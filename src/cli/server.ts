@@ -9,6 +9,7 @@ interface ServerFlags {
   adminBind?: string;
   partitions?: string;
   logLevel?: string;
+  skipIntegrityCheck?: boolean;
 }
 
 /** Adds `endure server`. */
@@ -21,6 +22,7 @@ export function addServerCommand(program: Command): void {
     .option('--admin-bind <host:port>', 'admin API listen address (env ENDURE_ADMIN_BIND, default 127.0.0.1:9070)')
     .option('--partitions <n>', 'number of partitions, fixed at creation (env ENDURE_PARTITIONS, default 24)')
     .option('--log-level <level>', 'trace|debug|info|warn|error|fatal|silent (env ENDURE_LOG_LEVEL, default info)')
+    .option('--skip-integrity-check', 'start without checking the existing database (env ENDURE_SKIP_INTEGRITY_CHECK)')
     .action(async (flags: ServerFlags) => {
       // Configuration errors surface before anything starts (ConfigError is handled in main).
       const config = compileConfig({ flags: { ...flags }, env: process.env });

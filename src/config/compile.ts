@@ -30,6 +30,7 @@ const OPTIONS = {
   abortTimeout: opt('--abort-timeout', 'ENDURE_ABORT_TIMEOUT', kinds.duration),
   ingressMaxBodyBytes: opt('--ingress-max-body-bytes', 'ENDURE_INGRESS_MAX_BODY_BYTES', kinds.bytes),
   eagerStateMaxBytes: opt('--eager-state-max-bytes', 'ENDURE_EAGER_STATE_MAX_BYTES', kinds.bytes),
+  skipIntegrityCheck: opt('--skip-integrity-check', 'ENDURE_SKIP_INTEGRITY_CHECK', kinds.boolean),
   retryInitialInterval: opt('--retry-initial-interval', 'ENDURE_RETRY_INITIAL_INTERVAL', kinds.positiveDuration),
   retryFactor: opt('--retry-factor', 'ENDURE_RETRY_FACTOR', kinds.factor),
   retryMaxInterval: opt('--retry-max-interval', 'ENDURE_RETRY_MAX_INTERVAL', kinds.positiveDuration),
@@ -83,6 +84,7 @@ export function compileConfig(input: ConfigInput = {}): Config {
     abortTimeoutMs: read('abortTimeout', d.abortTimeoutMs),
     ingressMaxBodyBytes: read('ingressMaxBodyBytes', d.ingressMaxBodyBytes),
     eagerStateMaxBytes: read('eagerStateMaxBytes', d.eagerStateMaxBytes),
+    skipIntegrityCheck: read('skipIntegrityCheck', d.skipIntegrityCheck),
     retry: {
       initialIntervalMs: read('retryInitialInterval', d.retry.initialIntervalMs),
       factor: read('retryFactor', d.retry.factor),

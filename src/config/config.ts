@@ -35,6 +35,8 @@ export interface Config {
   abortTimeoutMs: number;
   ingressMaxBodyBytes: number;
   eagerStateMaxBytes: number;
+  /** Start without checking an existing database's integrity (a faster start on a big store). */
+  skipIntegrityCheck: boolean;
   retry: RetryConfig;
 }
 
@@ -53,6 +55,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   abortTimeoutMs: 600_000,
   ingressMaxBodyBytes: 10 * 1024 * 1024,
   eagerStateMaxBytes: 1024 * 1024,
+  skipIntegrityCheck: false,
   retry: {
     initialIntervalMs: 500,
     factor: 2,

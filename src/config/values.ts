@@ -109,6 +109,15 @@ export const kinds = {
     }),
     expected: 'a positive integer or "unlimited"',
   },
+  boolean: {
+    schema: fromText((t) => {
+      const s = t.trim().toLowerCase();
+      if (s === 'true' || s === '1' || s === 'yes') return true;
+      if (s === 'false' || s === '0' || s === 'no') return false;
+      return undefined;
+    }),
+    expected: 'true or false',
+  },
   onMaxAttempts: {
     schema: fromText((t) => t.trim().toLowerCase()).pipe(z.enum(ON_MAX_ATTEMPTS)),
     expected: `one of ${ON_MAX_ATTEMPTS.join('|')}`,

@@ -34,7 +34,7 @@ const VERSION = '0.1.0';
  * say is in flight (invocations, timers, outbox), and only then accept requests.
  */
 export async function startNode(config: Config, logger: Logger): Promise<EndureNode> {
-  const db = openSqlite(join(config.dataDir, 'endure.db'));
+  const db = openSqlite(join(config.dataDir, 'endure.db'), { integrityCheck: !config.skipIntegrityCheck });
   const partitions = fixPartitionCount(db, config.partitions, logger);
   const partitioner = new Partitioner(partitions);
   const store = new SqlitePartitionStore(db);

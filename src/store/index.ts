@@ -4,5 +4,5 @@
  * worker/ decides, the store remembers.
  */
 export type { PartitionStore, PartitionTx, PartitionReader, JournalEntry, FsmRecord, TimerRecord, PromiseRecord } from './partition.ts';
-export { openSqlite, type SqliteDb } from './sqlite/db.ts';
+export { openSqlite, UnusableDatabaseError, type OpenSqliteOptions, type SqliteDb } from './sqlite/db.ts';
 export { SqlitePartitionStore } from './sqlite/partition-store.ts';

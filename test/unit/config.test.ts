@@ -126,3 +126,17 @@ describe('value parsers', () => {
     expect(parseBytes('12 parsecs')).toBeUndefined();
   });
 });
+
+describe('the integrity check setting', () => {
+  it('checks by default, and --skip-integrity-check or ENDURE_SKIP_INTEGRITY_CHECK turns it off', () => {
+    expect(compileConfig({}).skipIntegrityCheck).toBe(false);
+    expect(compileConfig({ flags: { 'skip-integrity-check': true } }).skipIntegrityCheck).toBe(true);
+    expect(compileConfig({ env: { ENDURE_SKIP_INTEGRITY_CHECK: 'true' } }).skipIntegrityCheck).toBe(true);
+    expect(compileConfig({ env: { ENDURE_SKIP_INTEGRITY_CHECK: '0' } }).skipIntegrityCheck).toBe(false);
+  });
+
+  it('rejects a value that is not a boolean, naming the variable', () => {
+    const err = configError(() => compileConfig({ env: { ENDURE_SKIP_INTEGRITY_CHECK: 'maybe' } }));
+    expect(err.issues).toEqual(['ENDURE_SKIP_INTEGRITY_CHECK: expected true or false, got "maybe"']);
+  });
+});
