@@ -49,7 +49,11 @@ export class UnusableDatabaseError extends Error {
  * damaged one would fail later, in the middle of serving. Both throw UnusableDatabaseError.
  */
 export function openSqlite(path: string, options: OpenSqliteOptions = {}): SqliteDb {
-  if (path === ':memory:') return configure(new Database(path));
+  if (path === ':memory:') {
+    const memory = configure(new Database(path));
+    migrate(memory);
+    return memory;
+  }
   makeDurableDirectory(dirname(path));
   const existing = fileSize(path);
   if (existing === 0) throw new UnusableDatabaseError(path, 'exists but is empty (0 bytes)');
