@@ -4,5 +4,6 @@
  * worker/ decides, the store remembers.
  */
 export type { PartitionStore, PartitionTx, PartitionReader, JournalEntry, FsmRecord, TimerRecord, PromiseRecord } from './partition.ts';
+export { StoreRefusal, StoreUnavailableError } from './errors.ts';
 export { openSqlite, UnusableDatabaseError, type OpenSqliteOptions, type SqliteDb } from './sqlite/db.ts';
 export { SqlitePartitionStore } from './sqlite/partition-store.ts';

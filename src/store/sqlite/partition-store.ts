@@ -10,6 +10,7 @@ import {
   encodeTimerPayload,
   encodeWaiters,
 } from '../records.ts';
+import { StoreRefusal, StoreUnavailableError } from '../errors.ts';
 import type { SqliteDb } from './db.ts';
 import { WalSync } from './wal-sync.ts';
 
@@ -65,7 +66,7 @@ export class SqlitePartitionStore implements PartitionStore {
         return result;
       } catch (err) {
         if (this.#db.inTransaction) this.#s.rollback.run();
-        throw err;
+        throw refusal(err) ?? err;
       }
     });
     return { value, durable: this.#wal.sync() };
@@ -79,6 +80,14 @@ export class SqlitePartitionStore implements PartitionStore {
       this.#db.exec(`RELEASE ${name}`);
       return result;
     } catch (err) {
+      // A refused write fails the whole transaction, not just this savepoint: after SQLITE_FULL
+      // or an I/O error SQLite may have rolled the transaction back already, and what followed
+      // would run outside any transaction.
+      const refused = refusal(err);
+      if (refused) throw refused;
+      if (!this.#db.inTransaction) {
+        throw new StoreUnavailableError(StoreRefusal.Failing, 'SQLite rolled the transaction back', { cause: err });
+      }
       this.#db.exec(`ROLLBACK TO ${name}`);
       this.#db.exec(`RELEASE ${name}`);
       throw err;
@@ -144,6 +153,18 @@ export class SqlitePartitionStore implements PartitionStore {
     await this.#wal.settled();
     this.#wal.close();
   }
+}
+
+/** SQLite result codes that mean the database cannot take writes now, not that a command is bad. */
+const REFUSING = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|NOMEM|BUSY|LOCKED|PROTOCOL)(_|$)/;
+
+/** The StoreUnavailableError for a driver error that refuses writes; undefined for others. */
+function refusal(err: unknown): StoreUnavailableError | undefined {
+  if (err instanceof StoreUnavailableError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !REFUSING.test(code)) return undefined;
+  const reason = code === 'SQLITE_FULL' ? StoreRefusal.DiskFull : StoreRefusal.Failing;
+  return new StoreUnavailableError(reason, `${code}: ${(err as Error).message}`, { cause: err });
 }
 
 /** Type code of signal notifications: their id lives in completion_id / signal_name. */
