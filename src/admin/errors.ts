@@ -1,4 +1,5 @@
 import { MetadataError } from '../metadata/index.ts';
+import { StoreUnavailableError } from '../store/index.ts';
 import { json } from './http.ts';
 import type { AdminResponse } from './http.ts';
 
@@ -52,6 +53,7 @@ export function errorResponse(err: unknown): AdminResponse {
     if (err.restateCode !== undefined) body.restate_code = err.restateCode;
     return json(err.status, body);
   }
+  if (err instanceof StoreUnavailableError) return json(503, { code: 503, message: err.message });
   const message = err instanceof Error ? err.message : String(err);
   return json(500, { code: 500, message: `Internal server error: ${message}` });
 }

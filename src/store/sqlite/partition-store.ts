@@ -12,6 +12,7 @@ import {
 } from '../records.ts';
 import { StoreRefusal, StoreUnavailableError } from '../errors.ts';
 import type { SqliteDb } from './db.ts';
+import { refusal } from './refusal.ts';
 import { WalSync } from './wal-sync.ts';
 
 /**
@@ -153,18 +154,6 @@ export class SqlitePartitionStore implements PartitionStore {
     await this.#wal.settled();
     this.#wal.close();
   }
-}
-
-/** SQLite result codes that mean the database cannot take writes now, not that a command is bad. */
-const REFUSING = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|NOMEM|BUSY|LOCKED|PROTOCOL)(_|$)/;
-
-/** The StoreUnavailableError for a driver error that refuses writes; undefined for others. */
-function refusal(err: unknown): StoreUnavailableError | undefined {
-  if (err instanceof StoreUnavailableError) return err;
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || !REFUSING.test(code)) return undefined;
-  const reason = code === 'SQLITE_FULL' ? StoreRefusal.DiskFull : StoreRefusal.Failing;
-  return new StoreUnavailableError(reason, `${code}: ${(err as Error).message}`, { cause: err });
 }
 
 /** Type code of signal notifications: their id lives in completion_id / signal_name. */
