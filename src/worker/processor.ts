@@ -241,7 +241,8 @@ export class Worker {
 
   /**
    * Tries a write that changes nothing — one partition's fsm record, rewritten as it is — to
-   * learn whether the store takes writes again. Submits stay refused meanwhile, so no command
+   * learn whether the store takes writes again. The partition must be one this worker leads
+   * (here: all of them), so the probe is fenced like any other commit. Submits stay refused meanwhile, so no command
    * can slip in ahead of a submitter that has not yet seen its own command refused.
    */
   async #probe(): Promise<void> {
