@@ -94,4 +94,26 @@ describe('a commit the store refuses', () => {
     await worker.submit(0, invoke(64 * 1024));
     await worker.close();
   });
+
+  it('refuses the commands queued behind a refused batch, so a later command never lands without an earlier one', async () => {
+    const { store, worker, pages, limit } = open();
+    await worker.submit(0, invoke(10));
+    // Hold the connection so that the next batch waits to commit while more commands queue.
+    let release!: () => void;
+    const held = store.transaction(async () => new Promise<void>((r) => (release = r)));
+    const first = worker.submit(0, invoke(64 * 1024));
+    await new Promise((r) => setImmediate(r));
+    const behind = worker.submit(0, invoke(0));
+    limit(pages());
+    release();
+    await held;
+    await expect(first).rejects.toThrow(StoreUnavailableError);
+    await expect(behind).rejects.toThrow(StoreUnavailableError);
+
+    limit(1_000_000);
+    await worker.writable();
+    expect(await store.listInvocationsInPhase(0, 'invoked')).toHaveLength(1);
+    expect((await store.readLog(0, 0)).map((r) => r.lsn)).toEqual([1]);
+    await worker.close();
+  });
 });
