@@ -116,4 +116,27 @@ describe('a commit the store refuses', () => {
     expect((await store.readLog(0, 0)).map((r) => r.lsn)).toEqual([1]);
     await worker.close();
   });
+
+  it('a refused log trim keeps the log, fails nothing, and a later trim covers it', async () => {
+    db = openSqlite(':memory:');
+    const handle = db;
+    const store = new SqlitePartitionStore(handle);
+    let readOnly = false;
+    // The trim runs right after a batch's actions are handed over: refuse writes from there.
+    const worker = new Worker(store, partitioner, () => void (readOnly && handle.pragma('query_only = ON')), pino({ level: 'silent' }));
+    const submitMany = (n: number) => Promise.all(Array.from({ length: n }, () => worker.submit(0, invoke(0))));
+    await submitMany(1999);
+    readOnly = true;
+    await submitMany(1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await store.readLog(0, 0)).length).toBe(2000);
+
+    readOnly = false;
+    handle.pragma('query_only = OFF');
+    await submitMany(1000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(worker.health()).toEqual({ state: 'accepting' });
+    expect((await store.readLog(0, 0)).map((r) => r.lsn)[0]).toBe(2001);
+    await worker.close();
+  });
 });
