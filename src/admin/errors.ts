@@ -1,4 +1,5 @@
 import { MetadataError } from '../metadata/index.ts';
+import { StoreUnavailableError } from '../store/index.ts';
 import { json } from './http.ts';
 import type { AdminResponse } from './http.ts';
 
@@ -57,6 +58,7 @@ export function errorResponse(err: unknown): AdminResponse {
   if (err instanceof AdminError || err instanceof MetadataError) {
     return json(err.status, errorBody(err.status, err.message, err.restateCode));
   }
+  if (err instanceof StoreUnavailableError) return json(503, { code: 503, message: err.message });
   const message = err instanceof Error ? err.message : String(err);
   return json(500, errorBody(500, `Internal server error: ${message}`));
 }

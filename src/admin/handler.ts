@@ -40,6 +40,8 @@ export interface AdminDeps {
   query?: QueryEngine;
   /** More routes (invocations, state, query...), matched after the built-in ones. */
   extraRoutes?: readonly AdminRoute[];
+  /** Why the node cannot take writes now (its store refuses them), or undefined when it can. */
+  unhealthy?: () => string | undefined;
   /** Called for paths no route knows, before answering 404. */
   fallback?: AdminHandler;
   logger?: Logger;
@@ -55,7 +57,14 @@ const VERSION_PREFIX = /^\/v(\d+)(?=\/|$)/;
 export function createAdminHandler(deps: AdminDeps): AdminHandler {
   const defaults: ServiceDefaults = deps.defaults ?? DEFAULT_CONFIG;
   const system: AdminRoute[] = [
-    { method: 'GET', path: '/health', handle: () => empty(200) },
+    {
+      method: 'GET',
+      path: '/health',
+      handle: () => {
+        const problem = deps.unhealthy?.();
+        return problem === undefined ? empty(200) : json(503, { code: 503, message: problem });
+      },
+    },
     {
       method: 'GET',
       path: '/version',

@@ -52,6 +52,7 @@ const OPTIONS = {
   adminTokens: opt(undefined, 'ENDURE_ADMIN_TOKENS', kinds.tokens, 'bearer tokens the admin API accepts'),
   ingressTokenFile: opt('--ingress-token-file', 'ENDURE_INGRESS_TOKEN_FILE', kinds.path, 'file of bearer tokens the ingress accepts, one a line; re-read when it changes or on SIGHUP'),
   ingressTokens: opt(undefined, 'ENDURE_INGRESS_TOKENS', kinds.tokens, 'bearer tokens the ingress accepts'),
+  skipIntegrityCheck: opt('--skip-integrity-check', 'ENDURE_SKIP_INTEGRITY_CHECK', kinds.switch, 'start without PRAGMA quick_check on an existing database'),
 };
 
 /** A flag of `endure server` as the CLI declares it. */
@@ -127,6 +128,7 @@ export function compileConfig(input: ConfigInput = {}): Config {
       ingress: { tokenFile: read('ingressTokenFile', d.auth.ingress.tokenFile), tokens: read('ingressTokens', d.auth.ingress.tokens) },
     },
     invokerMemoryLimitBytes: read('invokerMemoryLimit', d.invokerMemoryLimitBytes),
+    skipIntegrityCheck: read('skipIntegrityCheck', d.skipIntegrityCheck),
     retry: {
       initialIntervalMs: read('retryInitialInterval', d.retry.initialIntervalMs),
       factor: read('retryFactor', d.retry.factor),

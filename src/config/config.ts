@@ -65,6 +65,8 @@ export interface Config {
   auth: AuthConfig;
   /** Bytes of invocation messages held in memory at once, over all streams of the node. */
   invokerMemoryLimitBytes: number;
+  /** Start without checking an existing database's integrity (a faster start on a big store). */
+  skipIntegrityCheck: boolean;
   retry: RetryConfig;
   /** PEM file with the Ed25519 key that signs requests to services; unsigned when absent. */
   requestIdentityPrivateKeyPemFile: string | undefined;
@@ -97,6 +99,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   },
   // Room for several of the largest messages (64 MiB frames) at once.
   invokerMemoryLimitBytes: 256 * 1024 * 1024,
+  skipIntegrityCheck: false,
   retry: {
     initialIntervalMs: 500,
     factor: 2,

@@ -153,7 +153,9 @@ export const kinds = {
   switch: {
     schema: fromText((t) => {
       const s = t.trim().toLowerCase();
-      return s === 'true' || s === '1' ? true : s === 'false' || s === '0' ? false : undefined;
+      if (s === 'true' || s === '1' || s === 'yes') return true;
+      if (s === 'false' || s === '0' || s === 'no') return false;
+      return undefined;
     }),
     expected: 'true or false',
     placeholder: undefined,

@@ -1,6 +1,7 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import { pb } from '../protocol/index.ts';
 import type { Partitioner } from '../sharding/index.ts';
+import { StoreUnavailableError } from '../store/index.ts';
 import {
   IdDecodeError,
   formatInvocationId,
@@ -48,6 +49,8 @@ export interface IngressDeps {
   readonly partitioner: Partitioner;
   readonly responses: ResponseRegistry;
   readonly submit: (partition: number, command: Command) => Promise<void>;
+  /** Why the node cannot take calls now (its store refuses writes), or undefined when it can. */
+  readonly unhealthy?: () => string | undefined;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -124,9 +127,12 @@ function originForm(url: string): string {
 async function restateApi(deps: IngressDeps, req: IngressRequest, parts: string[], query: URLSearchParams): Promise<IngressResponse> {
   const [verb, ...rest] = parts;
   switch (verb) {
-    case 'health':
-      if (rest.length === 0) return { status: 200, headers: { ...JSON_HEADERS }, body: '{}' };
-      break;
+    case 'health': {
+      if (rest.length !== 0) break;
+      const problem = deps.unhealthy?.();
+      if (problem !== undefined) throw new IngressError(503, problem);
+      return { status: 200, headers: { ...JSON_HEADERS }, body: '{}' };
+    }
     case 'invocation':
       return invocationApi(deps, req, rest);
     case 'workflow': {
@@ -328,6 +334,7 @@ async function ask(
     await deps.submit(partition, build({ kind: 'ingress', node: deps.nodeId, requestId: waiter.requestId }));
   } catch (err) {
     waiter.cancel();
+    if (err instanceof StoreUnavailableError) throw new IngressError(503, err.message);
     throw new IngressError(503, `internal routing error: ${err instanceof Error ? err.message : String(err)}`);
   }
   try {

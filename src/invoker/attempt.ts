@@ -13,7 +13,7 @@ import {
   type Frame,
   type InvocationStream,
 } from '../protocol/index.ts';
-import type { JournalEntry } from '../store/index.ts';
+import { StoreUnavailableError, type JournalEntry } from '../store/index.ts';
 import { invocationIdToBytes, parseInvocationId } from '../types/index.ts';
 import type { Command, InvocationResult, InvocationStatus, ResolvedTarget } from '../worker/model.ts';
 import type { InvokerDeps } from './invoker.ts';
@@ -25,6 +25,8 @@ export type AttemptOutcome =
   | { readonly kind: 'suspended' }
   | { readonly kind: 'aborted' }
   | { readonly kind: 'not-runnable' }
+  /** The store refused a command of this attempt: nothing after it was stored either; run again once it takes writes. */
+  | { readonly kind: 'unstored'; readonly message: string }
   | {
       readonly kind: 'failed';
       readonly message: string;
@@ -52,6 +54,8 @@ export class Attempt {
   #inputOpen = true;
   #stored = false;
   #aborted = false;
+  /** Set when the partition refused one of this attempt's commands. */
+  #refused: unknown;
   #lastSubmit: Promise<unknown> = Promise.resolve();
   #inactivityTimer: NodeJS.Timeout | undefined;
   #where = { service: '', handler: '' };
@@ -106,18 +110,31 @@ export class Attempt {
     this.#stream?.abort('aborted');
   }
 
-  /** Runs the attempt to its end. Never throws. */
+  /**
+   * Runs the attempt to its end. Never throws. The outcome is decided only once every command
+   * the attempt submitted has been applied or refused: an attempt that ended, suspended or
+   * failed with one of its commands refused did none of that as far as the partition knows.
+   */
   async run(): Promise<AttemptOutcome> {
+    let outcome: AttemptOutcome;
     try {
-      return await this.#run();
+      outcome = await this.#run();
     } catch (err) {
-      if (this.#aborted) return { kind: 'aborted' };
-      return { kind: 'failed', message: err instanceof Error ? err.message : String(err), stored: this.#stored, ...this.#where };
+      outcome = this.#aborted
+        ? { kind: 'aborted' }
+        : { kind: 'failed', message: err instanceof Error ? err.message : String(err), stored: this.#stored, ...this.#where };
     } finally {
       this.#state = 'done';
       this.#clearTimers();
-      await this.#lastSubmit.catch(() => undefined);
     }
+    await this.#lastSubmit.catch(() => undefined);
+    const refused = this.#refused;
+    if (refused === undefined || outcome.kind === 'aborted') return outcome;
+    const message = refused instanceof Error ? refused.message : String(refused);
+    // A store that refuses writes says nothing about the handler; a command the partition
+    // rejected is this attempt's failure, retried (and given up on) by the retry policy.
+    if (refused instanceof StoreUnavailableError) return { kind: 'unstored', message };
+    return { kind: 'failed', message: `the partition rejected a command: ${message}`, stored: this.#stored, ...this.#where };
   }
 
   async #run(): Promise<AttemptOutcome> {
@@ -278,18 +295,26 @@ export class Attempt {
   }
 
   /**
-   * Appends a command to the partition's log. Appends from one attempt keep their order.
-   * `heldBytes`, reserved by the caller, go back to the budget once the append settled.
+   * Appends a command to the partition's log. Appends from one attempt keep their order; once
+   * one is refused the attempt stops (the partition refuses the ones queued behind it too, so
+   * the journal keeps no gap) and is run again when the store takes writes. `heldBytes`,
+   * reserved by the caller, go back to the budget once the append settled.
    */
   #submit(command: Command, heldBytes = 0): void {
+    if (this.#refused !== undefined) {
+      this.budget.release(heldBytes);
+      return;
+    }
     this.#stored = true;
     this.retry.retryCountSinceStored = 0;
     this.retry.lastStoredAt = Date.now();
     this.#lastSubmit = this.deps
       .submit(this.partition, command)
       .catch((err: unknown) => {
-        this.deps.logger.error({ err, invocationId: this.id }, 'appending an invoker command failed');
-        this.abort();
+        if (this.#refused !== undefined) return;
+        this.#refused = err;
+        this.deps.logger.warn({ err, invocationId: this.id }, 'the partition refused a command of this attempt; it runs again later');
+        this.#stream?.abort('the partition refused a command');
       })
       .finally(() => this.budget.release(heldBytes));
   }

@@ -39,6 +39,12 @@ export interface InvokerDeps {
   readonly negotiate: (min: number, max: number) => number;
   /** Appends a command to a partition's log; resolves once it is durable and applied. */
   readonly submit: (partition: number, command: Command) => Promise<void>;
+  /**
+   * Resolves once the partitions accept commands again after refusing one (a full disk): when
+   * an attempt whose command was refused runs again. Without it, such attempts are retried
+   * on a short backoff.
+   */
+  readonly writable?: () => Promise<void>;
   readonly config: {
     readonly inactivityTimeoutMs: number;
     readonly abortTimeoutMs: number;
@@ -53,6 +59,9 @@ export interface InvokerDeps {
   readonly identity?: RequestIdentity | undefined;
 }
 
+/** Delay before retrying after a refused command, when the store cannot say when it takes writes. */
+const STORE_RETRY_MS = 1000;
+
 /**
  * Runs invocations on their deployments, one attempt at a time per invocation, and retries
  * failed attempts with exponential backoff. It never writes the store: everything it learns
@@ -65,6 +74,8 @@ export class Invoker {
   readonly #rerun = new Set<string>();
   readonly #backoff = new Map<string, NodeJS.Timeout>();
   readonly #retry = new Map<string, RetryState>();
+  /** Invocations waiting for the store to take writes before their next attempt. */
+  readonly #waitingStore = new Set<string>();
   readonly #tasks = new Set<Promise<void>>();
   readonly #budget: MemoryBudget;
   #closed = false;
@@ -85,6 +96,7 @@ export class Invoker {
       clearTimeout(pending);
       this.#backoff.delete(id);
     }
+    this.#waitingStore.delete(id);
     this.#start(id, partition);
   }
 
@@ -98,6 +110,7 @@ export class Invoker {
     this.#running.get(id)?.abort();
     this.#rerun.delete(id);
     this.#retry.delete(id);
+    this.#waitingStore.delete(id);
     const pending = this.#backoff.get(id);
     if (pending) clearTimeout(pending);
     this.#backoff.delete(id);
@@ -106,7 +119,7 @@ export class Invoker {
   /** 'running', 'backing-off' or undefined (not in this invoker's hands). */
   stateOf(id: string): 'running' | 'backing-off' | undefined {
     if (this.#running.has(id)) return 'running';
-    if (this.#backoff.has(id)) return 'backing-off';
+    if (this.#backoff.has(id) || this.#waitingStore.has(id)) return 'backing-off';
     return undefined;
   }
 
@@ -148,6 +161,24 @@ export class Invoker {
     await Promise.allSettled([...this.#tasks]);
   }
 
+  /** Appends the command that gives up on an invocation; a refused one is appended again later. */
+  #giveUp(id: string, partition: number, command: Command): void {
+    this.deps.submit(partition, command).catch((err: unknown) => {
+      this.deps.logger.error({ err, invocationId: id }, 'giving up on an invocation failed; trying again once the store takes writes');
+      this.#whenWritable(id, () => this.#giveUp(id, partition, command));
+    });
+  }
+
+  /** Runs `then` once the partitions take commands again, unless the invocation was aborted or restarted meanwhile. */
+  #whenWritable(id: string, then: () => void): void {
+    this.#waitingStore.add(id);
+    const writable = this.deps.writable?.() ?? new Promise<void>((r) => setTimeout(r, STORE_RETRY_MS).unref());
+    void writable.then(() => {
+      if (this.#closed || !this.#waitingStore.delete(id)) return;
+      then();
+    });
+  }
+
   #start(id: string, partition: number): void {
     let retry = this.#retry.get(id);
     if (!retry) {
@@ -178,6 +209,11 @@ export class Invoker {
         return;
       case 'aborted':
         return;
+      case 'unstored':
+        // Not the handler's failure: it does not count against the retry policy.
+        this.deps.logger.warn({ invocationId: id, error: outcome.message }, 'attempt stopped: the store refused its command; retrying once it takes writes');
+        this.#whenWritable(id, () => this.#start(id, partition));
+        return;
       case 'failed': {
         retry.failures = outcome.stored ? 1 : retry.failures + 1;
         retry.retryCountSinceStored += 1;
@@ -197,7 +233,7 @@ export class Invoker {
             giveUp === 'kill'
               ? { kind: 'fail', id, now, result: { ok: false, code: outcome.code ?? 500, message: outcome.message } }
               : { kind: 'op', op: 'pause', id, now };
-          this.deps.submit(partition, command).catch((err: unknown) => this.deps.logger.error({ err, invocationId: id }, 'giving up on an invocation failed'));
+          this.#giveUp(id, partition, command);
           return;
         }
         const delay = outcome.nextRetryDelayMs ?? backoffDelay(policy, retry.failures);

@@ -14,7 +14,7 @@ import { SqliteMetadataStore } from '../store/sqlite/metadata.ts';
 import { SqlitePartitionStore, SqliteQueryEngine, openSqlite, type SqliteDb } from '../store/index.ts';
 import { TimerService } from '../timer/index.ts';
 import { decodeCommand } from '../log/index.ts';
-import { Worker, type Action, type OutboxMessage } from '../worker/index.ts';
+import { Worker, type Action, type OutboxMessage, type WorkerHealth } from '../worker/index.ts';
 import { loadRequestIdentity } from './identity.ts';
 import { invocationRoutes } from './invocation-routes.ts';
 import { stateRoutes } from './state-routes.ts';
@@ -42,7 +42,7 @@ const VERSION = '0.1.0';
 export async function startNode(config: Config, logger: Logger): Promise<EndureNode> {
   const identity = loadRequestIdentity(config, logger);
   const dbPath = join(config.dataDir, 'endure.db');
-  const db = openSqlite(dbPath);
+  const db = openSqlite(dbPath, { integrityCheck: !config.skipIntegrityCheck });
   const partitions = fixPartitionCount(db, config.partitions, logger);
   const partitioner = new Partitioner(partitions);
   const store = new SqlitePartitionStore(db);
@@ -80,14 +80,17 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
   const worker = new Worker(store, partitioner, dispatch, logger);
   const submit = worker.submit.bind(worker);
 
-  const shuffler = new Shuffle(submit, logger);
+  const writable = worker.writable.bind(worker);
+  const shuffler = new Shuffle(submit, logger, writable);
   const shuffle = (source: number, seq: number, message: OutboxMessage): void => shuffler.deliver(source, seq, message);
 
   const timers = new TimerService(
     (partition, key, now) => {
-      submit(partition, { kind: 'timer-fired', timerKey: key, now }).catch((err: unknown) =>
-        logger.error({ err, partition, key }, 'firing a timer failed'),
-      );
+      submit(partition, { kind: 'timer-fired', timerKey: key, now }).catch((err: unknown) => {
+        // The timer left the service's memory when it fired: put it back once it can be stored.
+        logger.warn({ err, partition, key }, 'firing a timer failed; firing it again once the store takes writes');
+        void writable().then(() => timers.schedule(partition, key, Date.now()));
+      });
     },
     async (after, upTo) => {
       const due = [];
@@ -106,6 +109,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     lazyState: (s) => targets.lazyState(s),
     negotiate: negotiateVersion,
     submit,
+    writable,
     config: {
       inactivityTimeoutMs: config.inactivityTimeoutMs,
       abortTimeoutMs: config.abortTimeoutMs,
@@ -133,7 +137,8 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     }
   }
 
-  const ingressHandler = createIngressHandler({ nodeId, targets, partitioner, responses, submit });
+  const unhealthy = (): string | undefined => describeHealth(worker.health());
+  const ingressHandler = createIngressHandler({ nodeId, targets, partitioner, responses, submit, unhealthy });
   const listeners: HttpListener[] = [];
   // Introspection reads the database through its own read-only connection in a worker thread.
   const query = new SqliteQueryEngine(dbPath, undefined, () => invoker.attempts());
@@ -166,6 +171,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
       ingressUrl: listeners[0]!.url,
       query,
       extraRoutes,
+      unhealthy,
     });
     const admin = await startAdminServer(adminHandler, {
       host: config.admin.host,
@@ -219,6 +225,20 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
       return closing;
     },
   };
+}
+
+/** What health endpoints say when the partitions cannot take commands. */
+function describeHealth(health: WorkerHealth): string | undefined {
+  switch (health.state) {
+    case 'accepting':
+      return undefined;
+    case 'refusing':
+      return `${health.error.message}; since ${new Date(health.since).toISOString()}, retrying`;
+    case 'broken':
+      return `the store failed to flush a commit to disk and refuses all work until restarted: ${
+        health.error instanceof Error ? health.error.message : String(health.error)
+      }`;
+  }
 }
 
 /** The partition count is fixed when the data directory is created. */

@@ -4,7 +4,8 @@
  * worker/ decides, the store remembers.
  */
 export type { PartitionStore, PartitionTx, PartitionReader, JournalEntry, FsmRecord, TimerRecord, PromiseRecord } from './partition.ts';
-export { openSqlite, type SqliteDb } from './sqlite/db.ts';
+export { StoreRefusal, StoreUnavailableError } from './errors.ts';
+export { openSqlite, UnusableDatabaseError, type OpenSqliteOptions, type SqliteDb } from './sqlite/db.ts';
 export { SqlitePartitionStore } from './sqlite/partition-store.ts';
 export { DEFAULT_QUERY_LIMITS, QueryError, QueryErrorKind } from './query.ts';
 export type { QueryAttempt, QueryColumn, QueryColumnType, QueryEngine, QueryLimits, QueryResult, QueryValue } from './query.ts';

@@ -151,3 +151,17 @@ describe('isLoopbackHost', () => {
     for (const host of ['0.0.0.0', '::', '10.0.0.5', '192.168.1.1', 'example.com', '::ffff:10.0.0.1']) expect(isLoopbackHost(host), host).toBe(false);
   });
 });
+
+describe('the integrity check setting', () => {
+  it('checks by default, and --skip-integrity-check or ENDURE_SKIP_INTEGRITY_CHECK turns it off', () => {
+    expect(compileConfig({}).skipIntegrityCheck).toBe(false);
+    expect(compileConfig({ flags: { 'skip-integrity-check': true } }).skipIntegrityCheck).toBe(true);
+    expect(compileConfig({ env: { ENDURE_SKIP_INTEGRITY_CHECK: 'true' } }).skipIntegrityCheck).toBe(true);
+    expect(compileConfig({ env: { ENDURE_SKIP_INTEGRITY_CHECK: '0' } }).skipIntegrityCheck).toBe(false);
+  });
+
+  it('rejects a value that is not a boolean, naming the variable', () => {
+    const err = configError(() => compileConfig({ env: { ENDURE_SKIP_INTEGRITY_CHECK: 'maybe' } }));
+    expect(err.issues).toEqual(['ENDURE_SKIP_INTEGRITY_CHECK: expected true or false, got "maybe"']);
+  });
+});

@@ -10,7 +10,9 @@ import {
   encodeTimerPayload,
   encodeWaiters,
 } from '../records.ts';
+import { StoreRefusal, StoreUnavailableError } from '../errors.ts';
 import type { SqliteDb } from './db.ts';
+import { refusal } from './refusal.ts';
 import { WalSync } from './wal-sync.ts';
 
 /**
@@ -65,7 +67,7 @@ export class SqlitePartitionStore implements PartitionStore {
         return result;
       } catch (err) {
         if (this.#db.inTransaction) this.#s.rollback.run();
-        throw err;
+        throw refusal(err) ?? err;
       }
     });
     return { value, durable: this.#wal.sync() };
@@ -79,6 +81,14 @@ export class SqlitePartitionStore implements PartitionStore {
       this.#db.exec(`RELEASE ${name}`);
       return result;
     } catch (err) {
+      // A refused write fails the whole transaction, not just this savepoint: after SQLITE_FULL
+      // or an I/O error SQLite may have rolled the transaction back already, and what followed
+      // would run outside any transaction.
+      const refused = refusal(err);
+      if (refused) throw refused;
+      if (!this.#db.inTransaction) {
+        throw new StoreUnavailableError(StoreRefusal.Failing, 'SQLite rolled the transaction back', { cause: err });
+      }
       this.#db.exec(`ROLLBACK TO ${name}`);
       this.#db.exec(`RELEASE ${name}`);
       throw err;
