@@ -1,4 +1,5 @@
 import type { Logger } from '../common/logger.ts';
+import { scrapeMetrics } from '../common/metrics.ts';
 import { DEFAULT_CONFIG } from '../config/index.ts';
 import type { DiscoverFn, SchemaRegistry } from '../metadata/index.ts';
 import { deploymentRoutes } from './deployments.ts';
@@ -44,6 +45,14 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
   const defaults: ServiceDefaults = deps.defaults ?? DEFAULT_CONFIG;
   const system: AdminRoute[] = [
     { method: 'GET', path: '/health', handle: () => empty(200) },
+    {
+      method: 'GET',
+      path: '/metrics',
+      handle: async () => {
+        const m = await scrapeMetrics();
+        return { status: 200, headers: { 'content-type': m.contentType }, body: m.text };
+      },
+    },
     {
       method: 'GET',
       path: '/version',

@@ -17,7 +17,8 @@ import type { RetryState } from './retry.ts';
 
 /** How an attempt ended. */
 export type AttemptOutcome =
-  | { readonly kind: 'ended' }
+  /** `failed`: the handler's output was a terminal error. */
+  | { readonly kind: 'ended'; readonly failed: boolean }
   | { readonly kind: 'suspended' }
   | { readonly kind: 'aborted' }
   | { readonly kind: 'not-runnable' }
@@ -52,6 +53,8 @@ export class Attempt {
   #inactivityTimer: NodeJS.Timeout | undefined;
   #where = { service: '', handler: '' };
   #version = 0;
+  /** Whether the output this attempt journaled is a failure (terminal error). */
+  #outputFailed = false;
   /** V7: run proposals whose stored completion is answered with an ack, not the notification. */
   readonly #ackRequested = new Set<number>();
   #abortTimer: NodeJS.Timeout | undefined;
@@ -156,6 +159,9 @@ export class Attempt {
       if (outcome) continue; // nothing after a terminal message counts
       if (this.#inputOpen) this.#armInactivity();
       if (isCommand(frame.type)) {
+        if (frame.type === MessageType.OutputCommand) {
+          this.#outputFailed = fromBinary(pb.OutputCommandMessageSchema, frame.body).result.case === 'failure';
+        }
         this.#submit({
           kind: 'journal-command',
           id: this.id,
@@ -212,7 +218,7 @@ export class Attempt {
       }
       case MessageType.End:
         this.#submit({ kind: 'end', id: this.id, now: Date.now() });
-        return { kind: 'ended' };
+        return { kind: 'ended', failed: this.#outputFailed };
       case MessageType.AwaitingOn:
         return undefined;
       default:

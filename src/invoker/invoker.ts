@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { recordAttempt, recordInvocation, recordRetry } from '../common/metrics.ts';
 import type { RequestIdentity } from '../protocol/index.ts';
 import type { PartitionReader } from '../store/index.ts';
 import type { Command, ResolvedTarget } from '../worker/model.ts';
@@ -97,6 +98,11 @@ export class Invoker {
     return this.#running.size;
   }
 
+  /** Number of invocations waiting for their next retry. */
+  get backingOff(): number {
+    return this.#backoff.size;
+  }
+
   /** Stops every attempt and waits for them to wind down. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -114,7 +120,11 @@ export class Invoker {
     }
     const attempt = new Attempt(id, partition, this.deps, retry);
     this.#running.set(id, attempt);
-    const task = attempt.run().then((outcome) => this.#finished(id, partition, retry, outcome));
+    const startedAt = performance.now();
+    const task = attempt.run().then((outcome) => {
+      recordAttempt(outcome.kind, startedAt);
+      this.#finished(id, partition, retry, outcome);
+    });
     this.#tasks.add(task);
     void task.finally(() => this.#tasks.delete(task));
   }
@@ -126,6 +136,7 @@ export class Invoker {
     switch (outcome.kind) {
       case 'ended':
       case 'not-runnable':
+        if (outcome.kind === 'ended') recordInvocation(outcome.failed ? 'failed' : 'completed');
         this.#retry.delete(id);
         if (rerun) this.#start(id, partition);
         return;
@@ -149,6 +160,7 @@ export class Invoker {
           );
           const now = Date.now();
           const giveUp = outcome.behavior === 'fail' ? 'kill' : outcome.behavior === 'pause' ? 'pause' : policy.onMaxAttempts;
+          recordInvocation(giveUp === 'kill' ? 'killed' : 'paused');
           const command: Command =
             giveUp === 'kill'
               ? { kind: 'fail', id, now, result: { ok: false, code: outcome.code ?? 500, message: outcome.message } }
@@ -157,6 +169,7 @@ export class Invoker {
           return;
         }
         const delay = outcome.nextRetryDelayMs ?? backoffDelay(policy, retry.failures);
+        recordRetry();
         this.deps.logger.warn({ invocationId: id, attempt: retry.attempts, retryInMs: delay, error: outcome.message }, 'invocation attempt failed');
         const timer = setTimeout(() => {
           this.#backoff.delete(id);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../common/logger.ts';
+import { observeNode } from '../common/metrics.ts';
 import { createAdminHandler, startAdminServer } from '../admin/index.ts';
 import { ResponseRegistry, createIngressHandler, listenHttp, type HttpListener } from '../ingress-http/index.ts';
 import { Invoker } from '../invoker/index.ts';
@@ -113,6 +114,13 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
   await worker.recover();
   await resumePartitions();
   await timers.start();
+  const unobserve = observeNode({
+    timersPending: () => timers.size,
+    invokerConnections: () => invoker.inFlight,
+    invocationsBackingOff: () => invoker.backingOff,
+    partitions: () => worker.progress(),
+    pendingCommands: () => worker.pendingCount,
+  });
 
   async function resumePartitions(): Promise<void> {
     for (let p = 0; p < partitions; p++) {
@@ -155,6 +163,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     listeners.push(admin);
   } catch (err) {
     await Promise.allSettled(listeners.map((l) => l.close()));
+    unobserve();
     timers.close();
     await invoker.close();
     db.close();
@@ -169,6 +178,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     close() {
       closing ??= (async () => {
         await Promise.allSettled(listeners.map((l) => l.close()));
+        unobserve();
         timers.close();
         await invoker.close();
         await worker.close();
