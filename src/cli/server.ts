@@ -9,6 +9,7 @@ interface ServerFlags {
   adminBind?: string;
   partitions?: string;
   logLevel?: string;
+  logFormat?: string;
   requestIdentityPrivateKeyPemFile?: string;
 }
 
@@ -22,6 +23,7 @@ export function addServerCommand(program: Command): void {
     .option('--admin-bind <host:port>', 'admin API listen address (env ENDURE_ADMIN_BIND, default 127.0.0.1:9070)')
     .option('--partitions <n>', 'number of partitions, fixed at creation (env ENDURE_PARTITIONS, default 24)')
     .option('--log-level <level>', 'trace|debug|info|warn|error|fatal|silent (env ENDURE_LOG_LEVEL, default info)')
+    .option('--log-format <format>', 'json (one object per line) or pretty (for a terminal) (env ENDURE_LOG_FORMAT, default json)')
     .option(
       '--request-identity-private-key-pem-file <path>',
       'Ed25519 private key (PEM) that signs every request to services (env ENDURE_REQUEST_IDENTITY_PRIVATE_KEY_PEM_FILE)',
@@ -29,7 +31,7 @@ export function addServerCommand(program: Command): void {
     .action(async (flags: ServerFlags) => {
       // Configuration errors surface before anything starts (ConfigError is handled in main).
       const config = compileConfig({ flags: { ...flags }, env: process.env });
-      const logger = createLogger(config.logLevel);
+      const logger = createLogger(config.logLevel, config.logFormat);
       const { startNode } = await import('../node/index.ts');
       const node = await startNode(config, logger);
       logger.info({ ingress: node.ingressUrl, admin: node.adminUrl, dataDir: config.dataDir }, 'endure started');

@@ -5,7 +5,7 @@
  */
 export { compileConfig } from './compile.ts';
 export type { ConfigInput } from './compile.ts';
-export { DEFAULT_CONFIG, LOG_LEVELS, ON_MAX_ATTEMPTS } from './config.ts';
-export type { BindAddress, Config, LogLevel, OnMaxAttempts, RetryConfig } from './config.ts';
+export { DEFAULT_CONFIG, LOG_FORMATS, LOG_LEVELS, ON_MAX_ATTEMPTS } from './config.ts';
+export type { BindAddress, Config, LogFormat, LogLevel, OnMaxAttempts, RetryConfig } from './config.ts';
 export { ConfigError } from './errors.ts';
 export { parseBind, parseBytes, parseDurationMs } from './values.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LOG_LEVELS, ON_MAX_ATTEMPTS } from './config.ts';
+import { LOG_FORMATS, LOG_LEVELS, ON_MAX_ATTEMPTS } from './config.ts';
 import type { BindAddress } from './config.ts';
 
 // Value parsers shared by flags and environment variables. Each schema accepts the raw string
@@ -84,6 +84,10 @@ export const kinds = {
   logLevel: {
     schema: fromText((t) => t.trim().toLowerCase()).pipe(z.enum(LOG_LEVELS)),
     expected: `one of ${LOG_LEVELS.join('|')}`,
+  },
+  logFormat: {
+    schema: fromText((t) => t.trim().toLowerCase()).pipe(z.enum(LOG_FORMATS)),
+    expected: `one of ${LOG_FORMATS.join('|')}`,
   },
   duration: {
     schema: fromText(parseDurationMs),

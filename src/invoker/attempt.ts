@@ -32,6 +32,8 @@ export type AttemptOutcome =
       readonly stored: boolean;
       readonly service: string;
       readonly handler: string;
+      /** The virtual object's or workflow's key, for keyed targets. */
+      readonly key: string | undefined;
     };
 
 /**
@@ -51,7 +53,7 @@ export class Attempt {
   #aborted = false;
   #lastSubmit: Promise<unknown> = Promise.resolve();
   #inactivityTimer: NodeJS.Timeout | undefined;
-  #where = { service: '', handler: '' };
+  #where: { service: string; handler: string; key: string | undefined } = { service: '', handler: '', key: undefined };
   #version = 0;
   /** Whether the output this attempt journaled is a failure (terminal error). */
   #outputFailed = false;
@@ -120,7 +122,7 @@ export class Attempt {
     const loaded = await store.loadInvocation(this.id, (st) => this.#wantsState(st));
     if (!loaded || loaded.status.phase !== 'invoked') return { kind: 'not-runnable' };
     const { status, journal } = loaded;
-    this.#where = { service: status.target.service, handler: status.target.handler };
+    this.#where = { service: status.target.service, handler: status.target.handler, key: status.target.key };
     const deployment = registry.getDeployment(status.target.deploymentId) ?? this.deps.latestDeployment(status.target.service);
     if (!deployment) throw new Error(`no deployment serves ${status.target.service}`);
     const version = this.deps.negotiate(deployment.minProtocolVersion, deployment.maxProtocolVersion);

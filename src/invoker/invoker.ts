@@ -152,14 +152,20 @@ export class Invoker {
         retry.attempts += 1;
         const policy = this.deps.retryPolicy(outcome.service, outcome.handler);
         const exhausted = policy.maxAttempts !== null && retry.attempts >= policy.maxAttempts;
+        const failure = {
+          invocationId: id,
+          target: formatTarget(outcome),
+          attempt: retry.attempts,
+          error: outcome.message,
+        };
         if (exhausted || outcome.behavior !== undefined) {
           this.#retry.delete(id);
+          const giveUp = outcome.behavior === 'fail' ? 'kill' : outcome.behavior === 'pause' ? 'pause' : policy.onMaxAttempts;
           this.deps.logger.warn(
-            { invocationId: id, attempts: retry.attempts, error: outcome.message, then: outcome.behavior ?? policy.onMaxAttempts },
-            exhausted ? 'invocation exhausted its retry attempts' : 'the handler asked not to retry',
+            { ...failure, then: giveUp },
+            exhausted ? 'invocation attempt failed; retry attempts exhausted' : 'invocation attempt failed; the handler asked not to retry',
           );
           const now = Date.now();
-          const giveUp = outcome.behavior === 'fail' ? 'kill' : outcome.behavior === 'pause' ? 'pause' : policy.onMaxAttempts;
           recordInvocation(giveUp === 'kill' ? 'killed' : 'paused');
           const command: Command =
             giveUp === 'kill'
@@ -170,7 +176,7 @@ export class Invoker {
         }
         const delay = outcome.nextRetryDelayMs ?? backoffDelay(policy, retry.failures);
         recordRetry();
-        this.deps.logger.warn({ invocationId: id, attempt: retry.attempts, retryInMs: delay, error: outcome.message }, 'invocation attempt failed');
+        this.deps.logger.warn({ ...failure, retryInMs: delay }, 'invocation attempt failed');
         const timer = setTimeout(() => {
           this.#backoff.delete(id);
           this.#start(id, partition);
@@ -179,4 +185,10 @@ export class Invoker {
       }
     }
   }
+}
+
+/** `Service/handler` or `Object/key/handler`, as Restate writes an invocation target. */
+function formatTarget(where: { service: string; handler: string; key: string | undefined }): string {
+  if (where.service === '') return 'unknown';
+  return where.key === undefined ? `${where.service}/${where.handler}` : `${where.service}/${where.key}/${where.handler}`;
 }
