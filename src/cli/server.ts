@@ -11,6 +11,7 @@ interface ServerFlags {
   logLevel?: string;
   logFormat?: string;
   requestIdentityPrivateKeyPemFile?: string;
+  tracingEndpoint?: string;
 }
 
 /** Adds `endure server`. */
@@ -27,6 +28,10 @@ export function addServerCommand(program: Command): void {
     .option(
       '--request-identity-private-key-pem-file <path>',
       'Ed25519 private key (PEM) that signs every request to services (env ENDURE_REQUEST_IDENTITY_PRIVATE_KEY_PEM_FILE)',
+    )
+    .option(
+      '--tracing-endpoint <url>',
+      'OTLP/HTTP collector for traces of invocations, e.g. http://127.0.0.1:4318 (env ENDURE_TRACING_ENDPOINT, default none)',
     )
     .action(async (flags: ServerFlags) => {
       // Configuration errors surface before anything starts (ConfigError is handled in main).

@@ -41,6 +41,7 @@ const OPTIONS = {
     'ENDURE_REQUEST_IDENTITY_PRIVATE_KEY_PEM_FILE',
     kinds.text,
   ),
+  tracingEndpoint: opt('--tracing-endpoint', 'ENDURE_TRACING_ENDPOINT', kinds.httpUrl),
 };
 
 function kebabToCamel(name: string): string {
@@ -98,6 +99,7 @@ export function compileConfig(input: ConfigInput = {}): Config {
       onMaxAttempts: read('retryOnMaxAttempts', d.retry.onMaxAttempts),
     },
     requestIdentityPrivateKeyPemFile: read('requestIdentityPrivateKeyPemFile', d.requestIdentityPrivateKeyPemFile),
+    tracingEndpoint: read('tracingEndpoint', d.tracingEndpoint),
   };
 
   if (issues.length === 0 && config.retry.maxIntervalMs < config.retry.initialIntervalMs) {

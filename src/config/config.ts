@@ -44,6 +44,8 @@ export interface Config {
   retry: RetryConfig;
   /** PEM file with the Ed25519 key that signs requests to services; unsigned when absent. */
   requestIdentityPrivateKeyPemFile: string | undefined;
+  /** OTLP/HTTP collector that receives traces of invocations; no tracing when absent. */
+  tracingEndpoint: string | undefined;
 }
 
 /**
@@ -70,4 +72,5 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
     onMaxAttempts: 'pause',
   },
   requestIdentityPrivateKeyPemFile: undefined,
+  tracingEndpoint: undefined,
 });

@@ -85,6 +85,17 @@ export const kinds = {
     schema: fromText((t) => t.trim().toLowerCase()).pipe(z.enum(LOG_LEVELS)),
     expected: `one of ${LOG_LEVELS.join('|')}`,
   },
+  httpUrl: {
+    schema: fromText((t) => {
+      try {
+        const url = new URL(t.trim());
+        return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' ? url.toString() : undefined;
+      } catch {
+        return undefined;
+      }
+    }),
+    expected: 'an http:// or https:// URL without credentials',
+  },
   logFormat: {
     schema: fromText((t) => t.trim().toLowerCase()).pipe(z.enum(LOG_FORMATS)),
     expected: `one of ${LOG_FORMATS.join('|')}`,

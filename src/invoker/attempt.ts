@@ -14,6 +14,7 @@ import { invocationIdToBytes, parseInvocationId } from '../types/index.ts';
 import type { Command, InvocationResult, InvocationStatus, ResolvedTarget } from '../worker/model.ts';
 import type { InvokerDeps } from './invoker.ts';
 import type { RetryState } from './retry.ts';
+import { AttemptTrace } from './trace.ts';
 
 /** How an attempt ended. */
 export type AttemptOutcome =
@@ -60,6 +61,8 @@ export class Attempt {
   /** V7: run proposals whose stored completion is answered with an ack, not the notification. */
   readonly #ackRequested = new Set<number>();
   #abortTimer: NodeJS.Timeout | undefined;
+  /** This attempt's spans, when tracing is on. */
+  #trace: AttemptTrace | undefined;
 
   constructor(
     readonly id: string,
@@ -70,6 +73,7 @@ export class Attempt {
 
   /** Forwards a notification the partition just journaled. */
   deliver(index: number, type: number, body: Uint8Array): void {
+    this.#trace?.notification(type, body);
     if (this.#state === 'loading') {
       this.#buffered.push({ index, frame: encodeFrame(type, body) });
       return;
@@ -105,16 +109,25 @@ export class Attempt {
 
   /** Runs the attempt to its end. Never throws. */
   async run(): Promise<AttemptOutcome> {
+    let outcome: AttemptOutcome;
     try {
-      return await this.#run();
+      outcome = await this.#run();
     } catch (err) {
-      if (this.#aborted) return { kind: 'aborted' };
-      return { kind: 'failed', message: err instanceof Error ? err.message : String(err), stored: this.#stored, ...this.#where };
+      if (this.#aborted) outcome = { kind: 'aborted' };
+      else outcome = { kind: 'failed', message: err instanceof Error ? err.message : String(err), stored: this.#stored, ...this.#where };
     } finally {
       this.#state = 'done';
       this.#clearTimers();
       await this.#lastSubmit.catch(() => undefined);
     }
+    this.#trace?.end(outcome.kind, outcome.kind === 'failed' ? outcome.message : undefined);
+    if (outcome.kind === 'ended') this.#trace?.endInvocation(outcome.failed ? { ok: false, message: 'the handler failed with a terminal error' } : { ok: true });
+    return outcome;
+  }
+
+  /** Emits the invocation's span when the invoker gives up on it after this attempt. */
+  gaveUp(message: string): void {
+    this.#trace?.endInvocation({ ok: false, message });
   }
 
   async #run(): Promise<AttemptOutcome> {
@@ -129,6 +142,9 @@ export class Attempt {
     this.#version = version;
     const state = this.#eagerState(status, loaded.state);
     if (this.#aborted) return { kind: 'aborted' };
+    if (this.deps.tracing) {
+      this.#trace = AttemptTrace.start(this.deps.tracing, status, journal[0]?.body, this.retry.attempts + 1, deployment.id);
+    }
 
     const requestResponse = deployment.protocolMode === 'REQUEST_RESPONSE';
     const stream = openInvocationStream({
@@ -138,7 +154,7 @@ export class Attempt {
       protocolVersion: version,
       mode: requestResponse ? 'request-response' : 'bidi',
       useHttp11: deployment.useHttp11,
-      headers: deployment.additionalHeaders,
+      headers: this.#trace ? { ...deployment.additionalHeaders, ...this.#trace.headers() } : deployment.additionalHeaders,
       identity: this.deps.identity,
     });
     this.#stream = stream;
@@ -164,6 +180,7 @@ export class Attempt {
         if (frame.type === MessageType.OutputCommand) {
           this.#outputFailed = fromBinary(pb.OutputCommandMessageSchema, frame.body).result.case === 'failure';
         }
+        const traceparent = this.#trace?.command(frame.type, frame.body);
         this.#submit({
           kind: 'journal-command',
           id: this.id,
@@ -172,6 +189,7 @@ export class Attempt {
           body: frame.body,
           now: Date.now(),
           ...this.#callee(frame),
+          ...(traceparent !== undefined ? { traceparent } : {}),
         });
         continue;
       }
@@ -193,6 +211,7 @@ export class Attempt {
           m.result.case === 'failure'
             ? { ok: false, code: m.result.value.code, message: m.result.value.message, metadata: m.result.value.metadata.map((x) => [x.key, x.value] as const) }
             : { ok: true, value: m.result.case === 'value' ? m.result.value : new Uint8Array() };
+        this.#trace?.runCompleted(m.resultCompletionId, result.ok ? undefined : result.message);
         this.#submit({ kind: 'run-completion', id: this.id, completionId: m.resultCompletionId, result });
         return undefined;
       }

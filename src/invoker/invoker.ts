@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Tracing } from '../common/tracing.ts';
 import { recordAttempt, recordInvocation, recordRetry } from '../common/metrics.ts';
 import type { RequestIdentity } from '../protocol/index.ts';
 import type { PartitionReader } from '../store/index.ts';
@@ -37,6 +38,8 @@ export interface InvokerDeps {
   readonly logger: Logger;
   /** Signs every invocation request (Restate's request identity), when configured. */
   readonly identity?: RequestIdentity | undefined;
+  /** Records the spans of invocations, when tracing is configured. */
+  readonly tracing?: Tracing | undefined;
 }
 
 /**
@@ -123,13 +126,13 @@ export class Invoker {
     const startedAt = performance.now();
     const task = attempt.run().then((outcome) => {
       recordAttempt(outcome.kind, startedAt);
-      this.#finished(id, partition, retry, outcome);
+      this.#finished(id, partition, retry, outcome, attempt);
     });
     this.#tasks.add(task);
     void task.finally(() => this.#tasks.delete(task));
   }
 
-  #finished(id: string, partition: number, retry: RetryState, outcome: AttemptOutcome): void {
+  #finished(id: string, partition: number, retry: RetryState, outcome: AttemptOutcome, attempt: Attempt): void {
     this.#running.delete(id);
     const rerun = this.#rerun.delete(id);
     if (this.#closed) return;
@@ -167,6 +170,7 @@ export class Invoker {
           );
           const now = Date.now();
           recordInvocation(giveUp === 'kill' ? 'killed' : 'paused');
+          if (giveUp === 'kill') attempt.gaveUp(outcome.message);
           const command: Command =
             giveUp === 'kill'
               ? { kind: 'fail', id, now, result: { ok: false, code: outcome.code ?? 500, message: outcome.message } }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../common/logger.ts';
 import { observeNode } from '../common/metrics.ts';
+import { Tracing } from '../common/tracing.ts';
 import { createAdminHandler, startAdminServer } from '../admin/index.ts';
 import { ResponseRegistry, createIngressHandler, listenHttp, type HttpListener } from '../ingress-http/index.ts';
 import { Invoker } from '../invoker/index.ts';
@@ -37,6 +38,7 @@ const VERSION = '0.1.0';
  */
 export async function startNode(config: Config, logger: Logger): Promise<EndureNode> {
   const identity = loadRequestIdentity(config, logger);
+  const tracing = config.tracingEndpoint !== undefined ? Tracing.start(config.tracingEndpoint, VERSION, logger) : Tracing.disabled;
   const db = openSqlite(join(config.dataDir, 'endure.db'));
   const partitions = fixPartitionCount(db, config.partitions, logger);
   const partitioner = new Partitioner(partitions);
@@ -109,6 +111,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     retryPolicy: (s, h) => targets.retryPolicy(s, h, config.retry),
     logger,
     identity,
+    tracing,
   });
 
   await worker.recover();
@@ -166,6 +169,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     unobserve();
     timers.close();
     await invoker.close();
+    await tracing.close();
     db.close();
     throw err;
   }
@@ -182,6 +186,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
         timers.close();
         await invoker.close();
         await worker.close();
+        await tracing.close().catch((err: unknown) => logger.warn({ err }, 'exporting the last spans failed'));
         await store.close();
         closeAllSessions();
         db.close();
