@@ -37,7 +37,7 @@ export interface AdminDeps {
 const VERSION_PREFIX = /^\/v(\d+)(?=\/|$)/;
 
 /**
- * The admin API as a function of a request: deployments, services, health and version, with
+ * The admin API as a function of a request: deployments, services, health, version and metrics, with
  * Restate's paths, status codes and JSON shapes. A bad request is answered with a 4xx and
  * changes nothing.
  */

@@ -1,6 +1,6 @@
 /**
  * The admin API (Restate's REST shapes): register, list, describe and remove deployments; list
- * and describe services and handlers; health and version. The core is a function of a request
+ * and describe services and handlers; health, version and Prometheus metrics. The core is a function of a request
  * (`createAdminHandler`), wrapped by a thin node:http adapter (`startAdminServer`). Other modules
  * add routes through `extraRoutes`. It changes schemas only through the SchemaRegistry and never
  * touches partition state directly.

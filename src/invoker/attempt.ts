@@ -135,6 +135,13 @@ export class Attempt {
     const loaded = await store.loadInvocation(this.id, (st) => this.#wantsState(st));
     if (!loaded || loaded.status.phase !== 'invoked') return { kind: 'not-runnable' };
     const { status, journal } = loaded;
+    // An output journaled by an earlier attempt is replayed, not sent again: remember it here.
+    for (let i = journal.length - 1; i >= 0; i--) {
+      const e = journal[i]!;
+      if (e.type !== MessageType.OutputCommand) continue;
+      this.#outputFailed = fromBinary(pb.OutputCommandMessageSchema, e.body).result.case === 'failure';
+      break;
+    }
     this.#where = { service: status.target.service, handler: status.target.handler, key: status.target.key };
     const deployment = registry.getDeployment(status.target.deploymentId) ?? this.deps.latestDeployment(status.target.service);
     if (!deployment) throw new Error(`no deployment serves ${status.target.service}`);
