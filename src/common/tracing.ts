@@ -178,9 +178,18 @@ export class Tracing {
     }
   }
 
-  /** Exports what is buffered and stops. */
-  async close(): Promise<void> {
-    await this.provider?.shutdown();
+  /**
+   * Exports what is buffered and stops; gives up after `timeoutMs` so that an unreachable
+   * collector cannot hold up the node's shutdown.
+   */
+  async close(timeoutMs = 2000): Promise<void> {
+    if (!this.provider) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+    });
+    await Promise.race([this.provider.shutdown(), late]).finally(() => clearTimeout(timer));
   }
 }
 
