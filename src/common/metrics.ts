@@ -98,6 +98,8 @@ export interface NodeGauges {
   partitions(): readonly { partition: number; appended: number; applied: number }[];
   /** Commands submitted and not yet in a committed batch. */
   pendingCommands(): number;
+  /** How many invocations are in each phase that is not final (invoked, suspended, paused ...). */
+  activeInvocations(): Promise<Readonly<Record<string, number>>>;
 }
 
 let node: NodeGauges | undefined;
@@ -134,6 +136,18 @@ function partitionGauge(name: string, help: string, read: (p: { appended: number
 partitionGauge('endure_partition_appended_lsn', 'Last LSN appended to the partition log', (p) => p.appended);
 partitionGauge('endure_partition_applied_lsn', 'Last LSN applied to the partition store and durable', (p) => p.applied);
 partitionGauge('endure_partition_lag', 'Records appended to the partition log and not yet applied and durable', (p) => p.appended - p.applied);
+
+new Gauge({
+  name: 'endure_invocations_active',
+  help: 'Invocations not yet completed, by status: scheduled, inboxed, invoked, suspended, paused',
+  labelNames: ['status'] as const,
+  registers: [registry],
+  async collect() {
+    this.reset();
+    if (!node) return;
+    for (const [status, count] of Object.entries(await node.activeInvocations())) this.set({ status }, count);
+  },
+});
 
 /** Lets the metrics read a node's gauges at scrape time; the returned function detaches it. */
 export function observeNode(gauges: NodeGauges): () => void {

@@ -123,7 +123,19 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     invocationsBackingOff: () => invoker.backingOff,
     partitions: () => worker.progress(),
     pendingCommands: () => worker.pendingCount,
+    activeInvocations: countActiveInvocations,
   });
+
+  /** Read at scrape time through the status index; completed invocations are not counted. */
+  async function countActiveInvocations(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const phase of ['scheduled', 'inboxed', 'invoked', 'suspended', 'paused'] as const) {
+      let n = 0;
+      for (let p = 0; p < partitions; p++) n += (await store.listInvocationsInPhase(p, phase)).length;
+      counts[phase] = n;
+    }
+    return counts;
+  }
 
   async function resumePartitions(): Promise<void> {
     for (let p = 0; p < partitions; p++) {

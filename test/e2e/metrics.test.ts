@@ -106,7 +106,7 @@ describe.skipIf(TARGET !== "endure")("GET /metrics", () => {
     expect(delta("endure_log_commit_duration_seconds_sum")).toBeGreaterThan(0);
   });
 
-  it("shows a sleeping invocation's timer as pending, then its lateness once it fires", async () => {
+  it("shows a sleeping invocation as active with a pending timer, then the timer's lateness once it fires", async () => {
     const before = await scrape();
     const id = uid("sleep");
     const pending = fetch(`${suite.endure.ingressUrl}/Sleeper/sleep`, {
@@ -114,9 +114,20 @@ describe.skipIf(TARGET !== "endure")("GET /metrics", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ id, ms: 1500 }),
     });
-    await eventually(async () => (sum(await scrape(), "endure_timers_pending") >= 1 ? true : undefined), 10_000, "a pending timer");
+    const sleeping = await eventually(async () => {
+      const samples = await scrape();
+      return sum(samples, "endure_timers_pending") >= 1 ? samples : undefined;
+    }, 10_000, "a pending timer");
+    // Invoked while its stream is open, suspended once it lets go: active either way.
+    const active = (samples: Sample[]) =>
+      sum(samples, "endure_invocations_active", { status: "invoked" }) + sum(samples, "endure_invocations_active", { status: "suspended" });
+    expect(active(sleeping)).toBe(1);
     expect((await pending).status).toBe(200);
     const after = await scrape();
+    expect(active(after)).toBe(0);
+    expect(after.filter((s) => s.name === "endure_invocations_active").map((s) => s.labels.status).sort()).toEqual(
+      ["inboxed", "invoked", "paused", "scheduled", "suspended"],
+    );
     expect(sum(after, "endure_timer_lateness_seconds_count") - sum(before, "endure_timer_lateness_seconds_count")).toBe(1);
     expect(sum(after, "endure_timers_pending")).toBe(0);
   });
