@@ -1,4 +1,5 @@
 import type { Logger } from '../common/logger.ts';
+import { scrapeMetrics } from '../common/metrics.ts';
 import { DEFAULT_CONFIG } from '../config/index.ts';
 import type { DiscoverFn, SchemaRegistry } from '../metadata/index.ts';
 import type { QueryEngine } from '../store/index.ts';
@@ -51,8 +52,8 @@ const VERSION_PREFIX = /^\/v(\d+)(?=\/|$)/;
 
 /**
  * The admin API as a function of a request: deployments, services, subscriptions, `/query`,
- * health and version, with Restate's paths, status codes and JSON shapes. A bad request is
- * answered with a 4xx and changes nothing.
+ * health, version and metrics, with Restate's paths, status codes and JSON shapes. A bad
+ * request is answered with a 4xx and changes nothing.
  */
 export function createAdminHandler(deps: AdminDeps): AdminHandler {
   const defaults: ServiceDefaults = deps.defaults ?? DEFAULT_CONFIG;
@@ -63,6 +64,14 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
       handle: () => {
         const problem = deps.unhealthy?.();
         return problem === undefined ? empty(200) : json(503, { code: 503, message: problem });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/metrics',
+      handle: async () => {
+        const m = await scrapeMetrics();
+        return { status: 200, headers: { 'content-type': m.contentType }, body: m.text };
       },
     },
     {

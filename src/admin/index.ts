@@ -1,7 +1,7 @@
 /**
  * The admin API (Restate's REST shapes): register, list, describe and remove deployments; list
  * and describe services, handlers and their OpenAPI documents; SQL introspection (`/query`, run
- * by the store's query engine, read-only); health and version. The core is a function of a request
+ * by the store's query engine, read-only); health, version and Prometheus metrics. The core is a function of a request
  * (`createAdminHandler`), wrapped by a thin node:http adapter (`startAdminServer`). Other modules
  * add routes through `extraRoutes`. It changes schemas only through the SchemaRegistry and never
  * touches partition state directly.

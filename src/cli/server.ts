@@ -18,7 +18,7 @@ export function addServerCommand(program: Command): void {
     .action(async (flags: ServerFlags) => {
       // Configuration errors surface before anything starts (ConfigError is handled in main).
       const config = compileConfig({ flags: { ...flags }, env: process.env });
-      const logger = createLogger(config.logLevel);
+      const logger = createLogger(config.logLevel, config.logFormat);
       const { startNode } = await import('../node/index.ts');
       const node = await startNode(config, logger);
       logger.info({ ingress: node.ingressUrl, admin: node.adminUrl, dataDir: config.dataDir }, 'endure started');

@@ -33,6 +33,7 @@ const OPTIONS = {
   adminBind: opt('--admin-bind', 'ENDURE_ADMIN_BIND', kinds.bind, 'admin API listen address'),
   partitions: opt('--partitions', 'ENDURE_PARTITIONS', kinds.partitions, 'number of partitions, fixed when the data directory is created'),
   logLevel: opt('--log-level', 'ENDURE_LOG_LEVEL', kinds.logLevel, 'trace|debug|info|warn|error|fatal|silent'),
+  logFormat: opt('--log-format', 'ENDURE_LOG_FORMAT', kinds.logFormat, 'json (one object per line) or pretty (for a terminal)'),
   inactivityTimeout: opt('--inactivity-timeout', 'ENDURE_INACTIVITY_TIMEOUT', kinds.duration, 'idle time after which a waiting handler is asked to suspend'),
   abortTimeout: opt('--abort-timeout', 'ENDURE_ABORT_TIMEOUT', kinds.duration, 'time after the suspend request before the attempt is aborted'),
   ingressMaxBodyBytes: opt('--ingress-max-body-bytes', 'ENDURE_INGRESS_MAX_BODY_BYTES', kinds.bytes, 'larger request bodies get 413'),
@@ -53,6 +54,7 @@ const OPTIONS = {
   ingressTokenFile: opt('--ingress-token-file', 'ENDURE_INGRESS_TOKEN_FILE', kinds.path, 'file of bearer tokens the ingress accepts, one a line; re-read when it changes or on SIGHUP'),
   ingressTokens: opt(undefined, 'ENDURE_INGRESS_TOKENS', kinds.tokens, 'bearer tokens the ingress accepts'),
   skipIntegrityCheck: opt('--skip-integrity-check', 'ENDURE_SKIP_INTEGRITY_CHECK', kinds.switch, 'start without PRAGMA quick_check on an existing database'),
+  tracingEndpoint: opt('--tracing-endpoint', 'ENDURE_TRACING_ENDPOINT', kinds.httpUrl, 'OTLP/HTTP collector for traces of invocations, e.g. http://127.0.0.1:4318'),
 };
 
 /** A flag of `endure server` as the CLI declares it. */
@@ -113,6 +115,7 @@ export function compileConfig(input: ConfigInput = {}): Config {
     admin: read('adminBind', { ...d.admin }),
     partitions: read('partitions', d.partitions),
     logLevel: read('logLevel', d.logLevel),
+    logFormat: read('logFormat', d.logFormat),
     inactivityTimeoutMs: read('inactivityTimeout', d.inactivityTimeoutMs),
     abortTimeoutMs: read('abortTimeout', d.abortTimeoutMs),
     ingressMaxBodyBytes: read('ingressMaxBodyBytes', d.ingressMaxBodyBytes),
@@ -137,6 +140,7 @@ export function compileConfig(input: ConfigInput = {}): Config {
       onMaxAttempts: read('retryOnMaxAttempts', d.retry.onMaxAttempts),
     },
     requestIdentityPrivateKeyPemFile: read('requestIdentityPrivateKeyPemFile', d.requestIdentityPrivateKeyPemFile),
+    tracingEndpoint: read('tracingEndpoint', d.tracingEndpoint),
   };
 
   if (issues.length === 0 && config.retry.maxIntervalMs < config.retry.initialIntervalMs) {

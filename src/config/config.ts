@@ -3,6 +3,11 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 /** A log level name. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** Log formats accepted by `--log-format` / `ENDURE_LOG_FORMAT`: JSON lines, or pretty lines for a terminal. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+/** A log format name. */
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 /** What to do with an invocation once its retry attempts are exhausted. */
 export const ON_MAX_ATTEMPTS = ['pause', 'kill'] as const;
 /** Behaviour on max attempts. */
@@ -57,6 +62,7 @@ export interface Config {
   admin: BindAddress;
   partitions: number;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   inactivityTimeoutMs: number;
   abortTimeoutMs: number;
   ingressMaxBodyBytes: number;
@@ -70,6 +76,8 @@ export interface Config {
   retry: RetryConfig;
   /** PEM file with the Ed25519 key that signs requests to services; unsigned when absent. */
   requestIdentityPrivateKeyPemFile: string | undefined;
+  /** OTLP/HTTP collector that receives traces of invocations; no tracing when absent. */
+  tracingEndpoint: string | undefined;
 }
 
 /**
@@ -83,6 +91,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   admin: { host: '127.0.0.1', port: 9070 },
   partitions: 24,
   logLevel: 'info',
+  logFormat: 'json',
   inactivityTimeoutMs: 60_000,
   abortTimeoutMs: 600_000,
   ingressMaxBodyBytes: 10 * 1024 * 1024,
@@ -108,4 +117,5 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
     onMaxAttempts: 'pause',
   },
   requestIdentityPrivateKeyPemFile: undefined,
+  tracingEndpoint: undefined,
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LOG_LEVELS, ON_MAX_ATTEMPTS } from './config.ts';
+import { LOG_FORMATS, LOG_LEVELS, ON_MAX_ATTEMPTS } from './config.ts';
 import type { BindAddress } from './config.ts';
 
 // Value parsers shared by flags and environment variables. Each schema accepts the raw string
@@ -109,6 +109,23 @@ export const kinds = {
     schema: fromText((t) => t.trim().toLowerCase()).pipe(z.enum(LOG_LEVELS)),
     expected: `one of ${LOG_LEVELS.join('|')}`,
     placeholder: 'level',
+  },
+  httpUrl: {
+    schema: fromText((t) => {
+      try {
+        const url = new URL(t.trim());
+        return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' ? url.toString() : undefined;
+      } catch {
+        return undefined;
+      }
+    }),
+    expected: 'an http:// or https:// URL without credentials',
+    placeholder: 'url',
+  },
+  logFormat: {
+    schema: fromText((t) => t.trim().toLowerCase()).pipe(z.enum(LOG_FORMATS)),
+    expected: `one of ${LOG_FORMATS.join('|')}`,
+    placeholder: 'json|pretty',
   },
   duration: {
     schema: fromText(parseDurationMs),

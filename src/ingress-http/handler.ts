@@ -1,4 +1,5 @@
 import { create, toBinary } from '@bufbuild/protobuf';
+import { UNKNOWN_TARGET, recordIngressRequest } from '../common/metrics.ts';
 import { pb } from '../protocol/index.ts';
 import type { Partitioner } from '../sharding/index.ts';
 import { StoreUnavailableError } from '../store/index.ts';
@@ -65,14 +66,31 @@ const FORWARDED_HEADER_EXCLUDES = new Set([
  */
 export function createIngressHandler(deps: IngressDeps): (req: IngressRequest) => Promise<IngressResponse> {
   return async (req) => {
+    const startedAt = performance.now();
+    const seen: SeenTarget = { service: UNKNOWN_TARGET, handler: UNKNOWN_TARGET };
+    let res: IngressResponse;
     try {
-      return await route(deps, req);
+      res = await route(deps, req, seen);
     } catch (err) {
-      if (err instanceof IngressError) return errorResponse(err.status, err.message);
-      return errorResponse(500, err instanceof Error ? err.message : String(err));
+      if (err instanceof IngressError) res = errorResponse(err.status, err.message);
+      else res = errorResponse(500, err instanceof Error ? err.message : String(err));
     }
+    recordIngressRequest(seen.service, seen.handler, res.status, startedAt);
+    return res;
   };
 }
+
+/**
+ * The target a request named, for the metrics' labels: set only once the schema registry
+ * knows it (or for Restate's own API, by verb), so that no client can grow the label set.
+ */
+interface SeenTarget {
+  service: string;
+  handler: string;
+}
+
+/** Verbs of `/restate/...` that label metrics; anything else stays `unknown`. */
+const RESTATE_VERBS = new Set(['health', 'invocation', 'workflow', 'awakeables', 'a', 'call', 'send', 'attach', 'output']);
 
 /** Restate's error body. */
 export function errorResponse(status: number, message: string, source: 'ingress' | 'invocation' = 'ingress'): IngressResponse {
@@ -83,7 +101,7 @@ export function errorResponse(status: number, message: string, source: 'ingress'
   };
 }
 
-async function route(deps: IngressDeps, req: IngressRequest): Promise<IngressResponse> {
+async function route(deps: IngressDeps, req: IngressRequest, seen: SeenTarget): Promise<IngressResponse> {
   const target = originForm(req.url);
   const q = target.indexOf('?');
   const rawPath = q < 0 ? target : target.slice(0, q);
@@ -97,12 +115,16 @@ async function route(deps: IngressDeps, req: IngressRequest): Promise<IngressRes
     throw new IngressError(400, 'bad path, cannot decode key');
   }
 
-  if (parts[0] === 'restate') return restateApi(deps, req, parts.slice(1), query);
+  if (parts[0] === 'restate') {
+    seen.service = 'restate';
+    if (parts[1] !== undefined && RESTATE_VERBS.has(parts[1])) seen.handler = parts[1];
+    return restateApi(deps, req, parts.slice(1), query, seen);
+  }
   if (req.method !== 'POST') {
     if (parts.length === 0) throw new IngressError(404, 'not found');
     throw new IngressError(405, 'method not allowed');
   }
-  return invokeHandler(deps, req, parts, query);
+  return invokeHandler(deps, req, parts, query, seen);
 }
 
 /**
@@ -124,7 +146,7 @@ function originForm(url: string): string {
   return parsed.pathname + parsed.search;
 }
 
-async function restateApi(deps: IngressDeps, req: IngressRequest, parts: string[], query: URLSearchParams): Promise<IngressResponse> {
+async function restateApi(deps: IngressDeps, req: IngressRequest, parts: string[], query: URLSearchParams, seen: SeenTarget): Promise<IngressResponse> {
   const [verb, ...rest] = parts;
   switch (verb) {
     case 'health': {
@@ -152,7 +174,7 @@ async function restateApi(deps: IngressDeps, req: IngressRequest, parts: string[
     case 'send': {
       if (rest.length === 0) throw new IngressError(400, 'bad path, expected /restate/call/:service/:handler or /restate/send/:service/:handler');
       requireMethod(req, 'POST');
-      return invokeHandler(deps, req, verb === 'send' ? [...rest, 'send'] : rest, query);
+      return invokeHandler(deps, req, verb === 'send' ? [...rest, 'send'] : rest, query, seen);
     }
     case 'attach':
     case 'output': {
@@ -260,7 +282,13 @@ function requireMethod(req: IngressRequest, method: string): void {
   if (req.method !== method) throw new IngressError(405, 'method not allowed');
 }
 
-async function invokeHandler(deps: IngressDeps, req: IngressRequest, parts: string[], query: URLSearchParams): Promise<IngressResponse> {
+async function invokeHandler(
+  deps: IngressDeps,
+  req: IngressRequest,
+  parts: string[],
+  query: URLSearchParams,
+  seen: SeenTarget,
+): Promise<IngressResponse> {
   const service = parts[0];
   if (service === undefined) throw badServicePath();
   const svc = deps.targets.lookup(service);
@@ -276,6 +304,8 @@ async function invokeHandler(deps: IngressDeps, req: IngressRequest, parts: stri
   const target = deps.targets.resolve(service, handler, key);
   if (target === undefined) throw serviceNotFound(service);
   if (target === 'no-handler') throw handlerNotFound(service, handler);
+  seen.service = service;
+  seen.handler = handler;
   const info = deps.targets.handlerInfo(service, handler);
   if (info && !info.public) throw new IngressError(400, 'the invoked service is not public');
   validateInput(req, info);

@@ -18,10 +18,12 @@ import { invocationIdToBytes, parseInvocationId } from '../types/index.ts';
 import type { Command, InvocationResult, InvocationStatus, ResolvedTarget } from '../worker/model.ts';
 import type { InvokerDeps } from './invoker.ts';
 import type { RetryState } from './retry.ts';
+import { AttemptTrace } from './trace.ts';
 
 /** How an attempt ended. */
 export type AttemptOutcome =
-  | { readonly kind: 'ended' }
+  /** `failed`: the handler's output was a terminal error. */
+  | { readonly kind: 'ended'; readonly failed: boolean }
   | { readonly kind: 'suspended' }
   | { readonly kind: 'aborted' }
   | { readonly kind: 'not-runnable' }
@@ -37,6 +39,8 @@ export type AttemptOutcome =
       readonly stored: boolean;
       readonly service: string;
       readonly handler: string;
+      /** The virtual object's or workflow's key, for keyed targets. */
+      readonly key: string | undefined;
     };
 
 /**
@@ -58,13 +62,17 @@ export class Attempt {
   #refused: unknown;
   #lastSubmit: Promise<unknown> = Promise.resolve();
   #inactivityTimer: NodeJS.Timeout | undefined;
-  #where = { service: '', handler: '' };
+  #where: { service: string; handler: string; key: string | undefined } = { service: '', handler: '', key: undefined };
   #version = 0;
+  /** Whether the output this attempt journaled is a failure (terminal error). */
+  #outputFailed = false;
   /** V7: run proposals whose stored completion is answered with an ack, not the notification. */
   readonly #ackRequested = new Set<number>();
   #abortTimer: NodeJS.Timeout | undefined;
   /** Why the stream is to be torn down at once (a protocol violation, the memory limit). */
   #cutOff: string | undefined;
+  /** This attempt's spans, when tracing is on. */
+  #trace: AttemptTrace | undefined;
 
   constructor(
     readonly id: string,
@@ -77,6 +85,7 @@ export class Attempt {
 
   /** Forwards a notification the partition just journaled. */
   deliver(index: number, type: number, body: Uint8Array): void {
+    this.#trace?.notification(type, body);
     if (this.#state === 'loading') {
       this.#buffered.push({ index, frame: encodeFrame(type, body) });
       return;
@@ -128,13 +137,28 @@ export class Attempt {
       this.#clearTimers();
     }
     await this.#lastSubmit.catch(() => undefined);
+    outcome = this.#refusedOutcome(outcome);
+    this.#trace?.end(outcome.kind, outcome.kind === 'failed' ? outcome.message : undefined);
+    if (outcome.kind === 'ended') this.#trace?.endInvocation(outcome.failed ? { ok: false, message: 'the handler failed with a terminal error' } : { ok: true });
+    return outcome;
+  }
+
+  /**
+   * The outcome once a refused command is taken into account: a store that refuses writes says
+   * nothing about the handler; a command the partition rejected is this attempt's failure,
+   * retried (and given up on) by the retry policy.
+   */
+  #refusedOutcome(outcome: AttemptOutcome): AttemptOutcome {
     const refused = this.#refused;
     if (refused === undefined || outcome.kind === 'aborted') return outcome;
     const message = refused instanceof Error ? refused.message : String(refused);
-    // A store that refuses writes says nothing about the handler; a command the partition
-    // rejected is this attempt's failure, retried (and given up on) by the retry policy.
     if (refused instanceof StoreUnavailableError) return { kind: 'unstored', message };
     return { kind: 'failed', message: `the partition rejected a command: ${message}`, stored: this.#stored, ...this.#where };
+  }
+
+  /** Emits the invocation's span when the invoker gives up on it after this attempt. */
+  gaveUp(message: string): void {
+    this.#trace?.endInvocation({ ok: false, message });
   }
 
   async #run(): Promise<AttemptOutcome> {
@@ -142,13 +166,23 @@ export class Attempt {
     const loaded = await store.loadInvocation(this.id, (st) => this.#wantsState(st));
     if (!loaded || loaded.status.phase !== 'invoked') return { kind: 'not-runnable' };
     const { status, journal } = loaded;
-    this.#where = { service: status.target.service, handler: status.target.handler };
+    // An output journaled by an earlier attempt is replayed, not sent again: remember it here.
+    for (let i = journal.length - 1; i >= 0; i--) {
+      const e = journal[i]!;
+      if (e.type !== MessageType.OutputCommand) continue;
+      this.#outputFailed = fromBinary(pb.OutputCommandMessageSchema, e.body).result.case === 'failure';
+      break;
+    }
+    this.#where = { service: status.target.service, handler: status.target.handler, key: status.target.key };
     const deployment = registry.getDeployment(status.target.deploymentId) ?? this.deps.latestDeployment(status.target.service);
     if (!deployment) throw new Error(`no deployment serves ${status.target.service}`);
     const version = this.deps.negotiate(deployment.minProtocolVersion, deployment.maxProtocolVersion);
     this.#version = version;
     const state = this.#eagerState(status, loaded.state);
     if (this.#aborted) return { kind: 'aborted' };
+    if (this.deps.tracing) {
+      this.#trace = AttemptTrace.start(this.deps.tracing, status, journal[0]?.body, this.retry.attempts + 1, deployment.id);
+    }
 
     const requestResponse = deployment.protocolMode === 'REQUEST_RESPONSE';
     const stream = openInvocationStream({
@@ -158,7 +192,7 @@ export class Attempt {
       protocolVersion: version,
       mode: requestResponse ? 'request-response' : 'bidi',
       useHttp11: deployment.useHttp11,
-      headers: deployment.additionalHeaders,
+      headers: this.#trace ? { ...deployment.additionalHeaders, ...this.#trace.headers() } : deployment.additionalHeaders,
       identity: this.deps.identity,
       budget: this.budget,
     });
@@ -186,6 +220,10 @@ export class Attempt {
       if (this.#inputOpen && (isJournaledCommand(frame.type) || frame.type === MessageType.ProposeRunCompletion)) this.#armInactivity();
       if (isJournaledCommand(frame.type)) {
         if (this.#hold(frame)) {
+          if (frame.type === MessageType.OutputCommand) {
+            this.#outputFailed = fromBinary(pb.OutputCommandMessageSchema, frame.body).result.case === 'failure';
+          }
+          const traceparent = this.#trace?.command(frame.type, frame.body);
           this.#submit(
             {
               kind: 'journal-command',
@@ -195,6 +233,7 @@ export class Attempt {
               body: frame.body,
               now: Date.now(),
               ...this.#callee(frame),
+              ...(traceparent !== undefined ? { traceparent } : {}),
             },
             frame.body.length,
           );
@@ -226,6 +265,7 @@ export class Attempt {
             ? { ok: false, code: m.result.value.code, message: m.result.value.message, metadata: m.result.value.metadata.map((x) => [x.key, x.value] as const) }
             : { ok: true, value: m.result.case === 'value' ? m.result.value : new Uint8Array() };
         if (!this.#hold(frame)) return this.#overLimit(frame);
+        this.#trace?.runCompleted(m.resultCompletionId, result.ok ? undefined : result.message);
         this.#submit({ kind: 'run-completion', id: this.id, completionId: m.resultCompletionId, result }, frame.body.length);
         return undefined;
       }
@@ -253,7 +293,7 @@ export class Attempt {
       }
       case MessageType.End:
         this.#submit({ kind: 'end', id: this.id, now: Date.now() });
-        return { kind: 'ended' };
+        return { kind: 'ended', failed: this.#outputFailed };
       case MessageType.AwaitingOn:
         return undefined;
       default: {

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { Tracing } from '../common/tracing.ts';
+import { recordAttempt, recordInvocation, recordRetry } from '../common/metrics.ts';
 import type { RequestIdentity } from '../protocol/index.ts';
 import type { PartitionReader } from '../store/index.ts';
 import type { Command, ResolvedTarget } from '../worker/model.ts';
@@ -57,6 +59,8 @@ export interface InvokerDeps {
   readonly logger: Logger;
   /** Signs every invocation request (Restate's request identity), when configured. */
   readonly identity?: RequestIdentity | undefined;
+  /** Records the spans of invocations, when tracing is configured. */
+  readonly tracing?: Tracing | undefined;
 }
 
 /** Delay before retrying after a refused command, when the store cannot say when it takes writes. */
@@ -152,6 +156,11 @@ export class Invoker {
     return this.#running.size;
   }
 
+  /** Number of invocations waiting for their next retry. */
+  get backingOff(): number {
+    return this.#backoff.size;
+  }
+
   /** Stops every attempt and waits for them to wind down. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -188,18 +197,23 @@ export class Invoker {
     retry.lastStartAt = Date.now();
     const attempt = new Attempt(id, partition, this.deps, retry, this.#budget);
     this.#running.set(id, attempt);
-    const task = attempt.run().then((outcome) => this.#finished(id, partition, retry, outcome));
+    const startedAt = performance.now();
+    const task = attempt.run().then((outcome) => {
+      recordAttempt(outcome.kind, startedAt);
+      this.#finished(id, partition, retry, outcome, attempt);
+    });
     this.#tasks.add(task);
     void task.finally(() => this.#tasks.delete(task));
   }
 
-  #finished(id: string, partition: number, retry: RetryState, outcome: AttemptOutcome): void {
+  #finished(id: string, partition: number, retry: RetryState, outcome: AttemptOutcome, attempt: Attempt): void {
     this.#running.delete(id);
     const rerun = this.#rerun.delete(id);
     if (this.#closed) return;
     switch (outcome.kind) {
       case 'ended':
       case 'not-runnable':
+        if (outcome.kind === 'ended') recordInvocation(outcome.failed ? 'failed' : 'completed');
         this.#retry.delete(id);
         if (rerun) this.#start(id, partition);
         return;
@@ -221,14 +235,22 @@ export class Invoker {
         retry.lastFailure = { message: outcome.message, code: outcome.code };
         const policy = this.deps.retryPolicy(outcome.service, outcome.handler);
         const exhausted = policy.maxAttempts !== null && retry.attempts >= policy.maxAttempts;
+        const failure = {
+          invocationId: id,
+          target: formatTarget(outcome),
+          attempt: retry.attempts,
+          error: outcome.message,
+        };
         if (exhausted || outcome.behavior !== undefined) {
           this.#retry.delete(id);
+          const giveUp = outcome.behavior === 'fail' ? 'kill' : outcome.behavior === 'pause' ? 'pause' : policy.onMaxAttempts;
           this.deps.logger.warn(
-            { invocationId: id, attempts: retry.attempts, error: outcome.message, then: outcome.behavior ?? policy.onMaxAttempts },
-            exhausted ? 'invocation exhausted its retry attempts' : 'the handler asked not to retry',
+            { ...failure, then: giveUp },
+            exhausted ? 'invocation attempt failed; retry attempts exhausted' : 'invocation attempt failed; the handler asked not to retry',
           );
           const now = Date.now();
-          const giveUp = outcome.behavior === 'fail' ? 'kill' : outcome.behavior === 'pause' ? 'pause' : policy.onMaxAttempts;
+          recordInvocation(giveUp === 'kill' ? 'killed' : 'paused');
+          if (giveUp === 'kill') attempt.gaveUp(outcome.message);
           const command: Command =
             giveUp === 'kill'
               ? { kind: 'fail', id, now, result: { ok: false, code: outcome.code ?? 500, message: outcome.message } }
@@ -237,7 +259,8 @@ export class Invoker {
           return;
         }
         const delay = outcome.nextRetryDelayMs ?? backoffDelay(policy, retry.failures);
-        this.deps.logger.warn({ invocationId: id, attempt: retry.attempts, retryInMs: delay, error: outcome.message }, 'invocation attempt failed');
+        recordRetry();
+        this.deps.logger.warn({ ...failure, retryInMs: delay }, 'invocation attempt failed');
         retry.nextRetryAt = Date.now() + delay;
         const timer = setTimeout(() => {
           this.#backoff.delete(id);
@@ -247,4 +270,10 @@ export class Invoker {
       }
     }
   }
+}
+
+/** `Service/handler` or `Object/key/handler`, as Restate writes an invocation target. */
+function formatTarget(where: { service: string; handler: string; key: string | undefined }): string {
+  if (where.service === '') return 'unknown';
+  return where.key === undefined ? `${where.service}/${where.handler}` : `${where.service}/${where.key}/${where.handler}`;
 }

@@ -90,6 +90,7 @@ function writeEntry(w: BinaryWriter, entry: { command: Command; partition: numbe
       w.uint32(tag(4, LEN)).bytes(c.body);
       w.uint32(tag(5, I64)).double(c.now);
       if (c.callee !== undefined) putTarget(w, 6, c.callee);
+      if (c.traceparent !== undefined) w.uint32(tag(7, LEN)).string(c.traceparent);
       break;
     case 'run-completion':
       w.uint32(tag(1, LEN)).string(c.id);
@@ -273,6 +274,7 @@ function readJournalCommand(r: BinaryReader, end: number): Command {
   let body = EMPTY;
   let now = 0;
   let callee: ResolvedTarget | undefined;
+  let traceparent: string | undefined;
   while (r.pos < end) {
     const t = r.uint32();
     switch (t) {
@@ -282,12 +284,20 @@ function readJournalCommand(r: BinaryReader, end: number): Command {
       case (4 << 3) | LEN: body = r.bytes(); break;
       case (5 << 3) | I64: now = r.double(); break;
       case (6 << 3) | LEN: callee = readTarget(r); break;
+      case (7 << 3) | LEN: traceparent = r.string(); break;
       default: skip(r, t);
     }
   }
-  return callee === undefined
-    ? { kind: 'journal-command', id, commandIndex, type, body, now }
-    : { kind: 'journal-command', id, commandIndex, type, body, now, callee };
+  return {
+    kind: 'journal-command',
+    id,
+    commandIndex,
+    type,
+    body,
+    now,
+    ...(callee !== undefined ? { callee } : {}),
+    ...(traceparent !== undefined ? { traceparent } : {}),
+  };
 }
 
 function readRunCompletion(r: BinaryReader, end: number): Command {

@@ -4,6 +4,8 @@ import type { Config } from '../config/index.ts';
 import type { Logger } from '../common/logger.ts';
 import { BearerTokens } from '../common/bearer-tokens.ts';
 import { isLoopbackHost } from '../common/loopback.ts';
+import { observeNode } from '../common/metrics.ts';
+import { Tracing } from '../common/tracing.ts';
 import { createAdminHandler, startAdminServer } from '../admin/index.ts';
 import { ResponseRegistry, createIngressHandler, listenHttp, type HttpListener } from '../ingress-http/index.ts';
 import { Invoker } from '../invoker/index.ts';
@@ -41,6 +43,7 @@ const VERSION = '0.1.0';
  */
 export async function startNode(config: Config, logger: Logger): Promise<EndureNode> {
   const identity = loadRequestIdentity(config, logger);
+  const tracing = config.tracingEndpoint !== undefined ? Tracing.start(config.tracingEndpoint, VERSION, logger) : Tracing.disabled;
   const dbPath = join(config.dataDir, 'endure.db');
   const db = openSqlite(dbPath, { integrityCheck: !config.skipIntegrityCheck });
   const partitions = fixPartitionCount(db, config.partitions, logger);
@@ -119,11 +122,31 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     retryPolicy: (s, h) => targets.retryPolicy(s, h, config.retry),
     logger,
     identity,
+    tracing,
   });
 
   await worker.recover();
   await resumePartitions();
   await timers.start();
+  const unobserve = observeNode({
+    timersPending: () => timers.size,
+    invokerConnections: () => invoker.inFlight,
+    invocationsBackingOff: () => invoker.backingOff,
+    partitions: () => worker.progress(),
+    pendingCommands: () => worker.pendingCount,
+    activeInvocations: countActiveInvocations,
+  });
+
+  /** Read at scrape time through the status index; completed invocations are not counted. */
+  async function countActiveInvocations(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const phase of ['scheduled', 'inboxed', 'invoked', 'suspended', 'paused'] as const) {
+      let n = 0;
+      for (let p = 0; p < partitions; p++) n += (await store.listInvocationsInPhase(p, phase)).length;
+      counts[phase] = n;
+    }
+    return counts;
+  }
 
   async function resumePartitions(): Promise<void> {
     for (let p = 0; p < partitions; p++) {
@@ -188,8 +211,10 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     auth.ingress?.close();
     await Promise.allSettled(listeners.map((l) => l.close()));
     await query.close();
+    unobserve();
     timers.close();
     await invoker.close();
+    await tracing.close();
     db.close();
     throw err;
   }
@@ -214,9 +239,11 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
         auth.ingress?.close();
         await Promise.allSettled(listeners.map((l) => l.close()));
         await query.close();
+        unobserve();
         timers.close();
         await invoker.close();
         await worker.close();
+        await tracing.close().catch((err: unknown) => logger.warn({ err }, 'exporting the last spans failed'));
         await store.close();
         closeAllSessions();
         db.close();

@@ -85,6 +85,8 @@ export type Command =
       readonly now: number;
       /** For calls and sends: the resolved callee (absent when the callee is unknown). */
       readonly callee?: ResolvedTarget;
+      /** For calls and sends, when traced: the W3C traceparent the callee's invocation hangs under. */
+      readonly traceparent?: string;
     }
   | {
       readonly kind: 'run-completion';

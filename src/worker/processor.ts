@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { recordAppend, recordCommit } from '../common/metrics.ts';
 import type { Partitioner } from '../sharding/index.ts';
 import { StoreUnavailableError, type PartitionStore } from '../store/index.ts';
 import { decodeCommand, encodeCommand } from '../log/index.ts';
@@ -60,6 +61,8 @@ export class Worker {
   readonly #lsn = new Map<number, number>();
   readonly #applied = new Map<number, number>();
   readonly #trimmed = new Map<number, number>();
+  /** Per partition, the last LSN whose batch is durable and acknowledged. */
+  readonly #durable = new Map<number, number>();
   /** Settles when every committed batch has been acknowledged. */
   #acked: Promise<void> = Promise.resolve();
   /** Set when the disk refused a flush: nothing can be acknowledged any more. */
@@ -100,6 +103,7 @@ export class Worker {
       });
       this.#lsn.set(p, last);
       this.#applied.set(p, last);
+      this.#durable.set(p, last);
       // Actions of records replayed here are re-derived by the leader's start-up scan.
       void actions;
     }
@@ -136,6 +140,20 @@ export class Worker {
     return this.#refusing ? this.#writable.opened : Promise.resolve();
   }
 
+  /** Per partition: the last LSN appended and the last one applied and durable (for metrics). */
+  progress(): { partition: number; appended: number; applied: number }[] {
+    const out = [];
+    for (let p = 0; p < this.partitioner.partitions; p++) {
+      out.push({ partition: p, appended: this.#lsn.get(p) ?? 0, applied: this.#durable.get(p) ?? 0 });
+    }
+    return out;
+  }
+
+  /** Commands submitted and not yet taken into a batch. */
+  get pendingCount(): number {
+    return this.#pending.length;
+  }
+
   /** Waits for in-flight batches and refuses new submits. */
   async close(): Promise<void> {
     while (this.#flushing || this.#pending.length > 0) {
@@ -168,6 +186,7 @@ export class Worker {
     const failed = new Map<Pending, unknown>();
     const touched = new Set<number>();
     let durable: Promise<void>;
+    const startedAt = performance.now();
     try {
       ({ durable } = await this.store.commit(async (tx) => {
         for (const entry of batch) {
@@ -206,10 +225,17 @@ export class Worker {
       return;
     }
     for (const p of touched) this.#applied.set(p, this.#lsn.get(p) ?? 0);
+    const applied = [...touched].map((p) => [p, this.#lsn.get(p) ?? 0] as const);
     // The next batch may commit while this one flushes to disk; answers and actions wait for
     // durability, in commit order (durable promises resolve in order).
     this.#acked = this.#acked.then(
-      () => durable.then(() => this.#acknowledge(batch, failed, actions, touched)),
+      () =>
+        durable.then(() => {
+          recordCommit(batch.length, (performance.now() - startedAt) / 1000);
+          for (const e of batch) if (!failed.has(e)) recordAppend(e.command.kind);
+          for (const [p, lsn] of applied) this.#durable.set(p, lsn);
+          this.#acknowledge(batch, failed, actions, touched);
+        }),
       () => undefined,
     ).catch((err: unknown) => {
       this.#broken = err;

@@ -249,7 +249,7 @@ class Apply {
           await this.#callResponse(status.id, m.resultCompletionId, UNKNOWN_TARGET, undefined, status);
           break;
         }
-        await this.#sendInvocation(cmd.callee, childId, m.parameter, m.headers, m.idempotencyKey, cmd.now, undefined, {
+        await this.#sendInvocation(cmd.callee, childId, m.parameter, traced(m.headers, cmd.traceparent), m.idempotencyKey, cmd.now, undefined, {
           kind: 'invocation',
           id: status.id,
           partition: this.ctx.partition,
@@ -263,7 +263,7 @@ class Apply {
         await this.#notifyInvocationId(status, m.invocationIdNotificationIdx, childId);
         if (!cmd.callee) break;
         const at = Number(m.invokeTime);
-        await this.#sendInvocation(cmd.callee, childId, m.parameter, m.headers, m.idempotencyKey, cmd.now, at > 0 ? at : undefined, undefined);
+        await this.#sendInvocation(cmd.callee, childId, m.parameter, traced(m.headers, cmd.traceparent), m.idempotencyKey, cmd.now, at > 0 ? at : undefined, undefined);
         break;
       }
       case MessageType.OutputCommand: {
@@ -901,4 +901,14 @@ function resultOneof(result: InvocationResult) {
         case: 'failure',
         value: { code: result.code, message: result.message, metadata: (result.metadata ?? []).map(([key, value]) => ({ key, value })) },
       } as const);
+}
+
+/**
+ * The callee's input headers: the call's own, with the trace context the caller's invoker chose
+ * for the call (it replaces one the handler may have set). Pure: the traceparent comes with
+ * the command.
+ */
+function traced(headers: { key: string; value: string }[], traceparent: string | undefined): { key: string; value: string }[] {
+  if (traceparent === undefined) return headers;
+  return [...headers.filter((h) => h.key.toLowerCase() !== 'traceparent'), { key: 'traceparent', value: traceparent }];
 }
