@@ -52,6 +52,7 @@ const OPTIONS = {
   adminTokens: opt(undefined, 'ENDURE_ADMIN_TOKENS', kinds.tokens, 'bearer tokens the admin API accepts'),
   ingressTokenFile: opt('--ingress-token-file', 'ENDURE_INGRESS_TOKEN_FILE', kinds.path, 'file of bearer tokens the ingress accepts, one a line; re-read when it changes or on SIGHUP'),
   ingressTokens: opt(undefined, 'ENDURE_INGRESS_TOKENS', kinds.tokens, 'bearer tokens the ingress accepts'),
+  subscriptionClusters: opt('--subscription-clusters', 'ENDURE_SUBSCRIPTION_CLUSTERS', kinds.brokerClusters, 'broker clusters subscriptions consume from: name=nats://host:port, name=amqp://user:pass@host:port, name=kafka://host:port,... separated by spaces'),
 };
 
 /** A flag of `endure server` as the CLI declares it. */
@@ -135,6 +136,7 @@ export function compileConfig(input: ConfigInput = {}): Config {
       onMaxAttempts: read('retryOnMaxAttempts', d.retry.onMaxAttempts),
     },
     requestIdentityPrivateKeyPemFile: read('requestIdentityPrivateKeyPemFile', d.requestIdentityPrivateKeyPemFile),
+    subscriptionClusters: read('subscriptionClusters', d.subscriptionClusters),
   };
 
   if (issues.length === 0 && config.retry.maxIntervalMs < config.retry.initialIntervalMs) {

@@ -6,3 +6,5 @@
 export type { PartitionStore, PartitionTx, PartitionReader, JournalEntry, FsmRecord, TimerRecord, PromiseRecord } from './partition.ts';
 export { openSqlite, type SqliteDb } from './sqlite/db.ts';
 export { SqlitePartitionStore } from './sqlite/partition-store.ts';
+export type { SubscriptionRecord, SubscriptionStore } from './subscriptions.ts';
+export { SqliteSubscriptionStore } from './sqlite/subscriptions.ts';
