@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { addDeploymentCommands, addServiceCommands } from './operator.ts';
+import { addDeploymentCommands, addServiceCommands, addSubscriptionCommands } from './operator.ts';
 import { addServerCommand } from './server.ts';
 
 /** Builds the `endure` command-line program. */
@@ -12,5 +12,6 @@ export function createProgram(version: string): Command {
   addServerCommand(program);
   addDeploymentCommands(program);
   addServiceCommands(program);
+  addSubscriptionCommands(program);
   return program;
 }

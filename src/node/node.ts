@@ -11,7 +11,8 @@ import { SchemaRegistry } from '../metadata/index.ts';
 import { closeAllSessions, discoverEndpoint, negotiateVersion } from '../protocol/index.ts';
 import { Partitioner } from '../sharding/index.ts';
 import { SqliteMetadataStore } from '../store/sqlite/metadata.ts';
-import { SqlitePartitionStore, openSqlite, type SqliteDb } from '../store/index.ts';
+import { SqlitePartitionStore, SqliteSubscriptionStore, openSqlite, type SqliteDb } from '../store/index.ts';
+import { SINGLE_NODE_PLACEMENT, SubscriptionService, subscriptionRoutes } from '../subscriptions/index.ts';
 import { TimerService } from '../timer/index.ts';
 import { decodeCommand } from '../log/index.ts';
 import { Worker, type Action, type OutboxMessage } from '../worker/index.ts';
@@ -131,6 +132,15 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     }
   }
 
+  const subscriptions = await SubscriptionService.open({
+    store: new SqliteSubscriptionStore(db, (fn) => store.exclusive(fn)),
+    clusters: config.subscriptionClusters,
+    sinks: targets,
+    ingest: { partitioner, resolve: (s, h, k) => targets.resolve(s, h, k), submit, now: Date.now },
+    placement: SINGLE_NODE_PLACEMENT,
+    logger,
+  });
+
   const ingressHandler = createIngressHandler({ nodeId, targets, partitioner, responses, submit });
   const listeners: HttpListener[] = [];
   const auth: { admin?: BearerTokens | undefined; ingress?: BearerTokens | undefined } = {};
@@ -157,7 +167,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
       version: VERSION,
       defaults: config,
       ingressUrl: listeners[0]!.url,
-      extraRoutes,
+      extraRoutes: [...extraRoutes, ...subscriptionRoutes(subscriptions)],
     });
     const admin = await startAdminServer(adminHandler, {
       host: config.admin.host,
@@ -178,6 +188,8 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     db.close();
     throw err;
   }
+  // Records enter like requests: only once the node is ready for them.
+  subscriptions.start();
   if (auth.admin === undefined && !isLoopbackHost(config.admin.host)) {
     logger.warn(
       { admin: config.admin.host },
@@ -198,6 +210,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
         auth.admin?.close();
         auth.ingress?.close();
         await Promise.allSettled(listeners.map((l) => l.close()));
+        await subscriptions.close();
         timers.close();
         await invoker.close();
         await worker.close();

@@ -50,3 +50,10 @@
  * This module never writes partition state itself (rule 1): records enter the partitions only
  * as commands through `submit`, like the HTTP ingress.
  */
+export { SubscriptionService } from './service.ts';
+export type { CreateSubscription, SubscriptionServiceDeps, SubscriptionView } from './service.ts';
+export { subscriptionRoutes } from './routes.ts';
+export { SINGLE_NODE_PLACEMENT, type ConsumerPlacement } from './placement.ts';
+export { parseSubscription, type SinkLookup } from './spec.ts';
+export { SubscriptionError, SubscriptionErrorCode, type Subscription } from './model.ts';
+export type { Source, SourceRecord, SourcePosition } from './source.ts';
