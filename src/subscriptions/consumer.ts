@@ -65,7 +65,7 @@ export class Consumer {
   async stop(): Promise<void> {
     this.#abort.abort();
     await this.#loop;
-    this.#setState(ConsumerState.Stopped);
+    this.#state = ConsumerState.Stopped;
   }
 
   /** Stops, then removes what the subscription owns at the broker. */
