@@ -11,7 +11,6 @@ import { Router } from './router.ts';
 import type { AdminRoute } from './router.ts';
 import { queryRoutes } from './query.ts';
 import { serviceRoutes } from './services.ts';
-import { subscriptionRoutes } from './subscriptions.ts';
 import type { ServiceDefaults } from './views.ts';
 
 /**
@@ -97,7 +96,6 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
       ...(deps.discoveryTimeoutMs !== undefined ? { discoveryTimeoutMs: deps.discoveryTimeoutMs } : {}),
     }),
     ...serviceRoutes(deps.registry, defaults),
-    ...subscriptionRoutes(),
     ...(deps.query !== undefined ? queryRoutes(deps.query) : []),
     ...(deps.extraRoutes ?? []),
   ]);

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { addInvocationCommands, addStateCommands } from './invocations.ts';
-import { addDeploymentCommands, addServiceCommands } from './operator.ts';
+import { addDeploymentCommands, addServiceCommands, addSubscriptionCommands } from './operator.ts';
 import { addSqlCommand } from './query.ts';
 import { addServerCommand } from './server.ts';
 
@@ -17,5 +17,6 @@ export function createProgram(version: string): Command {
   addInvocationCommands(program);
   addStateCommands(program);
   addSqlCommand(program);
+  addSubscriptionCommands(program);
   return program;
 }

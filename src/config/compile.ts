@@ -55,6 +55,7 @@ const OPTIONS = {
   ingressTokens: opt(undefined, 'ENDURE_INGRESS_TOKENS', kinds.tokens, 'bearer tokens the ingress accepts'),
   skipIntegrityCheck: opt('--skip-integrity-check', 'ENDURE_SKIP_INTEGRITY_CHECK', kinds.switch, 'start without PRAGMA quick_check on an existing database'),
   tracingEndpoint: opt('--tracing-endpoint', 'ENDURE_TRACING_ENDPOINT', kinds.httpUrl, 'OTLP/HTTP collector for traces of invocations, e.g. http://127.0.0.1:4318'),
+  subscriptionClusters: opt('--subscription-clusters', 'ENDURE_SUBSCRIPTION_CLUSTERS', kinds.brokerClusters, 'broker clusters subscriptions consume from: name=nats://host:port, name=amqp://user:pass@host:port, name=kafka://host:port,... separated by spaces'),
 };
 
 /** A flag of `endure server` as the CLI declares it. */
@@ -141,6 +142,7 @@ export function compileConfig(input: ConfigInput = {}): Config {
     },
     requestIdentityPrivateKeyPemFile: read('requestIdentityPrivateKeyPemFile', d.requestIdentityPrivateKeyPemFile),
     tracingEndpoint: read('tracingEndpoint', d.tracingEndpoint),
+    subscriptionClusters: read('subscriptionClusters', d.subscriptionClusters),
   };
 
   if (issues.length === 0 && config.retry.maxIntervalMs < config.retry.initialIntervalMs) {

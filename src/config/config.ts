@@ -55,6 +55,23 @@ export interface AuthConfig {
   ingress: TokenSource;
 }
 
+/** Kinds of broker a subscription can consume from. */
+export const BROKER_KINDS = ['nats', 'rabbitmq', 'kafka'] as const;
+/** A broker kind. */
+export type BrokerKind = (typeof BROKER_KINDS)[number];
+
+/**
+ * A broker cluster that subscriptions name in their source (`nats://<name>/<subject>`). The
+ * URL's scheme gives the kind: `nats://` (NATS), `amqp://` or `amqps://` (RabbitMQ),
+ * `kafka://host:port,host:port` (Kafka bootstrap brokers).
+ */
+export interface BrokerCluster {
+  name: string;
+  kind: BrokerKind;
+  /** NATS: server URLs; RabbitMQ: one AMQP URL; Kafka: `host:port` bootstrap brokers. */
+  servers: readonly string[];
+}
+
 /** The compiled, validated configuration of an Endure node. Internals never see raw options. */
 export interface Config {
   dataDir: string;
@@ -78,6 +95,8 @@ export interface Config {
   requestIdentityPrivateKeyPemFile: string | undefined;
   /** OTLP/HTTP collector that receives traces of invocations; no tracing when absent. */
   tracingEndpoint: string | undefined;
+  /** Broker clusters that subscriptions may consume from, by name. */
+  subscriptionClusters: readonly BrokerCluster[];
 }
 
 /**
@@ -118,4 +137,5 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   },
   requestIdentityPrivateKeyPemFile: undefined,
   tracingEndpoint: undefined,
+  subscriptionClusters: [],
 });

@@ -5,7 +5,7 @@
  */
 export { compileConfig, SERVER_FLAGS } from './compile.ts';
 export type { ConfigInput, ServerFlag } from './compile.ts';
-export { DEFAULT_CONFIG, LOG_FORMATS, LOG_LEVELS, ON_MAX_ATTEMPTS } from './config.ts';
-export type { AuthConfig, BindAddress, Config, HttpLimits, TokenSource, LogFormat, LogLevel, OnMaxAttempts, RetryConfig } from './config.ts';
+export { BROKER_KINDS, DEFAULT_CONFIG, LOG_FORMATS, LOG_LEVELS, ON_MAX_ATTEMPTS } from './config.ts';
+export type { AuthConfig, BindAddress, BrokerCluster, BrokerKind, Config, HttpLimits, TokenSource, LogFormat, LogLevel, OnMaxAttempts, RetryConfig } from './config.ts';
 export { ConfigError } from './errors.ts';
-export { MIN_TOKEN_LENGTH, parseBind, parseBytes, parseDurationMs, parseTokens } from './values.ts';
+export { MIN_TOKEN_LENGTH, parseBind, parseBrokerClusters, parseBytes, parseDurationMs, parseTokens } from './values.ts';

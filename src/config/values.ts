@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LOG_FORMATS, LOG_LEVELS, ON_MAX_ATTEMPTS } from './config.ts';
-import type { BindAddress } from './config.ts';
+import type { BindAddress, BrokerCluster } from './config.ts';
 
 // Value parsers shared by flags and environment variables. Each schema accepts the raw string
 // (or number/boolean from a programmatic caller) and yields the typed value; `expected` is the
@@ -67,6 +67,33 @@ export function parseTokens(raw: string): string[] | undefined {
     .filter((t) => t !== '');
   if (tokens.some((t) => t.length < MIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(t))) return undefined;
   return tokens;
+}
+
+/**
+ * Parses broker clusters, `name=url` entries separated by whitespace or `;`:
+ * `main=nats://127.0.0.1:4222 rabbit=amqp://guest:guest@127.0.0.1:5672 events=kafka://b1:9092,b2:9092`.
+ * Names are unique, letters, digits, `-` and `_`; undefined if any entry is malformed.
+ */
+export function parseBrokerClusters(raw: string): BrokerCluster[] | undefined {
+  const clusters: BrokerCluster[] = [];
+  for (const entry of raw.split(/[\s;]+/).filter((e) => e !== '')) {
+    const m = /^([A-Za-z0-9_-]+)=([a-z]+):\/\/(.+)$/.exec(entry);
+    if (!m) return undefined;
+    const [, name, scheme, rest] = m as unknown as [string, string, string, string];
+    if (clusters.some((c) => c.name === name)) return undefined;
+    if (scheme === 'nats' || scheme === 'tls') {
+      clusters.push({ name, kind: 'nats', servers: rest.split(',').map((s) => `${scheme}://${s}`) });
+    } else if (scheme === 'amqp' || scheme === 'amqps') {
+      clusters.push({ name, kind: 'rabbitmq', servers: [`${scheme}://${rest}`] });
+    } else if (scheme === 'kafka') {
+      const brokers = rest.split(',');
+      if (brokers.some((b) => !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(b))) return undefined;
+      clusters.push({ name, kind: 'kafka', servers: brokers });
+    } else {
+      return undefined;
+    }
+  }
+  return clusters;
 }
 
 type Raw = string | number | boolean;
@@ -165,6 +192,13 @@ export const kinds = {
     schema: fromText(parseTokens),
     expected: `bearer tokens of at least ${MIN_TOKEN_LENGTH} visible characters, separated by commas or spaces`,
     placeholder: 'tokens',
+    secret: true,
+  },
+  brokerClusters: {
+    schema: fromText(parseBrokerClusters),
+    expected: 'name=url entries separated by spaces (url: nats://host:port, amqp://user:pass@host:port, kafka://host:port,host:port), unique names',
+    placeholder: 'clusters',
+    // AMQP URLs carry passwords.
     secret: true,
   },
   switch: {

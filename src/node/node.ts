@@ -13,7 +13,8 @@ import { SchemaRegistry } from '../metadata/index.ts';
 import { closeAllSessions, discoverEndpoint, negotiateVersion } from '../protocol/index.ts';
 import { Partitioner } from '../sharding/index.ts';
 import { SqliteMetadataStore } from '../store/sqlite/metadata.ts';
-import { SqlitePartitionStore, SqliteQueryEngine, openSqlite, type SqliteDb } from '../store/index.ts';
+import { SqlitePartitionStore, SqliteQueryEngine, SqliteSubscriptionStore, openSqlite, type SqliteDb } from '../store/index.ts';
+import { SINGLE_NODE_PLACEMENT, SubscriptionService, subscriptionRoutes } from '../subscriptions/index.ts';
 import { TimerService } from '../timer/index.ts';
 import { decodeCommand } from '../log/index.ts';
 import { Worker, type Action, type OutboxMessage, type WorkerHealth } from '../worker/index.ts';
@@ -160,6 +161,15 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     }
   }
 
+  const subscriptions = await SubscriptionService.open({
+    store: new SqliteSubscriptionStore(db, (fn) => store.exclusive(fn)),
+    clusters: config.subscriptionClusters,
+    sinks: targets,
+    ingest: { partitioner, resolve: (s, h, k) => targets.resolve(s, h, k), submit, now: Date.now },
+    placement: SINGLE_NODE_PLACEMENT,
+    logger,
+  });
+
   const unhealthy = (): string | undefined => describeHealth(worker.health());
   const ingressHandler = createIngressHandler({ nodeId, targets, partitioner, responses, submit, unhealthy });
   const listeners: HttpListener[] = [];
@@ -193,7 +203,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
       defaults: config,
       ingressUrl: listeners[0]!.url,
       query,
-      extraRoutes,
+      extraRoutes: [...extraRoutes, ...subscriptionRoutes(subscriptions)],
       unhealthy,
     });
     const admin = await startAdminServer(adminHandler, {
@@ -218,6 +228,8 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     db.close();
     throw err;
   }
+  // Records enter like requests: only once the node is ready for them.
+  subscriptions.start();
   if (auth.admin === undefined && !isLoopbackHost(config.admin.host)) {
     logger.warn(
       { admin: config.admin.host },
@@ -238,6 +250,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
         auth.admin?.close();
         auth.ingress?.close();
         await Promise.allSettled(listeners.map((l) => l.close()));
+        await subscriptions.close();
         await query.close();
         unobserve();
         timers.close();

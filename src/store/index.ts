@@ -10,3 +10,5 @@ export { SqlitePartitionStore } from './sqlite/partition-store.ts';
 export { DEFAULT_QUERY_LIMITS, QueryError, QueryErrorKind } from './query.ts';
 export type { QueryAttempt, QueryColumn, QueryColumnType, QueryEngine, QueryLimits, QueryResult, QueryValue } from './query.ts';
 export { SqliteQueryEngine } from './sqlite/query/engine.ts';
+export type { SubscriptionRecord, SubscriptionStore } from './subscriptions.ts';
+export { SqliteSubscriptionStore } from './sqlite/subscriptions.ts';

@@ -185,17 +185,6 @@ describe('admin API', () => {
     expect((await request(handler, 'GET', '/v4/services/Nope/openapi')).status).toBe(404);
   });
 
-  it('lists no subscriptions and refuses to create one, changing nothing', async () => {
-    const list = await request(handler, 'GET', '/v4/subscriptions');
-    expect(list.status).toBe(200);
-    expect(bodyOf(list)).toEqual({ subscriptions: [] });
-    const create = await request(handler, 'POST', '/v4/subscriptions', { source: 'kafka://c/t', sink: 'service://Greeter/greet' });
-    expect(create.status).toBe(501);
-    expect(bodyOf(create)).toMatchObject({ code: 501, restate_code: null, message: expect.stringContaining('not supported') });
-    expect((await request(handler, 'GET', '/v4/subscriptions/sub_1x')).status).toBe(404);
-    expect(bodyOf(await request(handler, 'GET', '/v4/subscriptions'))).toEqual({ subscriptions: [] });
-  });
-
   it('answers 405 for a known path with the wrong method', async () => {
     const res = await request(handler, 'PUT', '/services');
     expect(res.status).toBe(405);
