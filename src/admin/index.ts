@@ -14,5 +14,5 @@ export { empty, json } from './http.ts';
 export { Router } from './router.ts';
 export type { AdminRoute, RouteContext } from './router.ts';
 export { AdminError, AdminErrorCode, errorResponse } from './errors.ts';
-export { friendlyDuration } from './duration.ts';
+export { friendlyDuration, parseFriendlyDuration } from './duration.ts';
 export type { ServiceDefaults } from './views.ts';
