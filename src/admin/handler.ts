@@ -1,7 +1,7 @@
 import type { Logger } from '../common/logger.ts';
 import { DEFAULT_CONFIG } from '../config/index.ts';
 import type { DiscoverFn, SchemaRegistry } from '../metadata/index.ts';
-import { deploymentRoutes } from './deployments.ts';
+import { deploymentRoutes, type RegistrationHooks } from './deployments.ts';
 import { AdminError, AdminErrorCode, errorResponse, notFound } from './errors.ts';
 import { empty, json } from './http.ts';
 import type { AdminHandler, AdminRequest, AdminResponse } from './http.ts';
@@ -26,6 +26,8 @@ export interface AdminDeps {
   ingressUrl?: string;
   /** Timeout of a discovery request. */
   discoveryTimeoutMs?: number;
+  /** Declarations in manifests that other modules own (schedules). */
+  registrationHooks?: RegistrationHooks;
   /** More routes (invocations, state, query...), matched after the built-in ones. */
   extraRoutes?: readonly AdminRoute[];
   /** Called for paths no route knows, before answering 404. */
@@ -64,6 +66,7 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
       discover: deps.discover,
       defaults,
       ...(deps.discoveryTimeoutMs !== undefined ? { discoveryTimeoutMs: deps.discoveryTimeoutMs } : {}),
+      ...(deps.registrationHooks !== undefined ? { registrationHooks: deps.registrationHooks } : {}),
     }),
     ...serviceRoutes(deps.registry, defaults),
     ...(deps.extraRoutes ?? []),

@@ -9,6 +9,7 @@ import { ResponseRegistry, createIngressHandler, listenHttp, type HttpListener }
 import { Invoker } from '../invoker/index.ts';
 import { SchemaRegistry } from '../metadata/index.ts';
 import { closeAllSessions, discoverEndpoint, negotiateVersion } from '../protocol/index.ts';
+import { scheduleTimerKey } from '../schedule/index.ts';
 import { Partitioner } from '../sharding/index.ts';
 import { SqliteMetadataStore } from '../store/sqlite/metadata.ts';
 import { SqlitePartitionStore, openSqlite, type SqliteDb } from '../store/index.ts';
@@ -17,6 +18,7 @@ import { decodeCommand } from '../log/index.ts';
 import { Worker, type Action, type OutboxMessage } from '../worker/index.ts';
 import { loadRequestIdentity } from './identity.ts';
 import { invocationRoutes } from './invocation-routes.ts';
+import { fireScheduleTimer, scheduleRegistrationHooks, scheduleRoutes, type ScheduleDeps } from './schedule-routes.ts';
 import { Shuffle } from './shuffle.ts';
 import { Targets } from './targets.ts';
 
@@ -30,6 +32,8 @@ export interface EndureNode {
 }
 
 const VERSION = '0.1.0';
+/** Timers of schedules are fired as schedule ticks (node/schedule-routes.ts). */
+const SCHEDULE_TIMER_PREFIX = scheduleTimerKey('');
 
 /**
  * Starts a single Endure node on its embedded SQLite store: it leads every partition, so the
@@ -83,9 +87,10 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
 
   const timers = new TimerService(
     (partition, key, now) => {
-      submit(partition, { kind: 'timer-fired', timerKey: key, now }).catch((err: unknown) =>
-        logger.error({ err, partition, key }, 'firing a timer failed'),
-      );
+      const fired = key.startsWith(SCHEDULE_TIMER_PREFIX)
+        ? fireScheduleTimer(scheduleDeps, partition, key.slice(SCHEDULE_TIMER_PREFIX.length), now)
+        : submit(partition, { kind: 'timer-fired', timerKey: key, now });
+      fired.catch((err: unknown) => logger.error({ err, partition, key }, 'firing a timer failed'));
     },
     async (after, upTo) => {
       const due = [];
@@ -95,6 +100,8 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
       return due;
     },
   );
+
+  const scheduleDeps: ScheduleDeps = { nodeId, partitioner, responses, store, targets, submit };
 
   const invoker = new Invoker({
     store,
@@ -157,7 +164,8 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
       version: VERSION,
       defaults: config,
       ingressUrl: listeners[0]!.url,
-      extraRoutes,
+      extraRoutes: [...extraRoutes, ...scheduleRoutes(scheduleDeps)],
+      registrationHooks: scheduleRegistrationHooks(scheduleDeps),
     });
     const admin = await startAdminServer(adminHandler, {
       host: config.admin.host,

@@ -4,6 +4,7 @@ import type { Partitioner } from '../sharding/index.ts';
 import type { PartitionTx } from '../store/index.ts';
 import { IdDecodeError, deriveInvocationId, formatInvocationId, idempotentInvocationId, parseAwakeableId, parseInvocationId, workflowRunId } from '../types/index.ts';
 import { encodeCommand } from '../log/index.ts';
+import { applySchedule, type ScheduleHost } from './schedules.ts';
 import type {
   Action,
   Command,
@@ -82,7 +83,20 @@ class Apply {
         return this.#attach(cmd.id, cmd.mode, cmd.sink);
       case 'outbox-delivered':
         return this.tx.deleteOutboxUpTo(this.ctx.partition, cmd.upTo);
+      case 'schedule':
+        return applySchedule(this.#scheduleHost(), cmd);
     }
+  }
+
+  #scheduleHost(): ScheduleHost {
+    return {
+      tx: this.tx,
+      partition: this.ctx.partition,
+      partitionOfInvocation: (id) => this.ctx.partitioner.partitionOfInvocation(id),
+      outbox: (m) => this.#outbox(m),
+      putTimer: (key, fireAt, payload) => this.#putTimer(key, fireAt, payload),
+      answer: (sink, answer) => this.#answer(sink, answer),
+    };
   }
 
   /** Deduplication (rule 5): true the first time a producer's sequence number is seen. */
@@ -585,7 +599,7 @@ class Apply {
     status.completedAt = now;
     status.modifiedAt = now;
     status.waiting = undefined;
-    for (const sink of status.sinks) await this.#deliver(sink, id, result);
+    for (const sink of status.sinks) await this.#deliver(sink, id, result, now);
     status.sinks = [];
     await this.tx.putInvocation(status);
     // The input stays: restart-as-new needs it. The rest of the journal goes.
@@ -614,9 +628,14 @@ class Apply {
     }
   }
 
-  async #deliver(sink: Sink, id: string, result: InvocationResult): Promise<void> {
+  async #deliver(sink: Sink, id: string, result: InvocationResult, now = 0): Promise<void> {
     if (sink.kind === 'ingress') {
       this.actions.push({ kind: 'answer', sink, answer: { kind: 'result', id, result } });
+      return;
+    }
+    if (sink.kind === 'schedule') {
+      // The schedule learns that its tick's invocation ended (overlap policy).
+      await this.#outbox({ partition: sink.partition, command: { kind: 'schedule', op: 'done', id: sink.id, invocationId: id, now } });
       return;
     }
     // Awaited by another invocation: goes through the outbox to the caller's partition.
@@ -780,6 +799,8 @@ class Apply {
   // ---- attach / output ----
 
   async #attach(id: string, mode: 'attach' | 'output', sink: Sink): Promise<void> {
+    // Schedules learn of completions through the invocation's own sinks, never by attaching.
+    if (sink.kind === 'schedule') return;
     const status = await this.tx.getInvocation(id);
     if (sink.kind === 'invocation') {
       if (status?.phase === 'completed' && status.result) return this.#deliver(sink, id, status.result);

@@ -4,7 +4,7 @@
 //
 // Every stored record is one format byte followed by one message of this file:
 //   0x01  this format: the message that the column holds (LogEntry for log and outbox rows,
-//         InvocationStatus, TimerPayload, InvocationResult, PromiseWaiters)
+//         InvocationStatus, TimerPayload, InvocationResult, PromiseWaiters, ScheduleRecord)
 //   0xFF  a record written by Endure before this format (node:v8 serialisation, whose header
 //         starts with 0xFF); still read, never written
 // Any other first byte is a format this version does not know. Changes that old readers can
@@ -26,7 +26,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file endure/records.proto.
  */
 export const file_endure_records: GenFile = /*@__PURE__*/
-  fileDesc("ChRlbmR1cmUvcmVjb3Jkcy5wcm90bxIOZW5kdXJlLnJlY29yZHMi3wEKDlJlc29sdmVkVGFyZ2V0Eg8KB3NlcnZpY2UYASABKAkSDwoHaGFuZGxlchgCIAEoCRIQCgNrZXkYAyABKAlIAIgBARIxCgxzZXJ2aWNlX3R5cGUYBCABKA4yGy5lbmR1cmUucmVjb3Jkcy5TZXJ2aWNlVHlwZRIxCgxoYW5kbGVyX3R5cGUYBSABKA4yGy5lbmR1cmUucmVjb3Jkcy5IYW5kbGVyVHlwZRIVCg1kZXBsb3ltZW50X2lkGAYgASgJEhQKDHJldGVudGlvbl9tcxgHIAEoAUIGCgRfa2V5IiQKBkhlYWRlchILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAkiOgoPRmFpbHVyZU1ldGFkYXRhEicKB2VudHJpZXMYASADKAsyFi5lbmR1cmUucmVjb3Jkcy5IZWFkZXIiWwoHRmFpbHVyZRIMCgRjb2RlGAEgASgNEg8KB21lc3NhZ2UYAiABKAkSMQoIbWV0YWRhdGEYAyABKAsyHy5lbmR1cmUucmVjb3Jkcy5GYWlsdXJlTWV0YWRhdGEiWgoQSW52b2NhdGlvblJlc3VsdBIPCgV2YWx1ZRgBIAEoDEgAEioKB2ZhaWx1cmUYAiABKAsyFy5lbmR1cmUucmVjb3Jkcy5GYWlsdXJlSABCCQoHb3V0Y29tZSIvCgtJbmdyZXNzU2luaxIMCgRub2RlGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAQifAoOSW52b2NhdGlvblNpbmsSCgoCaWQYASABKAkSEQoJcGFydGl0aW9uGAIgASgNEhUKDWNvbXBsZXRpb25faWQYAyABKA0SHgoRbm90aWZpY2F0aW9uX3R5cGUYBCABKA1IAIgBAUIUChJfbm90aWZpY2F0aW9uX3R5cGUidAoEU2luaxIuCgdpbmdyZXNzGAEgASgLMhsuZW5kdXJlLnJlY29yZHMuSW5ncmVzc1NpbmtIABI0CgppbnZvY2F0aW9uGAIgASgLMh4uZW5kdXJlLnJlY29yZHMuSW52b2NhdGlvblNpbmtIAEIGCgRraW5kIiYKBURlZHVwEhAKCHByb2R1Y2VyGAEgASgJEgsKA3NlcRgCIAEoBCIHCgVFbXB0eSJ6CgxTaWduYWxSZXN1bHQSJQoEdm9pZBgBIAEoCzIVLmVuZHVyZS5yZWNvcmRzLkVtcHR5SAASDwoFdmFsdWUYAiABKAxIABIqCgdmYWlsdXJlGAMgASgLMhcuZW5kdXJlLnJlY29yZHMuRmFpbHVyZUgAQgYKBGtpbmQinwIKDU5ld0ludm9jYXRpb24SCgoCaWQYASABKAkSLgoGdGFyZ2V0GAIgASgLMh4uZW5kdXJlLnJlY29yZHMuUmVzb2x2ZWRUYXJnZXQSEwoLaW5wdXRfZW50cnkYAyABKAwSHAoPaWRlbXBvdGVuY3lfa2V5GAQgASgJSACIAQESFwoKZXhlY3V0ZV9hdBgFIAEoAUgBiAEBEhIKCmNyZWF0ZWRfYXQYBiABKAESIgoEc2luaxgHIAEoCzIULmVuZHVyZS5yZWNvcmRzLlNpbmsSKwoJc2lua19tb2RlGAggASgOMhguZW5kdXJlLnJlY29yZHMuU2lua01vZGVCEgoQX2lkZW1wb3RlbmN5X2tleUINCgtfZXhlY3V0ZV9hdCJhCgZJbnZva2USMQoKaW52b2NhdGlvbhgBIAEoCzIdLmVuZHVyZS5yZWNvcmRzLk5ld0ludm9jYXRpb24SJAoFZGVkdXAYAiABKAsyFS5lbmR1cmUucmVjb3Jkcy5EZWR1cCKMAQoOSm91cm5hbENvbW1hbmQSCgoCaWQYASABKAkSFQoNY29tbWFuZF9pbmRleBgCIAEoDRIMCgR0eXBlGAMgASgNEgwKBGJvZHkYBCABKAwSCwoDbm93GAUgASgBEi4KBmNhbGxlZRgGIAEoCzIeLmVuZHVyZS5yZWNvcmRzLlJlc29sdmVkVGFyZ2V0ImQKDVJ1bkNvbXBsZXRpb24SCgoCaWQYASABKAkSFQoNY29tcGxldGlvbl9pZBgCIAEoDRIwCgZyZXN1bHQYAyABKAsyIC5lbmR1cmUucmVjb3Jkcy5JbnZvY2F0aW9uUmVzdWx0IlIKB1N1c3BlbmQSCgoCaWQYASABKAkSEwoLY29tcGxldGlvbnMYAiADKA0SDwoHc2lnbmFscxgDIAMoDRIVCg1uYW1lZF9zaWduYWxzGAQgAygJIh4KA0VuZBIKCgJpZBgBIAEoCRILCgNub3cYAiABKAEiUQoERmFpbBIKCgJpZBgBIAEoCRILCgNub3cYAiABKAESMAoGcmVzdWx0GAMgASgLMiAuZW5kdXJlLnJlY29yZHMuSW52b2NhdGlvblJlc3VsdCK/AQoMQ2FsbFJlc3BvbnNlEgoKAmlkGAEgASgJEhUKDWNvbXBsZXRpb25faWQYAiABKA0SMAoGcmVzdWx0GAMgASgLMiAuZW5kdXJlLnJlY29yZHMuSW52b2NhdGlvblJlc3VsdBIeChFub3RpZmljYXRpb25fdHlwZRgEIAEoDUgAiAEBEiQKBWRlZHVwGAUgASgLMhUuZW5kdXJlLnJlY29yZHMuRGVkdXBCFAoSX25vdGlmaWNhdGlvbl90eXBlIr4BCgZTaWduYWwSCgoCaWQYASABKAkSDwoFaW5kZXgYAiABKA1IABIOCgRuYW1lGAMgASgJSAASLAoGcmVzdWx0GAQgASgLMhwuZW5kdXJlLnJlY29yZHMuU2lnbmFsUmVzdWx0EikKBHNpbmsYBSABKAsyGy5lbmR1cmUucmVjb3Jkcy5JbmdyZXNzU2luaxIkCgVkZWR1cBgGIAEoCzIVLmVuZHVyZS5yZWNvcmRzLkRlZHVwQggKBnNpZ25hbCK4AQoCT3ASKAoCb3AYASABKA4yHC5lbmR1cmUucmVjb3Jkcy5JbnZvY2F0aW9uT3ASCgoCaWQYAiABKAkSCwoDbm93GAMgASgBEhMKBm5ld19pZBgEIAEoCUgAiAEBEikKBHNpbmsYBSABKAsyGy5lbmR1cmUucmVjb3Jkcy5JbmdyZXNzU2luaxIkCgVkZWR1cBgGIAEoCzIVLmVuZHVyZS5yZWNvcmRzLkRlZHVwQgkKB19uZXdfaWQiLAoKVGltZXJGaXJlZBIRCgl0aW1lcl9rZXkYASABKAkSCwoDbm93GAIgASgBIogBCgZBdHRhY2gSCgoCaWQYASABKAkSKAoEbW9kZRgCIAEoDjIaLmVuZHVyZS5yZWNvcmRzLkF0dGFjaE1vZGUSIgoEc2luaxgDIAEoCzIULmVuZHVyZS5yZWNvcmRzLlNpbmsSJAoFZGVkdXAYBCABKAsyFS5lbmR1cmUucmVjb3Jkcy5EZWR1cCIgCg9PdXRib3hEZWxpdmVyZWQSDQoFdXBfdG8YASABKAQi7AQKCExvZ0VudHJ5EigKBmludm9rZRgBIAEoCzIWLmVuZHVyZS5yZWNvcmRzLkludm9rZUgAEjkKD2pvdXJuYWxfY29tbWFuZBgCIAEoCzIeLmVuZHVyZS5yZWNvcmRzLkpvdXJuYWxDb21tYW5kSAASNwoOcnVuX2NvbXBsZXRpb24YAyABKAsyHS5lbmR1cmUucmVjb3Jkcy5SdW5Db21wbGV0aW9uSAASKgoHc3VzcGVuZBgEIAEoCzIXLmVuZHVyZS5yZWNvcmRzLlN1c3BlbmRIABIiCgNlbmQYBSABKAsyEy5lbmR1cmUucmVjb3Jkcy5FbmRIABIkCgRmYWlsGAYgASgLMhQuZW5kdXJlLnJlY29yZHMuRmFpbEgAEjUKDWNhbGxfcmVzcG9uc2UYByABKAsyHC5lbmR1cmUucmVjb3Jkcy5DYWxsUmVzcG9uc2VIABIoCgZzaWduYWwYCCABKAsyFi5lbmR1cmUucmVjb3Jkcy5TaWduYWxIABIgCgJvcBgJIAEoCzISLmVuZHVyZS5yZWNvcmRzLk9wSAASMQoLdGltZXJfZmlyZWQYCiABKAsyGi5lbmR1cmUucmVjb3Jkcy5UaW1lckZpcmVkSAASKAoGYXR0YWNoGAsgASgLMhYuZW5kdXJlLnJlY29yZHMuQXR0YWNoSAASOwoQb3V0Ym94X2RlbGl2ZXJlZBgMIAEoCzIfLmVuZHVyZS5yZWNvcmRzLk91dGJveERlbGl2ZXJlZEgAEhYKCXBhcnRpdGlvbhgQIAEoDUgBiAEBQgkKB2NvbW1hbmRCDAoKX3BhcnRpdGlvbiJGCgdXYWl0aW5nEhMKC2NvbXBsZXRpb25zGAEgAygNEg8KB3NpZ25hbHMYAiADKA0SFQoNbmFtZWRfc2lnbmFscxgDIAMoCSLIAwoQSW52b2NhdGlvblN0YXR1cxIKCgJpZBgBIAEoCRIRCglwYXJ0aXRpb24YAiABKA0SLgoFcGhhc2UYAyABKA4yHy5lbmR1cmUucmVjb3Jkcy5JbnZvY2F0aW9uUGhhc2USLgoGdGFyZ2V0GAQgASgLMh4uZW5kdXJlLnJlY29yZHMuUmVzb2x2ZWRUYXJnZXQSHAoPaWRlbXBvdGVuY3lfa2V5GAUgASgJSACIAQESEgoKY3JlYXRlZF9hdBgGIAEoARITCgttb2RpZmllZF9hdBgHIAEoARIZCgxjb21wbGV0ZWRfYXQYCCABKAFIAYgBARIWCg5qb3VybmFsX2xlbmd0aBgJIAEoDRIVCg1jb21tYW5kX2NvdW50GAogASgNEigKB3dhaXRpbmcYCyABKAsyFy5lbmR1cmUucmVjb3Jkcy5XYWl0aW5nEiMKBXNpbmtzGAwgAygLMhQuZW5kdXJlLnJlY29yZHMuU2luaxIwCgZyZXN1bHQYDSABKAsyIC5lbmR1cmUucmVjb3Jkcy5JbnZvY2F0aW9uUmVzdWx0QhIKEF9pZGVtcG90ZW5jeV9rZXlCDwoNX2NvbXBsZXRlZF9hdCIvCgpTbGVlcFRpbWVyEgoKAmlkGAEgASgJEhUKDWNvbXBsZXRpb25faWQYAiABKA0iIgoUU2NoZWR1bGVkSW52b2tlVGltZXISCgoCaWQYASABKAkiGgoMQ2xlYW51cFRpbWVyEgoKAmlkGAEgASgJIrYBCgxUaW1lclBheWxvYWQSKwoFc2xlZXAYASABKAsyGi5lbmR1cmUucmVjb3Jkcy5TbGVlcFRpbWVySAASQAoQc2NoZWR1bGVkX2ludm9rZRgCIAEoCzIkLmVuZHVyZS5yZWNvcmRzLlNjaGVkdWxlZEludm9rZVRpbWVySAASLwoHY2xlYW51cBgDIAEoCzIcLmVuZHVyZS5yZWNvcmRzLkNsZWFudXBUaW1lckgAQgYKBGtpbmQiMgoNUHJvbWlzZVdhaXRlchIKCgJpZBgBIAEoCRIVCg1jb21wbGV0aW9uX2lkGAIgASgNIkAKDlByb21pc2VXYWl0ZXJzEi4KB3dhaXRlcnMYASADKAsyHS5lbmR1cmUucmVjb3Jkcy5Qcm9taXNlV2FpdGVyKoEBCgtTZXJ2aWNlVHlwZRIcChhTRVJWSUNFX1RZUEVfVU5TUEVDSUZJRUQQABIYChRTRVJWSUNFX1RZUEVfU0VSVklDRRABEh8KG1NFUlZJQ0VfVFlQRV9WSVJUVUFMX09CSkVDVBACEhkKFVNFUlZJQ0VfVFlQRV9XT1JLRkxPVxADKnsKC0hhbmRsZXJUeXBlEhwKGEhBTkRMRVJfVFlQRV9VTlNQRUNJRklFRBAAEhoKFkhBTkRMRVJfVFlQRV9FWENMVVNJVkUQARIXChNIQU5ETEVSX1RZUEVfU0hBUkVEEAISGQoVSEFORExFUl9UWVBFX1dPUktGTE9XEAMqUwoIU2lua01vZGUSGQoVU0lOS19NT0RFX1VOU1BFQ0lGSUVEEAASFAoQU0lOS19NT0RFX1JFU1VMVBABEhYKElNJTktfTU9ERV9BQ0NFUFRFRBACKs0BCgxJbnZvY2F0aW9uT3ASHQoZSU5WT0NBVElPTl9PUF9VTlNQRUNJRklFRBAAEhgKFElOVk9DQVRJT05fT1BfQ0FOQ0VMEAESFgoSSU5WT0NBVElPTl9PUF9LSUxMEAISFwoTSU5WT0NBVElPTl9PUF9QQVVTRRADEhgKFElOVk9DQVRJT05fT1BfUkVTVU1FEAQSFwoTSU5WT0NBVElPTl9PUF9QVVJHRRAFEiAKHElOVk9DQVRJT05fT1BfUkVTVEFSVF9BU19ORVcQBipZCgpBdHRhY2hNb2RlEhsKF0FUVEFDSF9NT0RFX1VOU1BFQ0lGSUVEEAASFgoSQVRUQUNIX01PREVfQVRUQUNIEAESFgoSQVRUQUNIX01PREVfT1VUUFVUEAIq7AEKD0ludm9jYXRpb25QaGFzZRIgChxJTlZPQ0FUSU9OX1BIQVNFX1VOU1BFQ0lGSUVEEAASHgoaSU5WT0NBVElPTl9QSEFTRV9TQ0hFRFVMRUQQARIcChhJTlZPQ0FUSU9OX1BIQVNFX0lOQk9YRUQQAhIcChhJTlZPQ0FUSU9OX1BIQVNFX0lOVk9LRUQQAxIeChpJTlZPQ0FUSU9OX1BIQVNFX1NVU1BFTkRFRBAEEhsKF0lOVk9DQVRJT05fUEhBU0VfUEFVU0VEEAUSHgoaSU5WT0NBVElPTl9QSEFTRV9DT01QTEVURUQQBmIGcHJvdG8z");
+  fileDesc("ChRlbmR1cmUvcmVjb3Jkcy5wcm90bxIOZW5kdXJlLnJlY29yZHMi3wEKDlJlc29sdmVkVGFyZ2V0Eg8KB3NlcnZpY2UYASABKAkSDwoHaGFuZGxlchgCIAEoCRIQCgNrZXkYAyABKAlIAIgBARIxCgxzZXJ2aWNlX3R5cGUYBCABKA4yGy5lbmR1cmUucmVjb3Jkcy5TZXJ2aWNlVHlwZRIxCgxoYW5kbGVyX3R5cGUYBSABKA4yGy5lbmR1cmUucmVjb3Jkcy5IYW5kbGVyVHlwZRIVCg1kZXBsb3ltZW50X2lkGAYgASgJEhQKDHJldGVudGlvbl9tcxgHIAEoAUIGCgRfa2V5IiQKBkhlYWRlchILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAkiOgoPRmFpbHVyZU1ldGFkYXRhEicKB2VudHJpZXMYASADKAsyFi5lbmR1cmUucmVjb3Jkcy5IZWFkZXIiWwoHRmFpbHVyZRIMCgRjb2RlGAEgASgNEg8KB21lc3NhZ2UYAiABKAkSMQoIbWV0YWRhdGEYAyABKAsyHy5lbmR1cmUucmVjb3Jkcy5GYWlsdXJlTWV0YWRhdGEiWgoQSW52b2NhdGlvblJlc3VsdBIPCgV2YWx1ZRgBIAEoDEgAEioKB2ZhaWx1cmUYAiABKAsyFy5lbmR1cmUucmVjb3Jkcy5GYWlsdXJlSABCCQoHb3V0Y29tZSIvCgtJbmdyZXNzU2luaxIMCgRub2RlGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAQifAoOSW52b2NhdGlvblNpbmsSCgoCaWQYASABKAkSEQoJcGFydGl0aW9uGAIgASgNEhUKDWNvbXBsZXRpb25faWQYAyABKA0SHgoRbm90aWZpY2F0aW9uX3R5cGUYBCABKA1IAIgBAUIUChJfbm90aWZpY2F0aW9uX3R5cGUiLQoMU2NoZWR1bGVTaW5rEgoKAmlkGAEgASgJEhEKCXBhcnRpdGlvbhgCIAEoDSKmAQoEU2luaxIuCgdpbmdyZXNzGAEgASgLMhsuZW5kdXJlLnJlY29yZHMuSW5ncmVzc1NpbmtIABI0CgppbnZvY2F0aW9uGAIgASgLMh4uZW5kdXJlLnJlY29yZHMuSW52b2NhdGlvblNpbmtIABIwCghzY2hlZHVsZRgDIAEoCzIcLmVuZHVyZS5yZWNvcmRzLlNjaGVkdWxlU2lua0gAQgYKBGtpbmQiJgoFRGVkdXASEAoIcHJvZHVjZXIYASABKAkSCwoDc2VxGAIgASgEIgcKBUVtcHR5InoKDFNpZ25hbFJlc3VsdBIlCgR2b2lkGAEgASgLMhUuZW5kdXJlLnJlY29yZHMuRW1wdHlIABIPCgV2YWx1ZRgCIAEoDEgAEioKB2ZhaWx1cmUYAyABKAsyFy5lbmR1cmUucmVjb3Jkcy5GYWlsdXJlSABCBgoEa2luZCKfAgoNTmV3SW52b2NhdGlvbhIKCgJpZBgBIAEoCRIuCgZ0YXJnZXQYAiABKAsyHi5lbmR1cmUucmVjb3Jkcy5SZXNvbHZlZFRhcmdldBITCgtpbnB1dF9lbnRyeRgDIAEoDBIcCg9pZGVtcG90ZW5jeV9rZXkYBCABKAlIAIgBARIXCgpleGVjdXRlX2F0GAUgASgBSAGIAQESEgoKY3JlYXRlZF9hdBgGIAEoARIiCgRzaW5rGAcgASgLMhQuZW5kdXJlLnJlY29yZHMuU2luaxIrCglzaW5rX21vZGUYCCABKA4yGC5lbmR1cmUucmVjb3Jkcy5TaW5rTW9kZUISChBfaWRlbXBvdGVuY3lfa2V5Qg0KC19leGVjdXRlX2F0ImEKBkludm9rZRIxCgppbnZvY2F0aW9uGAEgASgLMh0uZW5kdXJlLnJlY29yZHMuTmV3SW52b2NhdGlvbhIkCgVkZWR1cBgCIAEoCzIVLmVuZHVyZS5yZWNvcmRzLkRlZHVwIowBCg5Kb3VybmFsQ29tbWFuZBIKCgJpZBgBIAEoCRIVCg1jb21tYW5kX2luZGV4GAIgASgNEgwKBHR5cGUYAyABKA0SDAoEYm9keRgEIAEoDBILCgNub3cYBSABKAESLgoGY2FsbGVlGAYgASgLMh4uZW5kdXJlLnJlY29yZHMuUmVzb2x2ZWRUYXJnZXQiZAoNUnVuQ29tcGxldGlvbhIKCgJpZBgBIAEoCRIVCg1jb21wbGV0aW9uX2lkGAIgASgNEjAKBnJlc3VsdBgDIAEoCzIgLmVuZHVyZS5yZWNvcmRzLkludm9jYXRpb25SZXN1bHQiUgoHU3VzcGVuZBIKCgJpZBgBIAEoCRITCgtjb21wbGV0aW9ucxgCIAMoDRIPCgdzaWduYWxzGAMgAygNEhUKDW5hbWVkX3NpZ25hbHMYBCADKAkiHgoDRW5kEgoKAmlkGAEgASgJEgsKA25vdxgCIAEoASJRCgRGYWlsEgoKAmlkGAEgASgJEgsKA25vdxgCIAEoARIwCgZyZXN1bHQYAyABKAsyIC5lbmR1cmUucmVjb3Jkcy5JbnZvY2F0aW9uUmVzdWx0Ir8BCgxDYWxsUmVzcG9uc2USCgoCaWQYASABKAkSFQoNY29tcGxldGlvbl9pZBgCIAEoDRIwCgZyZXN1bHQYAyABKAsyIC5lbmR1cmUucmVjb3Jkcy5JbnZvY2F0aW9uUmVzdWx0Eh4KEW5vdGlmaWNhdGlvbl90eXBlGAQgASgNSACIAQESJAoFZGVkdXAYBSABKAsyFS5lbmR1cmUucmVjb3Jkcy5EZWR1cEIUChJfbm90aWZpY2F0aW9uX3R5cGUivgEKBlNpZ25hbBIKCgJpZBgBIAEoCRIPCgVpbmRleBgCIAEoDUgAEg4KBG5hbWUYAyABKAlIABIsCgZyZXN1bHQYBCABKAsyHC5lbmR1cmUucmVjb3Jkcy5TaWduYWxSZXN1bHQSKQoEc2luaxgFIAEoCzIbLmVuZHVyZS5yZWNvcmRzLkluZ3Jlc3NTaW5rEiQKBWRlZHVwGAYgASgLMhUuZW5kdXJlLnJlY29yZHMuRGVkdXBCCAoGc2lnbmFsIrgBCgJPcBIoCgJvcBgBIAEoDjIcLmVuZHVyZS5yZWNvcmRzLkludm9jYXRpb25PcBIKCgJpZBgCIAEoCRILCgNub3cYAyABKAESEwoGbmV3X2lkGAQgASgJSACIAQESKQoEc2luaxgFIAEoCzIbLmVuZHVyZS5yZWNvcmRzLkluZ3Jlc3NTaW5rEiQKBWRlZHVwGAYgASgLMhUuZW5kdXJlLnJlY29yZHMuRGVkdXBCCQoHX25ld19pZCIsCgpUaW1lckZpcmVkEhEKCXRpbWVyX2tleRgBIAEoCRILCgNub3cYAiABKAEiiAEKBkF0dGFjaBIKCgJpZBgBIAEoCRIoCgRtb2RlGAIgASgOMhouZW5kdXJlLnJlY29yZHMuQXR0YWNoTW9kZRIiCgRzaW5rGAMgASgLMhQuZW5kdXJlLnJlY29yZHMuU2luaxIkCgVkZWR1cBgEIAEoCzIVLmVuZHVyZS5yZWNvcmRzLkRlZHVwIiAKD091dGJveERlbGl2ZXJlZBINCgV1cF90bxgBIAEoBCJMCg5TY2hlZHVsZVRhcmdldBIPCgdzZXJ2aWNlGAEgASgJEg8KB2hhbmRsZXIYAiABKAkSEAoDa2V5GAMgASgJSACIAQFCBgoEX2tleSIzCgtDcm9uQ2FkZW5jZRISCgpleHByZXNzaW9uGAEgASgJEhAKCHRpbWV6b25lGAIgASgJIjYKD0ludGVydmFsQ2FkZW5jZRIQCghldmVyeV9tcxgBIAEoARIRCglhbmNob3JfbXMYAiABKAEizgIKDFNjaGVkdWxlU3BlYxIKCgJpZBgBIAEoCRIuCgZ0YXJnZXQYAiABKAsyHi5lbmR1cmUucmVjb3Jkcy5TY2hlZHVsZVRhcmdldBIrCgRjcm9uGAMgASgLMhsuZW5kdXJlLnJlY29yZHMuQ3JvbkNhZGVuY2VIABIwCgVldmVyeRgEIAEoCzIfLmVuZHVyZS5yZWNvcmRzLkludGVydmFsQ2FkZW5jZUgAEi4KB292ZXJsYXAYBSABKA4yHS5lbmR1cmUucmVjb3Jkcy5PdmVybGFwUG9saWN5Ei8KCGNhdGNoX3VwGAYgASgOMh0uZW5kdXJlLnJlY29yZHMuQ2F0Y2hVcFBvbGljeRIWCg5jYXRjaF91cF9saW1pdBgHIAEoDRINCgVpbnB1dBgIIAEoDBIQCghkZWNsYXJlZBgJIAEoCEIJCgdjYWRlbmNlIuECCg9TY2hlZHVsZUNvbW1hbmQSJgoCb3AYASABKA4yGi5lbmR1cmUucmVjb3Jkcy5TY2hlZHVsZU9wEgoKAmlkGAIgASgJEgsKA25vdxgDIAEoARIqCgRzcGVjGAQgASgLMhwuZW5kdXJlLnJlY29yZHMuU2NoZWR1bGVTcGVjEi4KBnRhcmdldBgFIAEoCzIeLmVuZHVyZS5yZWNvcmRzLlJlc29sdmVkVGFyZ2V0EhEKBGZyb20YBiABKAFIAIgBARIPCgJ0bxgHIAEoAUgBiAEBEhoKDWludm9jYXRpb25faWQYCCABKAlIAogBARIpCgRzaW5rGAkgASgLMhsuZW5kdXJlLnJlY29yZHMuSW5ncmVzc1NpbmsSJAoFZGVkdXAYCiABKAsyFS5lbmR1cmUucmVjb3Jkcy5EZWR1cEIHCgVfZnJvbUIFCgNfdG9CEAoOX2ludm9jYXRpb25faWQioQUKCExvZ0VudHJ5EigKBmludm9rZRgBIAEoCzIWLmVuZHVyZS5yZWNvcmRzLkludm9rZUgAEjkKD2pvdXJuYWxfY29tbWFuZBgCIAEoCzIeLmVuZHVyZS5yZWNvcmRzLkpvdXJuYWxDb21tYW5kSAASNwoOcnVuX2NvbXBsZXRpb24YAyABKAsyHS5lbmR1cmUucmVjb3Jkcy5SdW5Db21wbGV0aW9uSAASKgoHc3VzcGVuZBgEIAEoCzIXLmVuZHVyZS5yZWNvcmRzLlN1c3BlbmRIABIiCgNlbmQYBSABKAsyEy5lbmR1cmUucmVjb3Jkcy5FbmRIABIkCgRmYWlsGAYgASgLMhQuZW5kdXJlLnJlY29yZHMuRmFpbEgAEjUKDWNhbGxfcmVzcG9uc2UYByABKAsyHC5lbmR1cmUucmVjb3Jkcy5DYWxsUmVzcG9uc2VIABIoCgZzaWduYWwYCCABKAsyFi5lbmR1cmUucmVjb3Jkcy5TaWduYWxIABIgCgJvcBgJIAEoCzISLmVuZHVyZS5yZWNvcmRzLk9wSAASMQoLdGltZXJfZmlyZWQYCiABKAsyGi5lbmR1cmUucmVjb3Jkcy5UaW1lckZpcmVkSAASKAoGYXR0YWNoGAsgASgLMhYuZW5kdXJlLnJlY29yZHMuQXR0YWNoSAASOwoQb3V0Ym94X2RlbGl2ZXJlZBgMIAEoCzIfLmVuZHVyZS5yZWNvcmRzLk91dGJveERlbGl2ZXJlZEgAEjMKCHNjaGVkdWxlGA0gASgLMh8uZW5kdXJlLnJlY29yZHMuU2NoZWR1bGVDb21tYW5kSAASFgoJcGFydGl0aW9uGBAgASgNSAGIAQFCCQoHY29tbWFuZEIMCgpfcGFydGl0aW9uIkYKB1dhaXRpbmcSEwoLY29tcGxldGlvbnMYASADKA0SDwoHc2lnbmFscxgCIAMoDRIVCg1uYW1lZF9zaWduYWxzGAMgAygJIsgDChBJbnZvY2F0aW9uU3RhdHVzEgoKAmlkGAEgASgJEhEKCXBhcnRpdGlvbhgCIAEoDRIuCgVwaGFzZRgDIAEoDjIfLmVuZHVyZS5yZWNvcmRzLkludm9jYXRpb25QaGFzZRIuCgZ0YXJnZXQYBCABKAsyHi5lbmR1cmUucmVjb3Jkcy5SZXNvbHZlZFRhcmdldBIcCg9pZGVtcG90ZW5jeV9rZXkYBSABKAlIAIgBARISCgpjcmVhdGVkX2F0GAYgASgBEhMKC21vZGlmaWVkX2F0GAcgASgBEhkKDGNvbXBsZXRlZF9hdBgIIAEoAUgBiAEBEhYKDmpvdXJuYWxfbGVuZ3RoGAkgASgNEhUKDWNvbW1hbmRfY291bnQYCiABKA0SKAoHd2FpdGluZxgLIAEoCzIXLmVuZHVyZS5yZWNvcmRzLldhaXRpbmcSIwoFc2lua3MYDCADKAsyFC5lbmR1cmUucmVjb3Jkcy5TaW5rEjAKBnJlc3VsdBgNIAEoCzIgLmVuZHVyZS5yZWNvcmRzLkludm9jYXRpb25SZXN1bHRCEgoQX2lkZW1wb3RlbmN5X2tleUIPCg1fY29tcGxldGVkX2F0Ii8KClNsZWVwVGltZXISCgoCaWQYASABKAkSFQoNY29tcGxldGlvbl9pZBgCIAEoDSIiChRTY2hlZHVsZWRJbnZva2VUaW1lchIKCgJpZBgBIAEoCSIaCgxDbGVhbnVwVGltZXISCgoCaWQYASABKAkiGwoNU2NoZWR1bGVUaW1lchIKCgJpZBgBIAEoCSLpAQoMVGltZXJQYXlsb2FkEisKBXNsZWVwGAEgASgLMhouZW5kdXJlLnJlY29yZHMuU2xlZXBUaW1lckgAEkAKEHNjaGVkdWxlZF9pbnZva2UYAiABKAsyJC5lbmR1cmUucmVjb3Jkcy5TY2hlZHVsZWRJbnZva2VUaW1lckgAEi8KB2NsZWFudXAYAyABKAsyHC5lbmR1cmUucmVjb3Jkcy5DbGVhbnVwVGltZXJIABIxCghzY2hlZHVsZRgEIAEoCzIdLmVuZHVyZS5yZWNvcmRzLlNjaGVkdWxlVGltZXJIAEIGCgRraW5kIs8CCg5TY2hlZHVsZVJlY29yZBIqCgRzcGVjGAEgASgLMhwuZW5kdXJlLnJlY29yZHMuU2NoZWR1bGVTcGVjEg4KBnBhdXNlZBgCIAEoCBIWCgluZXh0X3RpY2sYAyABKAFIAIgBARIPCgdydW5uaW5nGAQgAygJEhUKCGJ1ZmZlcmVkGAUgASgBSAGIAQESFgoJbGFzdF90aWNrGAYgASgBSAKIAQESDwoHc3RhcnRlZBgHIAEoBBIPCgdza2lwcGVkGAggASgEEg4KBm1pc3NlZBgJIAEoBBIXCgpsYXN0X2Vycm9yGAogASgJSAOIAQESEgoKY3JlYXRlZF9hdBgLIAEoARISCgp1cGRhdGVkX2F0GAwgASgBQgwKCl9uZXh0X3RpY2tCCwoJX2J1ZmZlcmVkQgwKCl9sYXN0X3RpY2tCDQoLX2xhc3RfZXJyb3IiMgoNUHJvbWlzZVdhaXRlchIKCgJpZBgBIAEoCRIVCg1jb21wbGV0aW9uX2lkGAIgASgNIkAKDlByb21pc2VXYWl0ZXJzEi4KB3dhaXRlcnMYASADKAsyHS5lbmR1cmUucmVjb3Jkcy5Qcm9taXNlV2FpdGVyKoEBCgtTZXJ2aWNlVHlwZRIcChhTRVJWSUNFX1RZUEVfVU5TUEVDSUZJRUQQABIYChRTRVJWSUNFX1RZUEVfU0VSVklDRRABEh8KG1NFUlZJQ0VfVFlQRV9WSVJUVUFMX09CSkVDVBACEhkKFVNFUlZJQ0VfVFlQRV9XT1JLRkxPVxADKnsKC0hhbmRsZXJUeXBlEhwKGEhBTkRMRVJfVFlQRV9VTlNQRUNJRklFRBAAEhoKFkhBTkRMRVJfVFlQRV9FWENMVVNJVkUQARIXChNIQU5ETEVSX1RZUEVfU0hBUkVEEAISGQoVSEFORExFUl9UWVBFX1dPUktGTE9XEAMqUwoIU2lua01vZGUSGQoVU0lOS19NT0RFX1VOU1BFQ0lGSUVEEAASFAoQU0lOS19NT0RFX1JFU1VMVBABEhYKElNJTktfTU9ERV9BQ0NFUFRFRBACKs0BCgxJbnZvY2F0aW9uT3ASHQoZSU5WT0NBVElPTl9PUF9VTlNQRUNJRklFRBAAEhgKFElOVk9DQVRJT05fT1BfQ0FOQ0VMEAESFgoSSU5WT0NBVElPTl9PUF9LSUxMEAISFwoTSU5WT0NBVElPTl9PUF9QQVVTRRADEhgKFElOVk9DQVRJT05fT1BfUkVTVU1FEAQSFwoTSU5WT0NBVElPTl9PUF9QVVJHRRAFEiAKHElOVk9DQVRJT05fT1BfUkVTVEFSVF9BU19ORVcQBipZCgpBdHRhY2hNb2RlEhsKF0FUVEFDSF9NT0RFX1VOU1BFQ0lGSUVEEAASFgoSQVRUQUNIX01PREVfQVRUQUNIEAESFgoSQVRUQUNIX01PREVfT1VUUFVUEAIqhQEKDU92ZXJsYXBQb2xpY3kSHgoaT1ZFUkxBUF9QT0xJQ1lfVU5TUEVDSUZJRUQQABIXChNPVkVSTEFQX1BPTElDWV9TS0lQEAESHQoZT1ZFUkxBUF9QT0xJQ1lfQlVGRkVSX09ORRACEhwKGE9WRVJMQVBfUE9MSUNZX0FMTE9XX0FMTBADKn0KDUNhdGNoVXBQb2xpY3kSHwobQ0FUQ0hfVVBfUE9MSUNZX1VOU1BFQ0lGSUVEEAASGAoUQ0FUQ0hfVVBfUE9MSUNZX05PTkUQARIYChRDQVRDSF9VUF9QT0xJQ1lfTEFTVBACEhcKE0NBVENIX1VQX1BPTElDWV9BTEwQAyrkAQoKU2NoZWR1bGVPcBIbChdTQ0hFRFVMRV9PUF9VTlNQRUNJRklFRBAAEhMKD1NDSEVEVUxFX09QX1BVVBABEhYKElNDSEVEVUxFX09QX0RFTEVURRACEhUKEVNDSEVEVUxFX09QX1BBVVNFEAMSFgoSU0NIRURVTEVfT1BfUkVTVU1FEAQSFwoTU0NIRURVTEVfT1BfVFJJR0dFUhAFEhgKFFNDSEVEVUxFX09QX0JBQ0tGSUxMEAYSFAoQU0NIRURVTEVfT1BfVElDSxAHEhQKEFNDSEVEVUxFX09QX0RPTkUQCCrsAQoPSW52b2NhdGlvblBoYXNlEiAKHElOVk9DQVRJT05fUEhBU0VfVU5TUEVDSUZJRUQQABIeChpJTlZPQ0FUSU9OX1BIQVNFX1NDSEVEVUxFRBABEhwKGElOVk9DQVRJT05fUEhBU0VfSU5CT1hFRBACEhwKGElOVk9DQVRJT05fUEhBU0VfSU5WT0tFRBADEh4KGklOVk9DQVRJT05fUEhBU0VfU1VTUEVOREVEEAQSGwoXSU5WT0NBVElPTl9QSEFTRV9QQVVTRUQQBRIeChpJTlZPQ0FUSU9OX1BIQVNFX0NPTVBMRVRFRBAGYgZwcm90bzM");
 
 /**
  * Target facts resolved from the schema registry by whoever created the command.
@@ -237,6 +237,30 @@ export const InvocationSinkSchema: GenMessage<InvocationSink> = /*@__PURE__*/
   messageDesc(file_endure_records, 6);
 
 /**
+ * A schedule tracking the invocation of one of its ticks.
+ *
+ * @generated from message endure.records.ScheduleSink
+ */
+export type ScheduleSink = Message<"endure.records.ScheduleSink"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: uint32 partition = 2;
+   */
+  partition: number;
+};
+
+/**
+ * Describes the message endure.records.ScheduleSink.
+ * Use `create(ScheduleSinkSchema)` to create a new message.
+ */
+export const ScheduleSinkSchema: GenMessage<ScheduleSink> = /*@__PURE__*/
+  messageDesc(file_endure_records, 7);
+
+/**
  * Where an answer goes once an invocation completes (or is accepted).
  *
  * @generated from message endure.records.Sink
@@ -257,6 +281,12 @@ export type Sink = Message<"endure.records.Sink"> & {
      */
     value: InvocationSink;
     case: "invocation";
+  } | {
+    /**
+     * @generated from field: endure.records.ScheduleSink schedule = 3;
+     */
+    value: ScheduleSink;
+    case: "schedule";
   } | { case: undefined; value?: undefined };
 };
 
@@ -265,7 +295,7 @@ export type Sink = Message<"endure.records.Sink"> & {
  * Use `create(SinkSchema)` to create a new message.
  */
 export const SinkSchema: GenMessage<Sink> = /*@__PURE__*/
-  messageDesc(file_endure_records, 7);
+  messageDesc(file_endure_records, 8);
 
 /**
  * The producer of a command and its position, so that a retried append applies once.
@@ -289,7 +319,7 @@ export type Dedup = Message<"endure.records.Dedup"> & {
  * Use `create(DedupSchema)` to create a new message.
  */
 export const DedupSchema: GenMessage<Dedup> = /*@__PURE__*/
-  messageDesc(file_endure_records, 8);
+  messageDesc(file_endure_records, 9);
 
 /**
  * @generated from message endure.records.Empty
@@ -302,7 +332,7 @@ export type Empty = Message<"endure.records.Empty"> & {
  * Use `create(EmptySchema)` to create a new message.
  */
 export const EmptySchema: GenMessage<Empty> = /*@__PURE__*/
-  messageDesc(file_endure_records, 9);
+  messageDesc(file_endure_records, 10);
 
 /**
  * The payload of a signal: awakeable results, cancel.
@@ -339,7 +369,7 @@ export type SignalResult = Message<"endure.records.SignalResult"> & {
  * Use `create(SignalResultSchema)` to create a new message.
  */
 export const SignalResultSchema: GenMessage<SignalResult> = /*@__PURE__*/
-  messageDesc(file_endure_records, 10);
+  messageDesc(file_endure_records, 11);
 
 /**
  * @generated from message endure.records.NewInvocation
@@ -393,7 +423,7 @@ export type NewInvocation = Message<"endure.records.NewInvocation"> & {
  * Use `create(NewInvocationSchema)` to create a new message.
  */
 export const NewInvocationSchema: GenMessage<NewInvocation> = /*@__PURE__*/
-  messageDesc(file_endure_records, 11);
+  messageDesc(file_endure_records, 12);
 
 /**
  * @generated from message endure.records.Invoke
@@ -415,7 +445,7 @@ export type Invoke = Message<"endure.records.Invoke"> & {
  * Use `create(InvokeSchema)` to create a new message.
  */
 export const InvokeSchema: GenMessage<Invoke> = /*@__PURE__*/
-  messageDesc(file_endure_records, 12);
+  messageDesc(file_endure_records, 13);
 
 /**
  * @generated from message endure.records.JournalCommand
@@ -459,7 +489,7 @@ export type JournalCommand = Message<"endure.records.JournalCommand"> & {
  * Use `create(JournalCommandSchema)` to create a new message.
  */
 export const JournalCommandSchema: GenMessage<JournalCommand> = /*@__PURE__*/
-  messageDesc(file_endure_records, 13);
+  messageDesc(file_endure_records, 14);
 
 /**
  * @generated from message endure.records.RunCompletion
@@ -486,7 +516,7 @@ export type RunCompletion = Message<"endure.records.RunCompletion"> & {
  * Use `create(RunCompletionSchema)` to create a new message.
  */
 export const RunCompletionSchema: GenMessage<RunCompletion> = /*@__PURE__*/
-  messageDesc(file_endure_records, 14);
+  messageDesc(file_endure_records, 15);
 
 /**
  * @generated from message endure.records.Suspend
@@ -518,7 +548,7 @@ export type Suspend = Message<"endure.records.Suspend"> & {
  * Use `create(SuspendSchema)` to create a new message.
  */
 export const SuspendSchema: GenMessage<Suspend> = /*@__PURE__*/
-  messageDesc(file_endure_records, 15);
+  messageDesc(file_endure_records, 16);
 
 /**
  * @generated from message endure.records.End
@@ -540,7 +570,7 @@ export type End = Message<"endure.records.End"> & {
  * Use `create(EndSchema)` to create a new message.
  */
 export const EndSchema: GenMessage<End> = /*@__PURE__*/
-  messageDesc(file_endure_records, 16);
+  messageDesc(file_endure_records, 17);
 
 /**
  * @generated from message endure.records.Fail
@@ -567,7 +597,7 @@ export type Fail = Message<"endure.records.Fail"> & {
  * Use `create(FailSchema)` to create a new message.
  */
 export const FailSchema: GenMessage<Fail> = /*@__PURE__*/
-  messageDesc(file_endure_records, 17);
+  messageDesc(file_endure_records, 18);
 
 /**
  * @generated from message endure.records.CallResponse
@@ -606,7 +636,7 @@ export type CallResponse = Message<"endure.records.CallResponse"> & {
  * Use `create(CallResponseSchema)` to create a new message.
  */
 export const CallResponseSchema: GenMessage<CallResponse> = /*@__PURE__*/
-  messageDesc(file_endure_records, 18);
+  messageDesc(file_endure_records, 19);
 
 /**
  * @generated from message endure.records.Signal
@@ -655,7 +685,7 @@ export type Signal = Message<"endure.records.Signal"> & {
  * Use `create(SignalSchema)` to create a new message.
  */
 export const SignalSchema: GenMessage<Signal> = /*@__PURE__*/
-  messageDesc(file_endure_records, 19);
+  messageDesc(file_endure_records, 20);
 
 /**
  * @generated from message endure.records.Op
@@ -697,7 +727,7 @@ export type Op = Message<"endure.records.Op"> & {
  * Use `create(OpSchema)` to create a new message.
  */
 export const OpSchema: GenMessage<Op> = /*@__PURE__*/
-  messageDesc(file_endure_records, 20);
+  messageDesc(file_endure_records, 21);
 
 /**
  * @generated from message endure.records.TimerFired
@@ -719,7 +749,7 @@ export type TimerFired = Message<"endure.records.TimerFired"> & {
  * Use `create(TimerFiredSchema)` to create a new message.
  */
 export const TimerFiredSchema: GenMessage<TimerFired> = /*@__PURE__*/
-  messageDesc(file_endure_records, 21);
+  messageDesc(file_endure_records, 22);
 
 /**
  * @generated from message endure.records.Attach
@@ -751,7 +781,7 @@ export type Attach = Message<"endure.records.Attach"> & {
  * Use `create(AttachSchema)` to create a new message.
  */
 export const AttachSchema: GenMessage<Attach> = /*@__PURE__*/
-  messageDesc(file_endure_records, 22);
+  messageDesc(file_endure_records, 23);
 
 /**
  * @generated from message endure.records.OutboxDelivered
@@ -768,7 +798,206 @@ export type OutboxDelivered = Message<"endure.records.OutboxDelivered"> & {
  * Use `create(OutboxDeliveredSchema)` to create a new message.
  */
 export const OutboxDeliveredSchema: GenMessage<OutboxDelivered> = /*@__PURE__*/
-  messageDesc(file_endure_records, 23);
+  messageDesc(file_endure_records, 24);
+
+/**
+ * @generated from message endure.records.ScheduleTarget
+ */
+export type ScheduleTarget = Message<"endure.records.ScheduleTarget"> & {
+  /**
+   * @generated from field: string service = 1;
+   */
+  service: string;
+
+  /**
+   * @generated from field: string handler = 2;
+   */
+  handler: string;
+
+  /**
+   * Object key, or workflow id template; absent for services.
+   *
+   * @generated from field: optional string key = 3;
+   */
+  key?: string | undefined;
+};
+
+/**
+ * Describes the message endure.records.ScheduleTarget.
+ * Use `create(ScheduleTargetSchema)` to create a new message.
+ */
+export const ScheduleTargetSchema: GenMessage<ScheduleTarget> = /*@__PURE__*/
+  messageDesc(file_endure_records, 25);
+
+/**
+ * @generated from message endure.records.CronCadence
+ */
+export type CronCadence = Message<"endure.records.CronCadence"> & {
+  /**
+   * @generated from field: string expression = 1;
+   */
+  expression: string;
+
+  /**
+   * @generated from field: string timezone = 2;
+   */
+  timezone: string;
+};
+
+/**
+ * Describes the message endure.records.CronCadence.
+ * Use `create(CronCadenceSchema)` to create a new message.
+ */
+export const CronCadenceSchema: GenMessage<CronCadence> = /*@__PURE__*/
+  messageDesc(file_endure_records, 26);
+
+/**
+ * @generated from message endure.records.IntervalCadence
+ */
+export type IntervalCadence = Message<"endure.records.IntervalCadence"> & {
+  /**
+   * @generated from field: double every_ms = 1;
+   */
+  everyMs: number;
+
+  /**
+   * @generated from field: double anchor_ms = 2;
+   */
+  anchorMs: number;
+};
+
+/**
+ * Describes the message endure.records.IntervalCadence.
+ * Use `create(IntervalCadenceSchema)` to create a new message.
+ */
+export const IntervalCadenceSchema: GenMessage<IntervalCadence> = /*@__PURE__*/
+  messageDesc(file_endure_records, 27);
+
+/**
+ * @generated from message endure.records.ScheduleSpec
+ */
+export type ScheduleSpec = Message<"endure.records.ScheduleSpec"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: endure.records.ScheduleTarget target = 2;
+   */
+  target?: ScheduleTarget | undefined;
+
+  /**
+   * @generated from oneof endure.records.ScheduleSpec.cadence
+   */
+  cadence: {
+    /**
+     * @generated from field: endure.records.CronCadence cron = 3;
+     */
+    value: CronCadence;
+    case: "cron";
+  } | {
+    /**
+     * @generated from field: endure.records.IntervalCadence every = 4;
+     */
+    value: IntervalCadence;
+    case: "every";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * @generated from field: endure.records.OverlapPolicy overlap = 5;
+   */
+  overlap: OverlapPolicy;
+
+  /**
+   * @generated from field: endure.records.CatchUpPolicy catch_up = 6;
+   */
+  catchUp: CatchUpPolicy;
+
+  /**
+   * @generated from field: uint32 catch_up_limit = 7;
+   */
+  catchUpLimit: number;
+
+  /**
+   * @generated from field: bytes input = 8;
+   */
+  input: Uint8Array;
+
+  /**
+   * @generated from field: bool declared = 9;
+   */
+  declared: boolean;
+};
+
+/**
+ * Describes the message endure.records.ScheduleSpec.
+ * Use `create(ScheduleSpecSchema)` to create a new message.
+ */
+export const ScheduleSpecSchema: GenMessage<ScheduleSpec> = /*@__PURE__*/
+  messageDesc(file_endure_records, 28);
+
+/**
+ * @generated from message endure.records.ScheduleCommand
+ */
+export type ScheduleCommand = Message<"endure.records.ScheduleCommand"> & {
+  /**
+   * @generated from field: endure.records.ScheduleOp op = 1;
+   */
+  op: ScheduleOp;
+
+  /**
+   * @generated from field: string id = 2;
+   */
+  id: string;
+
+  /**
+   * @generated from field: double now = 3;
+   */
+  now: number;
+
+  /**
+   * @generated from field: endure.records.ScheduleSpec spec = 4;
+   */
+  spec?: ScheduleSpec | undefined;
+
+  /**
+   * @generated from field: endure.records.ResolvedTarget target = 5;
+   */
+  target?: ResolvedTarget | undefined;
+
+  /**
+   * @generated from field: optional double from = 6;
+   */
+  from?: number | undefined;
+
+  /**
+   * @generated from field: optional double to = 7;
+   */
+  to?: number | undefined;
+
+  /**
+   * @generated from field: optional string invocation_id = 8;
+   */
+  invocationId?: string | undefined;
+
+  /**
+   * @generated from field: endure.records.IngressSink sink = 9;
+   */
+  sink?: IngressSink | undefined;
+
+  /**
+   * @generated from field: endure.records.Dedup dedup = 10;
+   */
+  dedup?: Dedup | undefined;
+};
+
+/**
+ * Describes the message endure.records.ScheduleCommand.
+ * Use `create(ScheduleCommandSchema)` to create a new message.
+ */
+export const ScheduleCommandSchema: GenMessage<ScheduleCommand> = /*@__PURE__*/
+  messageDesc(file_endure_records, 29);
 
 /**
  * One command of a partition's log; in the outbox, with the partition it is for.
@@ -851,6 +1080,12 @@ export type LogEntry = Message<"endure.records.LogEntry"> & {
      */
     value: OutboxDelivered;
     case: "outboxDelivered";
+  } | {
+    /**
+     * @generated from field: endure.records.ScheduleCommand schedule = 13;
+     */
+    value: ScheduleCommand;
+    case: "schedule";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -864,7 +1099,7 @@ export type LogEntry = Message<"endure.records.LogEntry"> & {
  * Use `create(LogEntrySchema)` to create a new message.
  */
 export const LogEntrySchema: GenMessage<LogEntry> = /*@__PURE__*/
-  messageDesc(file_endure_records, 24);
+  messageDesc(file_endure_records, 30);
 
 /**
  * @generated from message endure.records.Waiting
@@ -891,7 +1126,7 @@ export type Waiting = Message<"endure.records.Waiting"> & {
  * Use `create(WaitingSchema)` to create a new message.
  */
 export const WaitingSchema: GenMessage<Waiting> = /*@__PURE__*/
-  messageDesc(file_endure_records, 25);
+  messageDesc(file_endure_records, 31);
 
 /**
  * @generated from message endure.records.InvocationStatus
@@ -974,7 +1209,7 @@ export type InvocationStatus = Message<"endure.records.InvocationStatus"> & {
  * Use `create(InvocationStatusSchema)` to create a new message.
  */
 export const InvocationStatusSchema: GenMessage<InvocationStatus> = /*@__PURE__*/
-  messageDesc(file_endure_records, 26);
+  messageDesc(file_endure_records, 32);
 
 /**
  * @generated from message endure.records.SleepTimer
@@ -996,7 +1231,7 @@ export type SleepTimer = Message<"endure.records.SleepTimer"> & {
  * Use `create(SleepTimerSchema)` to create a new message.
  */
 export const SleepTimerSchema: GenMessage<SleepTimer> = /*@__PURE__*/
-  messageDesc(file_endure_records, 27);
+  messageDesc(file_endure_records, 33);
 
 /**
  * @generated from message endure.records.ScheduledInvokeTimer
@@ -1013,7 +1248,7 @@ export type ScheduledInvokeTimer = Message<"endure.records.ScheduledInvokeTimer"
  * Use `create(ScheduledInvokeTimerSchema)` to create a new message.
  */
 export const ScheduledInvokeTimerSchema: GenMessage<ScheduledInvokeTimer> = /*@__PURE__*/
-  messageDesc(file_endure_records, 28);
+  messageDesc(file_endure_records, 34);
 
 /**
  * @generated from message endure.records.CleanupTimer
@@ -1030,7 +1265,26 @@ export type CleanupTimer = Message<"endure.records.CleanupTimer"> & {
  * Use `create(CleanupTimerSchema)` to create a new message.
  */
 export const CleanupTimerSchema: GenMessage<CleanupTimer> = /*@__PURE__*/
-  messageDesc(file_endure_records, 29);
+  messageDesc(file_endure_records, 35);
+
+/**
+ * The next tick of a schedule.
+ *
+ * @generated from message endure.records.ScheduleTimer
+ */
+export type ScheduleTimer = Message<"endure.records.ScheduleTimer"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message endure.records.ScheduleTimer.
+ * Use `create(ScheduleTimerSchema)` to create a new message.
+ */
+export const ScheduleTimerSchema: GenMessage<ScheduleTimer> = /*@__PURE__*/
+  messageDesc(file_endure_records, 36);
 
 /**
  * @generated from message endure.records.TimerPayload
@@ -1057,6 +1311,12 @@ export type TimerPayload = Message<"endure.records.TimerPayload"> & {
      */
     value: CleanupTimer;
     case: "cleanup";
+  } | {
+    /**
+     * @generated from field: endure.records.ScheduleTimer schedule = 4;
+     */
+    value: ScheduleTimer;
+    case: "schedule";
   } | { case: undefined; value?: undefined };
 };
 
@@ -1065,7 +1325,81 @@ export type TimerPayload = Message<"endure.records.TimerPayload"> & {
  * Use `create(TimerPayloadSchema)` to create a new message.
  */
 export const TimerPayloadSchema: GenMessage<TimerPayload> = /*@__PURE__*/
-  messageDesc(file_endure_records, 30);
+  messageDesc(file_endure_records, 37);
+
+/**
+ * A schedule as its partition keeps it.
+ *
+ * @generated from message endure.records.ScheduleRecord
+ */
+export type ScheduleRecord = Message<"endure.records.ScheduleRecord"> & {
+  /**
+   * @generated from field: endure.records.ScheduleSpec spec = 1;
+   */
+  spec?: ScheduleSpec | undefined;
+
+  /**
+   * @generated from field: bool paused = 2;
+   */
+  paused: boolean;
+
+  /**
+   * @generated from field: optional double next_tick = 3;
+   */
+  nextTick?: number | undefined;
+
+  /**
+   * @generated from field: repeated string running = 4;
+   */
+  running: string[];
+
+  /**
+   * @generated from field: optional double buffered = 5;
+   */
+  buffered?: number | undefined;
+
+  /**
+   * @generated from field: optional double last_tick = 6;
+   */
+  lastTick?: number | undefined;
+
+  /**
+   * @generated from field: uint64 started = 7;
+   */
+  started: bigint;
+
+  /**
+   * @generated from field: uint64 skipped = 8;
+   */
+  skipped: bigint;
+
+  /**
+   * @generated from field: uint64 missed = 9;
+   */
+  missed: bigint;
+
+  /**
+   * @generated from field: optional string last_error = 10;
+   */
+  lastError?: string | undefined;
+
+  /**
+   * @generated from field: double created_at = 11;
+   */
+  createdAt: number;
+
+  /**
+   * @generated from field: double updated_at = 12;
+   */
+  updatedAt: number;
+};
+
+/**
+ * Describes the message endure.records.ScheduleRecord.
+ * Use `create(ScheduleRecordSchema)` to create a new message.
+ */
+export const ScheduleRecordSchema: GenMessage<ScheduleRecord> = /*@__PURE__*/
+  messageDesc(file_endure_records, 38);
 
 /**
  * @generated from message endure.records.PromiseWaiter
@@ -1087,7 +1421,7 @@ export type PromiseWaiter = Message<"endure.records.PromiseWaiter"> & {
  * Use `create(PromiseWaiterSchema)` to create a new message.
  */
 export const PromiseWaiterSchema: GenMessage<PromiseWaiter> = /*@__PURE__*/
-  messageDesc(file_endure_records, 31);
+  messageDesc(file_endure_records, 39);
 
 /**
  * The invocations waiting on a workflow promise.
@@ -1106,7 +1440,7 @@ export type PromiseWaiters = Message<"endure.records.PromiseWaiters"> & {
  * Use `create(PromiseWaitersSchema)` to create a new message.
  */
 export const PromiseWaitersSchema: GenMessage<PromiseWaiters> = /*@__PURE__*/
-  messageDesc(file_endure_records, 32);
+  messageDesc(file_endure_records, 40);
 
 /**
  * @generated from enum endure.records.ServiceType
@@ -1271,6 +1605,124 @@ export const AttachModeSchema: GenEnum<AttachMode> = /*@__PURE__*/
   enumDesc(file_endure_records, 4);
 
 /**
+ * @generated from enum endure.records.OverlapPolicy
+ */
+export enum OverlapPolicy {
+  /**
+   * @generated from enum value: OVERLAP_POLICY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: OVERLAP_POLICY_SKIP = 1;
+   */
+  SKIP = 1,
+
+  /**
+   * @generated from enum value: OVERLAP_POLICY_BUFFER_ONE = 2;
+   */
+  BUFFER_ONE = 2,
+
+  /**
+   * @generated from enum value: OVERLAP_POLICY_ALLOW_ALL = 3;
+   */
+  ALLOW_ALL = 3,
+}
+
+/**
+ * Describes the enum endure.records.OverlapPolicy.
+ */
+export const OverlapPolicySchema: GenEnum<OverlapPolicy> = /*@__PURE__*/
+  enumDesc(file_endure_records, 5);
+
+/**
+ * @generated from enum endure.records.CatchUpPolicy
+ */
+export enum CatchUpPolicy {
+  /**
+   * @generated from enum value: CATCH_UP_POLICY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: CATCH_UP_POLICY_NONE = 1;
+   */
+  NONE = 1,
+
+  /**
+   * @generated from enum value: CATCH_UP_POLICY_LAST = 2;
+   */
+  LAST = 2,
+
+  /**
+   * @generated from enum value: CATCH_UP_POLICY_ALL = 3;
+   */
+  ALL = 3,
+}
+
+/**
+ * Describes the enum endure.records.CatchUpPolicy.
+ */
+export const CatchUpPolicySchema: GenEnum<CatchUpPolicy> = /*@__PURE__*/
+  enumDesc(file_endure_records, 6);
+
+/**
+ * @generated from enum endure.records.ScheduleOp
+ */
+export enum ScheduleOp {
+  /**
+   * @generated from enum value: SCHEDULE_OP_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: SCHEDULE_OP_PUT = 1;
+   */
+  PUT = 1,
+
+  /**
+   * @generated from enum value: SCHEDULE_OP_DELETE = 2;
+   */
+  DELETE = 2,
+
+  /**
+   * @generated from enum value: SCHEDULE_OP_PAUSE = 3;
+   */
+  PAUSE = 3,
+
+  /**
+   * @generated from enum value: SCHEDULE_OP_RESUME = 4;
+   */
+  RESUME = 4,
+
+  /**
+   * @generated from enum value: SCHEDULE_OP_TRIGGER = 5;
+   */
+  TRIGGER = 5,
+
+  /**
+   * @generated from enum value: SCHEDULE_OP_BACKFILL = 6;
+   */
+  BACKFILL = 6,
+
+  /**
+   * @generated from enum value: SCHEDULE_OP_TICK = 7;
+   */
+  TICK = 7,
+
+  /**
+   * @generated from enum value: SCHEDULE_OP_DONE = 8;
+   */
+  DONE = 8,
+}
+
+/**
+ * Describes the enum endure.records.ScheduleOp.
+ */
+export const ScheduleOpSchema: GenEnum<ScheduleOp> = /*@__PURE__*/
+  enumDesc(file_endure_records, 7);
+
+/**
  * @generated from enum endure.records.InvocationPhase
  */
 export enum InvocationPhase {
@@ -1314,5 +1766,5 @@ export enum InvocationPhase {
  * Describes the enum endure.records.InvocationPhase.
  */
 export const InvocationPhaseSchema: GenEnum<InvocationPhase> = /*@__PURE__*/
-  enumDesc(file_endure_records, 5);
+  enumDesc(file_endure_records, 8);
 
