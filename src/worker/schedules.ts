@@ -162,7 +162,12 @@ async function start(host: ScheduleHost, record: ScheduleRecord, t: number, targ
   const inputEntry = toBinary(
     pb.InputCommandMessageSchema,
     create(pb.InputCommandMessageSchema, {
-      headers: spec.input.length > 0 ? [{ key: 'content-type', value: 'application/json' }] : [],
+      headers: [
+        // The handler can tell which schedule and tick it runs for.
+        { key: 'endure-schedule', value: spec.id },
+        { key: 'endure-schedule-tick', value: new Date(t).toISOString() },
+        ...(spec.input.length > 0 ? [{ key: 'content-type', value: 'application/json' }] : []),
+      ],
       value: { content: spec.input },
     }),
   );

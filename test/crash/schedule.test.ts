@@ -1,0 +1,141 @@
+// A schedule firing every second through a kill -9 and a restart: one invocation per tick, no
+// tick missed (catch-up `all`), none doubled. Also the admin API's answers to bad definitions,
+// and a schedule declared in handler metadata.
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  call,
+  eventually,
+  get,
+  killAllStarted,
+  readEffects,
+  register,
+  sleep,
+  startEndure,
+  startServices,
+  uid,
+  type EndureProcess,
+  type ServicesProcess,
+} from "../harness/index.ts";
+
+let endure: EndureProcess;
+let services: ServicesProcess;
+let scratch: string;
+let effectsFile: string;
+
+beforeAll(async () => {
+  scratch = await mkdtemp(path.join(os.tmpdir(), "endure-schedules-"));
+  effectsFile = path.join(scratch, "effects.jsonl");
+  services = await startServices("test/services/schedules-main.ts", { EFFECTS_FILE: effectsFile });
+  endure = await startEndure();
+  await register(endure.adminUrl, services.url);
+});
+
+afterAll(async () => {
+  await Promise.allSettled([endure?.stop(), services?.stop()]);
+  await killAllStarted();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+const admin = (p: string, method: string, body?: unknown) =>
+  call(endure.adminUrl, p, body, {}, { method });
+
+describe("schedules", () => {
+  it("a bad cron expression, time zone or target is refused with a 400 that names the field", async () => {
+    const target = { service: "Ticker", handler: "tick" };
+    const badCron = await admin("/schedules/bad", "PUT", { target, cron: "61 * * * *" });
+    expect(badCron.status).toBe(400);
+    expect(JSON.stringify(badCron.json)).toContain("'cron'");
+    const badZone = await admin("/schedules/bad", "PUT", { target, cron: "* * * * *", timezone: "Mars/Olympus" });
+    expect(badZone.status).toBe(400);
+    expect(JSON.stringify(badZone.json)).toContain("'timezone'");
+    const unknown = await admin("/schedules/bad", "PUT", { target: { service: "Nope", handler: "x" }, cron: "* * * * *" });
+    expect(unknown.status).toBe(400);
+    expect(JSON.stringify(unknown.json)).toContain("service 'Nope' not found");
+    expect((await get(`${endure.adminUrl}/schedules/bad`)).status).toBe(404);
+  });
+
+  it("a schedule declared in handler metadata exists once the deployment is registered", async () => {
+    const res = await get(`${endure.adminUrl}/schedules/Ticker.declared`);
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ id: "Ticker.declared", cron: "*/2 * * * * *", declared: true, catch_up: "none" });
+    await eventually(async () => ((await readEffects(effectsFile, "declared")).length >= 1 ? true : undefined), 10_000, "a declared tick");
+  });
+
+  it("every tick of a one-second schedule runs exactly once across a kill -9 and a restart", async () => {
+    const id = uid("every-second");
+    const created = await admin(`/schedules/${id}`, "PUT", {
+      target: { service: "Ticker", handler: "tick" },
+      cron: "* * * * * *",
+      catch_up: "all",
+      catch_up_limit: 100,
+      overlap: "allow-all",
+      input: { id },
+    });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    await sleep(6_000);
+    await endure.kill("SIGKILL");
+    const downAt = Date.now();
+    await sleep(3_000);
+    await endure.restart();
+    await sleep(6_000);
+    const paused = await admin(`/schedules/${id}/pause`, "PATCH");
+    expect(paused.status).toBe(200);
+    const pausedAt = Date.now();
+    await sleep(2_000);
+
+    const effects = await readEffects(effectsFile, id);
+    const byTick = new Map<string, { invs: Set<string>; count: number }>();
+    for (const e of effects) {
+      const entry = byTick.get(e.tick as string) ?? { invs: new Set(), count: 0 };
+      entry.invs.add(e.inv as string);
+      entry.count += 1;
+      byTick.set(e.tick as string, entry);
+    }
+    const ticks = [...byTick.keys()].map((t) => Date.parse(t)).sort((a, b) => a - b);
+    // Around 15 ticks: 6 s before the kill, 3 s down (caught up), 6 s after.
+    expect(ticks.length).toBeGreaterThanOrEqual(12);
+    for (let i = 1; i < ticks.length; i++) expect(ticks[i]! - ticks[i - 1]!, `tick after ${new Date(ticks[i - 1]!).toISOString()}`).toBe(1000);
+    expect(ticks.some((t) => t > downAt && t < downAt + 2_500), "ticks of the downtime were caught up").toBe(true);
+    for (const [tick, { invs, count }] of byTick) {
+      expect(invs.size, `invocations of tick ${tick}`).toBe(1);
+      expect(count, `runs of tick ${tick}`).toBe(1);
+    }
+    expect(ticks.at(-1)!).toBeLessThanOrEqual(pausedAt);
+
+    const view = await get(`${endure.adminUrl}/schedules/${id}`);
+    expect(view.json).toMatchObject({ paused: true, next_tick: null, missed: 0 });
+    expect((view.json as { started: number }).started).toBe(ticks.length);
+  });
+
+  it("trigger runs a tick now and backfill runs each tick of a range once, however often asked", async () => {
+    const id = uid("backfill");
+    const created = await admin(`/schedules/${id}`, "PUT", {
+      target: { service: "Ticker", handler: "tick" },
+      every: "1h",
+      input: { id },
+    });
+    expect(created.status).toBe(201);
+    await admin(`/schedules/${id}/pause`, "PATCH");
+    const from = "2026-01-01T00:00:00.000Z";
+    const to = "2026-01-01T03:30:00.000Z";
+    const first = await admin(`/schedules/${id}/backfill`, "PATCH", { from, to });
+    expect(first.status, JSON.stringify(first.json)).toBe(200);
+    const again = await admin(`/schedules/${id}/backfill`, "PATCH", { from, to });
+    expect(again.status).toBe(200);
+    const triggered = await admin(`/schedules/${id}/trigger`, "PATCH");
+    expect(triggered.status).toBe(200);
+    const backfilled = (first.json as { ticks: string[] }).ticks;
+    expect(backfilled.length).toBeGreaterThanOrEqual(3);
+    await eventually(async () => ((await readEffects(effectsFile, id)).length >= backfilled.length + 1 ? true : undefined), 10_000, "backfilled ticks");
+    await sleep(500);
+    const effects = await readEffects(effectsFile, id);
+    expect(effects).toHaveLength(backfilled.length + 1);
+    expect(new Set(effects.map((e) => e.tick)).size).toBe(backfilled.length + 1);
+
+    expect((await admin(`/schedules/${id}`, "DELETE")).status).toBe(202);
+    expect((await get(`${endure.adminUrl}/schedules/${id}`)).status).toBe(404);
+  });
+});

@@ -1,0 +1,37 @@
+// Services for the schedule tests, in their own endpoint: the handler that declares a schedule
+// in its metadata must not fire in every other suite. Prints `listening on <port>` once bound.
+import "../../examples/polyfill.js";
+import * as restate from "@restatedev/restate-sdk";
+import * as http2 from "node:http2";
+import { record } from "./effects.ts";
+
+/** Records each tick it is invoked for: which schedule tick, which invocation. */
+const ticker = restate.service({
+  name: "Ticker",
+  handlers: {
+    tick: async (ctx: restate.Context, input: { id: string }) => {
+      const tick = ctx.request().headers.get("endure-schedule-tick") ?? "";
+      const inv = ctx.request().id;
+      await ctx.run("record", () => {
+        record("tick", input.id, { tick, inv });
+      });
+    },
+    declared: restate.handlers.handler(
+      { metadata: { "endure.schedule": "*/2 * * * * *", "endure.schedule.catch_up": "none" } },
+      async (ctx: restate.Context) => {
+        const tick = ctx.request().headers.get("endure-schedule-tick") ?? "";
+        await ctx.run("record", () => {
+          record("declared", "declared", { tick });
+        });
+      },
+    ),
+  },
+});
+
+const server = http2.createServer(restate.endpoint().bind(ticker).http2Handler());
+server.listen(Number(process.env.PORT ?? 9080), "127.0.0.1", () => {
+  const address = server.address();
+  if (address !== null && typeof address === "object") console.log(`listening on ${address.port}`);
+});
+process.on("SIGTERM", () => process.exit(0));
+process.on("SIGINT", () => process.exit(0));
