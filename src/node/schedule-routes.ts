@@ -17,6 +17,9 @@ import { partitionKeyOf } from '../types/index.ts';
 import type { Command, ResolvedTarget, ScheduleCommand } from '../worker/index.ts';
 import type { Targets } from './targets.ts';
 
+/** 9999-12-31T23:59:59.999Z: instants beyond it have no ISO-8601 form. */
+const LATEST_INSTANT = 253_402_300_799_999;
+
 /** What the schedule routes and the timer need from the node. */
 export interface ScheduleDeps {
   readonly nodeId: string;
@@ -221,7 +224,9 @@ function parseBody(body: Uint8Array): Record<string, unknown> {
 function instant(body: Record<string, unknown>, field: string): number {
   const v = body[field];
   const t = typeof v === 'string' ? Date.parse(v) : typeof v === 'number' ? v : NaN;
-  if (!Number.isFinite(t)) throw fieldError(field, 'expected an ISO-8601 time or epoch milliseconds');
+  if (!Number.isFinite(t) || t < 0 || t > LATEST_INSTANT) {
+    throw fieldError(field, 'expected an ISO-8601 time or epoch milliseconds, from 1970 to 9999');
+  }
   return t;
 }
 

@@ -1,6 +1,9 @@
 import { Cron } from 'croner';
 import type { ScheduleCadence } from './model.ts';
 
+/** The longest fixed interval. */
+const MAX_INTERVAL_MS = 366 * 86_400_000;
+
 /** A cadence that cannot be compiled: bad cron expression, unknown time zone, bad interval. */
 export class CadenceError extends Error {
   override readonly name = 'CadenceError';
@@ -23,7 +26,9 @@ export function compileCadence(cadence: ScheduleCadence): CompiledCadence {
 }
 
 function everyCadence(everyMs: number, anchorMs: number): CompiledCadence {
-  if (!Number.isInteger(everyMs) || everyMs < 1000) throw new CadenceError('an interval must be a whole number of milliseconds, at least 1s');
+  if (!Number.isInteger(everyMs) || everyMs < 1000 || everyMs > MAX_INTERVAL_MS) {
+    throw new CadenceError('an interval must be a whole number of milliseconds from 1s to 366 days');
+  }
   const atOrBefore = (t: number) => anchorMs + Math.floor((t - anchorMs) / everyMs) * everyMs;
   return {
     next: (after) => atOrBefore(after) + everyMs,

@@ -120,8 +120,8 @@ async function tick(host: ScheduleHost, record: ScheduleRecord, cmd: ScheduleCom
   await tx.deleteTimer(partition, scheduleTimerKey(record.spec.id));
   const spec = record.spec;
   const now = cmd.now;
-  const limit = spec.catchUp === 'all' ? spec.catchUpLimit : MAX_BACKFILL_TICKS;
-  const due = compileCadence(spec.cadence).between(record.nextTick, now, limit);
+  // Missed ticks are counted up to MAX_BACKFILL_TICKS per firing.
+  const due = compileCadence(spec.cadence).between(record.nextTick, now, MAX_BACKFILL_TICKS);
   let run: number[];
   if (spec.catchUp === 'all') run = due.slice(-spec.catchUpLimit);
   else {
