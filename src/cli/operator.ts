@@ -31,14 +31,16 @@ interface ServiceView {
   handlers: { name: string; ty?: string }[];
 }
 
-function withAdminOptions(cmd: Command): Command {
+/** Adds the options every admin API command takes: URL, token, raw JSON output. */
+export function withAdminOptions(cmd: Command): Command {
   return cmd
     .option('--admin-url <url>', 'admin API base URL', process.env.ENDURE_ADMIN_URL ?? DEFAULT_ADMIN_URL)
     .option('--admin-token <token>', 'bearer token for an admin API with auth (env ENDURE_ADMIN_TOKEN)')
     .option('--json', 'print the raw JSON response');
 }
 
-function client(cmd: Command): { admin: AdminClient; opts: GlobalOpts } {
+/** The admin client and global options of a command. */
+export function client(cmd: Command): { admin: AdminClient; opts: GlobalOpts } {
   const opts = cmd.optsWithGlobals<GlobalOpts>();
   // The variable is read here, not as a commander default, so `--help` never prints a secret.
   const token = opts.adminToken ?? (process.env.ENDURE_ADMIN_TOKEN || undefined);

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { addDeploymentCommands, addServiceCommands } from './operator.ts';
+import { addScheduleCommands } from './schedules.ts';
 import { addServerCommand } from './server.ts';
 
 /** Builds the `endure` command-line program. */
@@ -12,5 +13,6 @@ export function createProgram(version: string): Command {
   addServerCommand(program);
   addDeploymentCommands(program);
   addServiceCommands(program);
+  addScheduleCommands(program);
   return program;
 }

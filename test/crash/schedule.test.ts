@@ -1,11 +1,13 @@
 // A schedule firing every second through a kill -9 and a restart: one invocation per tick, no
 // tick missed (catch-up `all`), none doubled. Also the admin API's answers to bad definitions,
 // and a schedule declared in handler metadata.
+import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  REPO_ROOT,
   call,
   eventually,
   get,
@@ -41,6 +43,18 @@ afterAll(async () => {
 
 const admin = (p: string, method: string, body?: unknown) =>
   call(endure.adminUrl, p, body, {}, { method });
+
+/** Runs `endure <args>` against this server; resolves with exit code and output. */
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(REPO_ROOT, "bin/endure.js"), ...args, "--admin-url", endure.adminUrl],
+      { timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 describe("schedules", () => {
   it("a bad cron expression, time zone or target is refused with a 400 that names the field", async () => {
@@ -137,5 +151,22 @@ describe("schedules", () => {
 
     expect((await admin(`/schedules/${id}`, "DELETE")).status).toBe(202);
     expect((await get(`${endure.adminUrl}/schedules/${id}`)).status).toBe(404);
+  });
+
+  it("endure schedules creates, lists, pauses, triggers and deletes, and reports a bad cron", async () => {
+    const id = uid("cli");
+    const created = await cli("schedules", "create", id, "Ticker/tick", "--every", "1h", "--overlap", "allow-all", "--input", JSON.stringify({ id }));
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toContain(id);
+    const listed = await cli("schedules", "list");
+    expect(listed.stdout).toMatch(new RegExp(`${id}\\s+Ticker/tick\\s+every 3600s`));
+    expect((await cli("schedules", "pause", id)).stdout).toMatch(/PAUSED[\s\S]*yes/);
+    expect((await cli("schedules", "trigger", id)).code).toBe(0);
+    await eventually(async () => ((await readEffects(effectsFile, id)).length === 1 ? true : undefined), 10_000, "the triggered tick");
+    const bad = await cli("schedules", "create", `${id}-bad`, "Ticker/tick", "--cron", "every minute");
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/failed with 400: The request field 'cron' is invalid/);
+    expect((await cli("schedules", "delete", id)).code).toBe(0);
+    expect((await cli("schedules", "describe", id)).stderr).toMatch(/404/);
   });
 });
