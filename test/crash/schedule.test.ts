@@ -167,6 +167,33 @@ describe("schedules", () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/failed with 400: The request field 'cron' is invalid/);
     expect((await cli("schedules", "delete", id)).code).toBe(0);
-    expect((await cli("schedules", "describe", id)).stderr).toMatch(/404/);
+    expect((await get(`${endure.adminUrl}/schedules/${id}`)).status).toBe(404);
+  });
+
+  it("an object key and a workflow id template receive their ticks", async () => {
+    const key = uid("tally");
+    const obj = await admin(`/schedules/${key}`, "PUT", { target: { service: "Tally", handler: "add", key: "{schedule}" }, cron: "0 * * * *" });
+    expect(obj.status, JSON.stringify(obj.json)).toBe(201);
+    const wf = await admin(`/schedules/${key}-wf`, "PUT", { target: { service: "Report", handler: "run", key: "{schedule}-{tick_ms}" }, cron: "0 * * * *" });
+    expect(wf.status, JSON.stringify(wf.json)).toBe(201);
+    const fixed = await admin(`/schedules/${key}-fixed`, "PUT", { target: { service: "Report", handler: "run", key: "monthly" }, every: "1h" });
+    expect(fixed.status).toBe(400);
+    const range = { from: "2026-01-01T00:00:00Z", to: "2026-01-01T01:00:00Z" };
+    expect((await admin(`/schedules/${key}/backfill`, "PATCH", range)).status).toBe(200);
+    expect((await admin(`/schedules/${key}-wf/backfill`, "PATCH", range)).status).toBe(200);
+
+    const tallies = await eventually(async () => {
+      const e = await readEffects(effectsFile, key);
+      return e.length >= 2 ? e : undefined;
+    }, 10_000, "the object's ticks");
+    expect(tallies.map((e) => e.n).sort()).toEqual([1, 2]);
+    const reports = await eventually(async () => {
+      const e = (await readEffects(effectsFile, "report")).filter((x) => String(x.key).startsWith(`${key}-wf-`));
+      return e.length >= 2 ? e : undefined;
+    }, 10_000, "the workflow runs");
+    const start = Date.parse(range.from);
+    expect(reports.map((e) => e.key).sort()).toEqual([`${key}-wf-${start}`, `${key}-wf-${start + 3_600_000}`]);
+    await admin(`/schedules/${key}`, "DELETE");
+    await admin(`/schedules/${key}-wf`, "DELETE");
   });
 });

@@ -28,7 +28,34 @@ const ticker = restate.service({
   },
 });
 
-const server = http2.createServer(restate.endpoint().bind(ticker).http2Handler());
+/** An object target: counts its ticks in its own state, per key. */
+const tally = restate.object({
+  name: "Tally",
+  handlers: {
+    add: async (ctx: restate.ObjectContext) => {
+      const n = ((await ctx.get<number>("n")) ?? 0) + 1;
+      ctx.set("n", n);
+      const tick = ctx.request().headers.get("endure-schedule-tick") ?? "";
+      await ctx.run("record", () => {
+        record("tally", ctx.key, { n, tick });
+      });
+    },
+  },
+});
+
+/** A workflow target: one run per tick, under the id the schedule's template renders. */
+const report = restate.workflow({
+  name: "Report",
+  handlers: {
+    run: async (ctx: restate.WorkflowContext) => {
+      await ctx.run("record", () => {
+        record("report", "report", { key: ctx.key });
+      });
+    },
+  },
+});
+
+const server = http2.createServer(restate.endpoint().bind(ticker).bind(tally).bind(report).http2Handler());
 server.listen(Number(process.env.PORT ?? 9080), "127.0.0.1", () => {
   const address = server.address();
   if (address !== null && typeof address === "object") console.log(`listening on ${address.port}`);
