@@ -141,14 +141,23 @@ export function scheduleRegistrationHooks(deps: ScheduleDeps): RegistrationHooks
     },
     async registered(result: RegisterResult) {
       const lookup = handlerLookup(deps);
+      const declared = new Set<string>();
       for (const s of result.services) {
         for (const h of s.handlers.values()) {
           const spec = specOrError(() => scheduleFromMetadata(s.name, h.name, h.metadata, lookup));
-          const id = `${s.name}.${h.name}`;
-          const existing = await deps.store.getSchedule(schedulePartition(deps.partitioner, id), id);
-          if (spec) await run(deps, { kind: 'schedule', op: 'put', id, now: Date.now(), spec });
-          // A declaration removed from the code removes its schedule; schedules made through the API stay.
-          else if (existing?.spec.declared) await run(deps, { kind: 'schedule', op: 'delete', id, now: Date.now() });
+          if (!spec) continue;
+          declared.add(spec.id);
+          await run(deps, { kind: 'schedule', op: 'put', id: spec.id, now: Date.now(), spec });
+        }
+      }
+      // A declaration removed from the code (or with its handler) removes its schedule;
+      // schedules made through the admin API stay.
+      const services = new Set(result.services.map((s) => s.name));
+      for (let p = 0; p < deps.partitioner.partitions; p++) {
+        for (const r of await deps.store.listSchedules(p)) {
+          if (r.spec.declared && services.has(r.spec.target.service) && !declared.has(r.spec.id)) {
+            await run(deps, { kind: 'schedule', op: 'delete', id: r.spec.id, now: Date.now() });
+          }
         }
       }
     },

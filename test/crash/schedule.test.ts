@@ -196,4 +196,22 @@ describe("schedules", () => {
     await admin(`/schedules/${key}`, "DELETE");
     await admin(`/schedules/${key}-wf`, "DELETE");
   });
+
+  it("a new version of the code that declares a bad schedule is refused; one that declares none removes it", async () => {
+    const bad = await startServices("test/services/schedules-main.ts", { EFFECTS_FILE: effectsFile, SCHEDULES_VARIANT: "bad" });
+    const refused = await admin("/deployments", "POST", { uri: bad.url });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.json)).toContain("'cron'");
+    expect((await get(`${endure.adminUrl}/schedules/Ticker.declared`)).status).toBe(200);
+    await bad.stop();
+
+    const none = await startServices("test/services/schedules-main.ts", { EFFECTS_FILE: effectsFile, SCHEDULES_VARIANT: "none" });
+    const kept = await admin("/schedules", "POST", { id: "kept-by-api", target: { service: "Ticker", handler: "tick" }, every: "1h", input: { id: "kept" } });
+    expect(kept.status, JSON.stringify(kept.json)).toBe(201);
+    const registered = await admin("/deployments", "POST", { uri: none.url });
+    expect(registered.status, JSON.stringify(registered.json)).toBe(201);
+    expect((await get(`${endure.adminUrl}/schedules/Ticker.declared`)).status).toBe(404);
+    expect((await get(`${endure.adminUrl}/schedules/kept-by-api`)).status).toBe(200);
+    await none.stop();
+  });
 });

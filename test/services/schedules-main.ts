@@ -5,6 +5,18 @@ import * as restate from "@restatedev/restate-sdk";
 import * as http2 from "node:http2";
 import { record } from "./effects.ts";
 
+/**
+ * The schedule `Ticker.declared` declares in its metadata; SCHEDULES_VARIANT changes it, as a
+ * new version of the code would: `none` declares nothing, `bad` declares a cron that does not parse.
+ */
+const variant = process.env.SCHEDULES_VARIANT ?? "";
+const declaredMetadata: Record<string, string> =
+  variant === "none"
+    ? {}
+    : variant === "bad"
+      ? { "endure.schedule": "*/2 * * *" }
+      : { "endure.schedule": "*/2 * * * * *", "endure.schedule.catch_up": "none" };
+
 /** Records each tick it is invoked for: which schedule tick, which invocation. */
 const ticker = restate.service({
   name: "Ticker",
@@ -17,7 +29,7 @@ const ticker = restate.service({
       });
     },
     declared: restate.handlers.handler(
-      { metadata: { "endure.schedule": "*/2 * * * * *", "endure.schedule.catch_up": "none" } },
+      { metadata: declaredMetadata },
       async (ctx: restate.Context) => {
         const tick = ctx.request().headers.get("endure-schedule-tick") ?? "";
         await ctx.run("record", () => {
