@@ -768,7 +768,9 @@ class Apply {
 
   async #timerFired(key: string, now: number): Promise<void> {
     const timer = await this.tx.getTimer(this.ctx.partition, key);
-    if (!timer) return;
+    // A schedule's timer fires as a schedule tick, which carries the resolved target; a plain
+    // timer-fired for it must not consume it.
+    if (!timer || timer.payload.kind === 'schedule') return;
     await this.tx.deleteTimer(this.ctx.partition, key);
     const p = timer.payload;
     const status = await this.tx.getInvocation(p.id);

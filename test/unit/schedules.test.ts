@@ -286,6 +286,13 @@ describe('schedules in the partition state machine', () => {
     expect(inv!.idempotencyKey).toBeUndefined();
   });
 
+  it('a plain timer-fired for a schedule timer leaves the timer to the schedule tick', async () => {
+    await run(op({ op: 'put', now: T0, spec: everySecond() }));
+    await run({ kind: 'timer-fired', timerKey: scheduleTimerKey('s1'), now: T0 + 1000 });
+    expect((await timerOf())?.fireAt).toBe(T0 + 1000);
+    expect(sent(await run(tickAt(T0 + 1000)))).toHaveLength(1);
+  });
+
   it('a tick whose target is gone records why and keeps ticking', async () => {
     await run(op({ op: 'put', now: T0, spec: everySecond() }));
     expect(sent(await run(quiet({ op: 'tick', now: T0 + 1000 })))).toHaveLength(0);
