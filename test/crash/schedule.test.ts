@@ -78,50 +78,69 @@ describe("schedules", () => {
     await eventually(async () => ((await readEffects(effectsFile, "declared")).length >= 1 ? true : undefined), 10_000, "a declared tick");
   });
 
-  it("every tick of a one-second schedule runs exactly once across a kill -9 and a restart", async () => {
-    const id = uid("every-second");
-    const created = await admin(`/schedules/${id}`, "PUT", {
-      target: { service: "Ticker", handler: "tick" },
-      cron: "* * * * * *",
-      catch_up: "all",
-      catch_up_limit: 100,
-      overlap: "allow-all",
-      input: { id },
-    });
-    expect(created.status, JSON.stringify(created.json)).toBe(201);
-    await sleep(6_000);
+  it("every tick of a one-second schedule runs exactly once across a kill -9 and a restart; catch-up decides the downtime's ticks", async () => {
+    // Two schedules through the same crash: catch-up `all` runs every tick of the 7 s downtime,
+    // catch-up `none` only those at most 5 s late and counts the others as missed.
+    const all = uid("every-second-all");
+    const none = uid("every-second-none");
+    const define = (id: string, catchUp: string) =>
+      admin(`/schedules/${id}`, "PUT", {
+        target: { service: "Ticker", handler: "tick" },
+        cron: "* * * * * *",
+        catch_up: catchUp,
+        catch_up_limit: 100,
+        overlap: "allow-all",
+        input: { id },
+      });
+    const createdAt = Date.now();
+    for (const [id, policy] of [[all, "all"], [none, "none"]] as const) {
+      const created = await define(id, policy);
+      expect(created.status, JSON.stringify(created.json)).toBe(201);
+    }
+    await sleep(5_000);
     await endure.kill("SIGKILL");
     const downAt = Date.now();
-    await sleep(3_000);
+    await sleep(7_000);
     await endure.restart();
-    await sleep(6_000);
-    const paused = await admin(`/schedules/${id}/pause`, "PATCH");
-    expect(paused.status).toBe(200);
+    await sleep(5_000);
+    for (const id of [all, none]) expect((await admin(`/schedules/${id}/pause`, "PATCH")).status).toBe(200);
     const pausedAt = Date.now();
     await sleep(2_000);
 
-    const effects = await readEffects(effectsFile, id);
-    const byTick = new Map<string, { invs: Set<string>; count: number }>();
-    for (const e of effects) {
-      const entry = byTick.get(e.tick as string) ?? { invs: new Set(), count: 0 };
-      entry.invs.add(e.inv as string);
-      entry.count += 1;
-      byTick.set(e.tick as string, entry);
-    }
-    const ticks = [...byTick.keys()].map((t) => Date.parse(t)).sort((a, b) => a - b);
-    // Around 15 ticks: 6 s before the kill, 3 s down (caught up), 6 s after.
-    expect(ticks.length).toBeGreaterThanOrEqual(12);
-    for (let i = 1; i < ticks.length; i++) expect(ticks[i]! - ticks[i - 1]!, `tick after ${new Date(ticks[i - 1]!).toISOString()}`).toBe(1000);
-    expect(ticks.some((t) => t > downAt && t < downAt + 2_500), "ticks of the downtime were caught up").toBe(true);
-    for (const [tick, { invs, count }] of byTick) {
-      expect(invs.size, `invocations of tick ${tick}`).toBe(1);
-      expect(count, `runs of tick ${tick}`).toBe(1);
-    }
-    expect(ticks.at(-1)!).toBeLessThanOrEqual(pausedAt);
+    /** The ticks a schedule ran, each checked to have one invocation and one side effect. */
+    const ran = async (id: string): Promise<number[]> => {
+      const byTick = new Map<string, { invs: Set<string>; count: number }>();
+      for (const e of await readEffects(effectsFile, id)) {
+        const entry = byTick.get(e.tick as string) ?? { invs: new Set(), count: 0 };
+        entry.invs.add(e.inv as string);
+        entry.count += 1;
+        byTick.set(e.tick as string, entry);
+      }
+      for (const [tick, { invs, count }] of byTick) {
+        expect(invs.size, `invocations of ${id} tick ${tick}`).toBe(1);
+        expect(count, `runs of ${id} tick ${tick}`).toBe(1);
+      }
+      return [...byTick.keys()].map((t) => Date.parse(t)).sort((a, b) => a - b);
+    };
+    const view = async (id: string) => (await get(`${endure.adminUrl}/schedules/${id}`)).json as { started: number; missed: number; skipped: number; paused: boolean };
 
-    const view = await get(`${endure.adminUrl}/schedules/${id}`);
-    expect(view.json).toMatchObject({ paused: true, next_tick: null, missed: 0 });
-    expect((view.json as { started: number }).started).toBe(ticks.length);
+    const ticksAll = await ran(all);
+    // From the first tick after creation to the last before the pause, every second once.
+    expect(ticksAll[0]!).toBeLessThanOrEqual(createdAt + 1_000);
+    expect(ticksAll.at(-1)!).toBeGreaterThan(pausedAt - 2_000);
+    expect(ticksAll.at(-1)!).toBeLessThanOrEqual(pausedAt);
+    for (let i = 1; i < ticksAll.length; i++) expect(ticksAll[i]! - ticksAll[i - 1]!, `tick after ${new Date(ticksAll[i - 1]!).toISOString()}`).toBe(1000);
+    expect(ticksAll.filter((t) => t > downAt && t < downAt + 6_000).length, "ticks of the downtime were caught up").toBeGreaterThanOrEqual(5);
+    expect(await view(all)).toMatchObject({ paused: true, started: ticksAll.length, missed: 0, skipped: 0 });
+
+    const ticksNone = await ran(none);
+    const nv = await view(none);
+    expect(nv.started).toBe(ticksNone.length);
+    expect(nv.missed, "ticks more than 5 s late were dropped").toBeGreaterThanOrEqual(1);
+    // Every tick of the span either ran once or was counted as missed.
+    expect(nv.started + nv.missed).toBe((ticksNone.at(-1)! - ticksNone[0]!) / 1000 + 1);
+    const gaps = ticksNone.slice(1).filter((t, i) => t - ticksNone[i]! > 1000);
+    expect(gaps.length, "one gap: the downtime's oldest ticks").toBe(1);
   });
 
   it("trigger runs a tick now and backfill runs each tick of a range once, however often asked", async () => {
