@@ -41,7 +41,7 @@ const path = (id: string, suffix = '') => `/schedules/${encodeURIComponent(id)}$
  */
 export function parseTarget(text: string): { service: string; handler: string; key?: string } {
   const parts = text.split('/');
-  if (parts.length < 2 || parts.some((p, i) => p === '' && i !== 1)) {
+  if (parts.length < 2 || parts[0] === '' || parts[parts.length - 1] === '') {
     throw new CliError(`bad target '${text}': expected Service/handler or Object/key/handler`);
   }
   const service = parts[0] as string;

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { parseTarget } from '../../src/cli/schedules.ts';
 import { CadenceError, compileCadence, parseScheduleSpec, renderKey, ScheduleSpecError, scheduleTimerKey, type ScheduleSpec } from '../../src/schedule/index.ts';
 import type { HandlerKindLookup } from '../../src/schedule/spec.ts';
 import { Partitioner } from '../../src/sharding/index.ts';
@@ -101,6 +102,16 @@ describe('schedule definitions', () => {
     expect(fieldOf({ ...ok, target: { service: 'Wf', handler: 'run', key: 'fixed' } })).toBe('target.key');
     expect(fieldOf({ ...ok, target: { service: 'Wf', handler: 'run', key: 'report-{tick}' } })).toBe('accepted');
     expect(fieldOf({ target: ok.target, every: '30s' })).toBe('accepted');
+    expect(fieldOf({ ...ok, cron: '0 0 30 2 *' }), 'February 30th never comes').toBe('cron');
+    expect(fieldOf({ target: ok.target, every: '400d' })).toBe('every');
+  });
+
+  it('the CLI reads Service/handler, Object/key/handler, and keys with slashes', () => {
+    expect(parseTarget('Svc/run')).toEqual({ service: 'Svc', handler: 'run' });
+    expect(parseTarget('Obj/k/add')).toEqual({ service: 'Obj', handler: 'add', key: 'k' });
+    expect(parseTarget('Wf/reports/{tick}/run')).toEqual({ service: 'Wf', handler: 'run', key: 'reports/{tick}' });
+    expect(parseTarget('Obj//add')).toEqual({ service: 'Obj', handler: 'add', key: '' });
+    for (const bad of ['Svc', '/run', 'Svc/']) expect(() => parseTarget(bad), bad).toThrow(/bad target/);
   });
 
   it('key templates render the schedule and the tick', () => {
