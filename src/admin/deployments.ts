@@ -1,5 +1,5 @@
 import { isDeploymentIdShape } from '../metadata/index.ts';
-import type { DiscoverFn, EndpointManifest, SchemaRegistry, ServiceSchema } from '../metadata/index.ts';
+import type { DiscoverFn, EndpointManifest, RegisterResult, SchemaRegistry, ServiceSchema } from '../metadata/index.ts';
 import { optionalBool, optionalStringMap, parseJsonObject, queryBool } from './body.ts';
 import { AdminError, AdminErrorCode, invalidField, notFound } from './errors.ts';
 import { empty, json } from './http.ts';
@@ -13,6 +13,14 @@ export interface DeploymentRouteDeps {
   discover: DiscoverFn;
   defaults: ServiceDefaults;
   discoveryTimeoutMs?: number;
+  /** Declarations in the manifest that other modules own (schedules): checked before, applied after registration. */
+  registrationHooks?: RegistrationHooks;
+}
+
+/** What other modules do with a manifest on registration; `check` throws an AdminError to refuse it. */
+export interface RegistrationHooks {
+  check(manifest: EndpointManifest): void;
+  registered(result: RegisterResult): Promise<void>;
 }
 
 function validateUri(raw: unknown): string {
@@ -104,6 +112,7 @@ export function deploymentRoutes(deps: DeploymentRouteDeps): AdminRoute[] {
         } catch (err) {
           throw discoveryError(uri, err);
         }
+        deps.registrationHooks?.check(manifest);
         const result = await registry.registerDeployment(uri, manifest, {
           useHttp11,
           force,
@@ -112,6 +121,7 @@ export function deploymentRoutes(deps: DeploymentRouteDeps): AdminRoute[] {
           additionalHeaders,
           metadata,
         });
+        if (!dryRun) await deps.registrationHooks?.registered(result);
         let status: number;
         if (result.outcome === 'created') status = 201;
         else if (result.outcome === 'overwritten') status = legacy ? 201 : 200;

@@ -3,7 +3,7 @@ import { scrapeMetrics } from '../common/metrics.ts';
 import { DEFAULT_CONFIG } from '../config/index.ts';
 import type { DiscoverFn, SchemaRegistry } from '../metadata/index.ts';
 import type { QueryEngine } from '../store/index.ts';
-import { deploymentRoutes } from './deployments.ts';
+import { deploymentRoutes, type RegistrationHooks } from './deployments.ts';
 import { AdminError, AdminErrorCode, errorResponse, notFound } from './errors.ts';
 import { empty, json } from './http.ts';
 import type { AdminHandler, AdminRequest, AdminResponse } from './http.ts';
@@ -38,6 +38,8 @@ export interface AdminDeps {
   discoveryTimeoutMs?: number;
   /** Runs `POST /query`; without one the route does not exist. */
   query?: QueryEngine;
+  /** Declarations in manifests that other modules own (schedules). */
+  registrationHooks?: RegistrationHooks;
   /** More routes (invocations, state, query...), matched after the built-in ones. */
   extraRoutes?: readonly AdminRoute[];
   /** Why the node cannot take writes now (its store refuses them), or undefined when it can. */
@@ -94,6 +96,7 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
       discover: deps.discover,
       defaults,
       ...(deps.discoveryTimeoutMs !== undefined ? { discoveryTimeoutMs: deps.discoveryTimeoutMs } : {}),
+      ...(deps.registrationHooks !== undefined ? { registrationHooks: deps.registrationHooks } : {}),
     }),
     ...serviceRoutes(deps.registry, defaults),
     ...(deps.query !== undefined ? queryRoutes(deps.query) : []),

@@ -8,6 +8,7 @@
  */
 export { createAdminHandler, MAX_ADMIN_API_VERSION, MIN_ADMIN_API_VERSION } from './handler.ts';
 export type { AdminDeps } from './handler.ts';
+export type { RegistrationHooks } from './deployments.ts';
 export { startAdminServer } from './server.ts';
 export type { AdminServer, AdminServerOptions } from './server.ts';
 export type { AdminHandler, AdminRequest, AdminResponse } from './http.ts';

@@ -31,7 +31,7 @@ interface ServiceView {
   handlers: { name: string; ty?: string }[];
 }
 
-/** Adds the options every admin API command takes: `--admin-url` and `--json`. */
+/** Adds the options every admin API command takes: URL, token, raw JSON output. */
 export function withAdminOptions(cmd: Command): Command {
   return cmd
     .option('--admin-url <url>', 'admin API base URL', process.env.ENDURE_ADMIN_URL ?? DEFAULT_ADMIN_URL)
@@ -39,7 +39,7 @@ export function withAdminOptions(cmd: Command): Command {
     .option('--json', 'print the raw JSON response');
 }
 
-/** The admin client and options of a command. */
+/** The admin client and global options of a command. */
 export function client(cmd: Command): { admin: AdminClient; opts: GlobalOpts } {
   const opts = cmd.optsWithGlobals<GlobalOpts>();
   // The variable is read here, not as a commander default, so `--help` never prints a secret.

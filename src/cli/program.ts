@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { addInvocationCommands, addStateCommands } from './invocations.ts';
 import { addDeploymentCommands, addServiceCommands, addSubscriptionCommands } from './operator.ts';
 import { addSqlCommand } from './query.ts';
+import { addScheduleCommands } from './schedules.ts';
 import { addServerCommand } from './server.ts';
 
 /** Builds the `endure` command-line program. */
@@ -18,5 +19,6 @@ export function createProgram(version: string): Command {
   addStateCommands(program);
   addSqlCommand(program);
   addSubscriptionCommands(program);
+  addScheduleCommands(program);
   return program;
 }

@@ -11,6 +11,7 @@ import { ResponseRegistry, createIngressHandler, listenHttp, type HttpListener }
 import { Invoker } from '../invoker/index.ts';
 import { SchemaRegistry } from '../metadata/index.ts';
 import { closeAllSessions, discoverEndpoint, negotiateVersion } from '../protocol/index.ts';
+import { scheduleTimerKey } from '../schedule/index.ts';
 import { Partitioner } from '../sharding/index.ts';
 import { SqliteMetadataStore } from '../store/sqlite/metadata.ts';
 import { SqlitePartitionStore, SqliteQueryEngine, SqliteSubscriptionStore, openSqlite, type SqliteDb } from '../store/index.ts';
@@ -21,6 +22,7 @@ import { Worker, type Action, type OutboxMessage, type WorkerHealth } from '../w
 import { loadRequestIdentity } from './identity.ts';
 import { invocationRoutes } from './invocation-routes.ts';
 import { stateRoutes } from './state-routes.ts';
+import { fireScheduleTimer, scheduleRegistrationHooks, scheduleRoutes, type ScheduleDeps } from './schedule-routes.ts';
 import { Shuffle } from './shuffle.ts';
 import { Targets } from './targets.ts';
 
@@ -34,6 +36,8 @@ export interface EndureNode {
 }
 
 const VERSION = '0.1.0';
+/** Timers of schedules are fired as schedule ticks (node/schedule-routes.ts). */
+const SCHEDULE_TIMER_PREFIX = scheduleTimerKey('');
 
 /**
  * Starts a single Endure node on its embedded SQLite store: it leads every partition, so the
@@ -90,7 +94,10 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
 
   const timers = new TimerService(
     (partition, key, now) => {
-      submit(partition, { kind: 'timer-fired', timerKey: key, now }).catch((err: unknown) => {
+      const fired = key.startsWith(SCHEDULE_TIMER_PREFIX)
+        ? fireScheduleTimer(scheduleDeps, partition, key.slice(SCHEDULE_TIMER_PREFIX.length), now)
+        : submit(partition, { kind: 'timer-fired', timerKey: key, now });
+      fired.catch((err: unknown) => {
         // The timer left the service's memory when it fired: put it back once it can be stored.
         logger.warn({ err, partition, key }, 'firing a timer failed; firing it again once the store takes writes');
         void writable().then(() => timers.schedule(partition, key, Date.now()));
@@ -104,6 +111,8 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
       return due;
     },
   );
+
+  const scheduleDeps: ScheduleDeps = { nodeId, partitioner, responses, store, targets, submit };
 
   const invoker = new Invoker({
     store,
@@ -203,7 +212,8 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
       defaults: config,
       ingressUrl: listeners[0]!.url,
       query,
-      extraRoutes: [...extraRoutes, ...subscriptionRoutes(subscriptions)],
+      extraRoutes: [...extraRoutes, ...subscriptionRoutes(subscriptions), ...scheduleRoutes(scheduleDeps)],
+      registrationHooks: scheduleRegistrationHooks(scheduleDeps),
       unhealthy,
     });
     const admin = await startAdminServer(adminHandler, {

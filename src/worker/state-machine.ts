@@ -4,6 +4,7 @@ import type { Partitioner } from '../sharding/index.ts';
 import type { PartitionTx } from '../store/index.ts';
 import { IdDecodeError, deriveInvocationId, formatInvocationId, idempotentInvocationId, parseAwakeableId, parseInvocationId, stateVersion, workflowRunId } from '../types/index.ts';
 import { encodeCommand } from '../log/index.ts';
+import { applySchedule, type ScheduleHost } from './schedules.ts';
 import type {
   Action,
   Command,
@@ -84,7 +85,20 @@ class Apply {
         return this.tx.deleteOutboxUpTo(this.ctx.partition, cmd.upTo);
       case 'state-mutation':
         return this.#stateMutation(cmd);
+      case 'schedule':
+        return applySchedule(this.#scheduleHost(), cmd);
     }
+  }
+
+  #scheduleHost(): ScheduleHost {
+    return {
+      tx: this.tx,
+      partition: this.ctx.partition,
+      partitionOfInvocation: (id) => this.ctx.partitioner.partitionOfInvocation(id),
+      outbox: (m) => this.#outbox(m),
+      putTimer: (key, fireAt, payload) => this.#putTimer(key, fireAt, payload),
+      answer: (sink, answer) => this.#answer(sink, answer),
+    };
   }
 
   /** Deduplication (rule 5): true the first time a producer's sequence number is seen. */
@@ -587,7 +601,7 @@ class Apply {
     status.completedAt = now;
     status.modifiedAt = now;
     status.waiting = undefined;
-    for (const sink of status.sinks) await this.#deliver(sink, id, result);
+    for (const sink of status.sinks) await this.#deliver(sink, id, result, now);
     status.sinks = [];
     await this.tx.putInvocation(status);
     // The input stays: restart-as-new needs it. The rest of the journal goes.
@@ -616,9 +630,14 @@ class Apply {
     }
   }
 
-  async #deliver(sink: Sink, id: string, result: InvocationResult): Promise<void> {
+  async #deliver(sink: Sink, id: string, result: InvocationResult, now = 0): Promise<void> {
     if (sink.kind === 'ingress') {
       this.actions.push({ kind: 'answer', sink, answer: { kind: 'result', id, result } });
+      return;
+    }
+    if (sink.kind === 'schedule') {
+      // The schedule learns that its tick's invocation ended (overlap policy).
+      await this.#outbox({ partition: sink.partition, command: { kind: 'schedule', op: 'done', id: sink.id, invocationId: id, now } });
       return;
     }
     // Awaited by another invocation: goes through the outbox to the caller's partition.
@@ -768,7 +787,9 @@ class Apply {
 
   async #timerFired(key: string, now: number): Promise<void> {
     const timer = await this.tx.getTimer(this.ctx.partition, key);
-    if (!timer) return;
+    // A schedule's timer fires as a schedule tick, which carries the resolved target; a plain
+    // timer-fired for it must not consume it.
+    if (!timer || timer.payload.kind === 'schedule') return;
     await this.tx.deleteTimer(this.ctx.partition, key);
     const p = timer.payload;
     const status = await this.tx.getInvocation(p.id);
@@ -799,6 +820,8 @@ class Apply {
   // ---- attach / output ----
 
   async #attach(id: string, mode: 'attach' | 'output', sink: Sink): Promise<void> {
+    // Schedules learn of completions through the invocation's own sinks, never by attaching.
+    if (sink.kind === 'schedule') return;
     const status = await this.tx.getInvocation(id);
     if (sink.kind === 'invocation') {
       if (status?.phase === 'completed' && status.result) return this.#deliver(sink, id, status.result);
