@@ -5,7 +5,6 @@
  */
 export {
   startEndure,
-  startEmbedded,
   IN_PROCESS_DEPLOYMENT_URL,
   type StartEndureOptions,
   type EmbeddedEndure,

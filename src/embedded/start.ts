@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { EndpointOptions } from '@restatedev/restate-sdk/fetch';
 import { createLogger } from '../common/logger.ts';
 import { ConfigError, LOG_LEVELS, compileConfig, parseBind, type LogLevel } from '../config/index.ts';
-import { startNode, type EndureNode } from '../node/index.ts';
+import { startNode } from '../node/index.ts';
 import type { FetchHandler } from '../protocol/index.ts';
 
 /** Services, virtual objects and workflows defined with `@restatedev/restate-sdk`. */
@@ -47,11 +47,6 @@ export const IN_PROCESS_DEPLOYMENT_URL = 'inprocess://services';
  * starting again on the same `dataDir` resumes what was in flight.
  */
 export async function startEndure(options: StartEndureOptions): Promise<EmbeddedEndure> {
-  return (await startEmbedded(options)).endure;
-}
-
-/** startEndure, also handing out the node itself (for the test environment's state access). */
-export async function startEmbedded(options: StartEndureOptions): Promise<{ endure: EmbeddedEndure; node: EndureNode }> {
   checkOptions(options);
   const dataDir = resolve(options.dataDir);
   const config = compileConfig({
@@ -68,7 +63,7 @@ export async function startEmbedded(options: StartEndureOptions): Promise<{ endu
   const handler = createEndpointHandler({ services: options.services, bidirectional: true }) as FetchHandler;
   const logger = createLogger(config.logLevel);
   const node = await startNode(config, logger, { inProcess: { url: IN_PROCESS_DEPLOYMENT_URL, handler } });
-  const endure: EmbeddedEndure = {
+  return {
     ingressUrl: node.ingressUrl,
     adminUrl: node.adminUrl,
     dataDir,
@@ -77,7 +72,6 @@ export async function startEmbedded(options: StartEndureOptions): Promise<{ endu
       logger.flush();
     },
   };
-  return { endure, node };
 }
 
 /**

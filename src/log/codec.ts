@@ -7,6 +7,7 @@
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import type { Command, Dedup, IngressSink, InvocationOp, NewInvocation, ResolvedTarget, Sink } from '../worker/model.ts';
 import { readRecord, writeRecord } from './format.ts';
+import { putScheduleCommand, readScheduleCommand } from './schedule.ts';
 import {
   done,
   endOf,
@@ -70,7 +71,8 @@ const KIND_FIELD = {
   'timer-fired': 10,
   attach: 11,
   'outbox-delivered': 12,
-  'patch-state': 13,
+  'state-mutation': 13,
+  schedule: 14,
 } as const satisfies Record<Command['kind'], number>;
 
 const PARTITION_FIELD = 16;
@@ -90,6 +92,7 @@ function writeEntry(w: BinaryWriter, entry: { command: Command; partition: numbe
       w.uint32(tag(4, LEN)).bytes(c.body);
       w.uint32(tag(5, I64)).double(c.now);
       if (c.callee !== undefined) putTarget(w, 6, c.callee);
+      if (c.traceparent !== undefined) w.uint32(tag(7, LEN)).string(c.traceparent);
       break;
     case 'run-completion':
       w.uint32(tag(1, LEN)).string(c.id);
@@ -147,16 +150,21 @@ function writeEntry(w: BinaryWriter, entry: { command: Command; partition: numbe
     case 'outbox-delivered':
       putU64(w, 1, c.upTo);
       break;
-    case 'patch-state':
+    case 'state-mutation':
       w.uint32(tag(1, LEN)).string(c.service);
       w.uint32(tag(2, LEN)).string(c.key);
-      for (const [name, value] of c.state) {
+      for (const [name, value] of c.entries) {
         open(w, 3);
-        if (name.length > 0) w.uint32(tag(1, LEN)).bytes(name);
-        if (value.length > 0) w.uint32(tag(2, LEN)).bytes(value);
+        w.uint32(tag(1, LEN)).bytes(name);
+        w.uint32(tag(2, LEN)).bytes(value);
         w.join();
       }
-      if (c.sink !== undefined) putIngressSink(w, 4, c.sink);
+      if (c.version !== undefined) w.uint32(tag(4, LEN)).string(c.version);
+      if (c.sink !== undefined) putIngressSink(w, 5, c.sink);
+      if (c.dedup !== undefined) putDedup(w, 6, c.dedup);
+      break;
+    case 'schedule':
+      putScheduleCommand(w, c);
       break;
     default:
       throw new Error(`unknown command kind ${JSON.stringify((c as { kind: unknown }).kind)}`);
@@ -185,7 +193,7 @@ function readEntry(r: BinaryReader, end: number): LogEntry {
     const t = r.uint32();
     if (t === tag(PARTITION_FIELD, VARINT)) {
       partition = r.uint32();
-    } else if ((t & 7) === LEN && t >>> 3 >= 1 && t >>> 3 <= 13) {
+    } else if ((t & 7) === LEN && t >>> 3 >= 1 && t >>> 3 <= KIND_FIELD.schedule) {
       command = readCommand(r, t >>> 3);
     } else if ((t & 7) === LEN && t >>> 3 < PARTITION_FIELD) {
       throw new Error(`unknown command kind (field ${t >>> 3})`);
@@ -213,7 +221,8 @@ function readCommand(r: BinaryReader, field: number): Command {
     case KIND_FIELD.op: c = readOp(r, end); break;
     case KIND_FIELD['timer-fired']: c = readTimerFired(r, end); break;
     case KIND_FIELD.attach: c = readAttach(r, end); break;
-    case KIND_FIELD['patch-state']: c = readPatchState(r, end); break;
+    case KIND_FIELD['state-mutation']: c = readStateMutation(r, end); break;
+    case KIND_FIELD.schedule: c = readScheduleCommand(r, end); break;
     default: c = readOutboxDelivered(r, end); break;
   }
   done(r, end);
@@ -271,6 +280,7 @@ function readJournalCommand(r: BinaryReader, end: number): Command {
   let body = EMPTY;
   let now = 0;
   let callee: ResolvedTarget | undefined;
+  let traceparent: string | undefined;
   while (r.pos < end) {
     const t = r.uint32();
     switch (t) {
@@ -280,12 +290,20 @@ function readJournalCommand(r: BinaryReader, end: number): Command {
       case (4 << 3) | LEN: body = r.bytes(); break;
       case (5 << 3) | I64: now = r.double(); break;
       case (6 << 3) | LEN: callee = readTarget(r); break;
+      case (7 << 3) | LEN: traceparent = r.string(); break;
       default: skip(r, t);
     }
   }
-  return callee === undefined
-    ? { kind: 'journal-command', id, commandIndex, type, body, now }
-    : { kind: 'journal-command', id, commandIndex, type, body, now, callee };
+  return {
+    kind: 'journal-command',
+    id,
+    commandIndex,
+    type,
+    body,
+    now,
+    ...(callee !== undefined ? { callee } : {}),
+    ...(traceparent !== undefined ? { traceparent } : {}),
+  };
 }
 
 function readRunCompletion(r: BinaryReader, end: number): Command {
@@ -478,22 +496,34 @@ function readOutboxDelivered(r: BinaryReader, end: number): Command {
   return { kind: 'outbox-delivered', upTo };
 }
 
-function readPatchState(r: BinaryReader, end: number): Command {
+function readStateMutation(r: BinaryReader, end: number): Command {
   let service = '';
   let key = '';
-  const state: [Uint8Array, Uint8Array][] = [];
+  const entries: [Uint8Array, Uint8Array][] = [];
+  let version: string | undefined;
   let sink: IngressSink | undefined;
+  let dedup: Dedup | undefined;
   while (r.pos < end) {
     const t = r.uint32();
     switch (t) {
       case (1 << 3) | LEN: service = r.string(); break;
       case (2 << 3) | LEN: key = r.string(); break;
-      case (3 << 3) | LEN: state.push(readStateEntry(r)); break;
-      case (4 << 3) | LEN: sink = readIngressSink(r); break;
+      case (3 << 3) | LEN: entries.push(readStateEntry(r)); break;
+      case (4 << 3) | LEN: version = r.string(); break;
+      case (5 << 3) | LEN: sink = readIngressSink(r); break;
+      case (6 << 3) | LEN: dedup = readDedup(r); break;
       default: skip(r, t);
     }
   }
-  return sink === undefined ? { kind: 'patch-state', service, key, state } : { kind: 'patch-state', service, key, state, sink };
+  return {
+    kind: 'state-mutation',
+    service,
+    key,
+    entries,
+    ...(version !== undefined ? { version } : {}),
+    ...(sink !== undefined ? { sink } : {}),
+    ...(dedup !== undefined ? { dedup } : {}),
+  };
 }
 
 function readStateEntry(r: BinaryReader): [Uint8Array, Uint8Array] {

@@ -9,6 +9,7 @@
  * `PartitionLog` on the same database.
  */
 export { encodeCommand, decodeCommand, type LogEntry } from './codec.ts';
+export { decodeScheduleRecord, encodeScheduleRecord } from './schedule.ts';
 export { RecordFormat, RecordFormatError, RecordFormatErrorCode, readRecord, writeRecord } from './format.ts';
 /** Field writers and readers of the record format, for the store's records. */
 export * as wire from './wire.ts';

@@ -358,6 +358,11 @@ export function putSink(w: BinaryWriter, field: number, sink: Sink): void {
   open(w, field);
   if (sink.kind === 'ingress') {
     putIngressSink(w, 1, sink);
+  } else if (sink.kind === 'schedule') {
+    open(w, 3);
+    w.uint32(tag(1, LEN)).string(sink.id);
+    w.uint32(tag(2, VARINT)).uint32(sink.partition);
+    w.join();
   } else {
     open(w, 2);
     w.uint32(tag(1, LEN)).string(sink.id);
@@ -378,12 +383,29 @@ export function readSink(r: BinaryReader): Sink {
     switch (t) {
       case (1 << 3) | LEN: sink = readIngressSink(r); break;
       case (2 << 3) | LEN: sink = readInvocationSink(r); break;
+      case (3 << 3) | LEN: sink = readScheduleSink(r); break;
       default: skip(r, t);
     }
   }
   done(r, end);
   if (sink === undefined) throw new Error('sink has no kind');
   return sink;
+}
+
+function readScheduleSink(r: BinaryReader): Sink {
+  const end = endOf(r);
+  let id = '';
+  let partition = 0;
+  while (r.pos < end) {
+    const t = r.uint32();
+    switch (t) {
+      case (1 << 3) | LEN: id = r.string(); break;
+      case (2 << 3) | VARINT: partition = r.uint32(); break;
+      default: skip(r, t);
+    }
+  }
+  done(r, end);
+  return { kind: 'schedule', id, partition };
 }
 
 function readInvocationSink(r: BinaryReader): Sink {

@@ -1,9 +1,9 @@
 /**
  * The service protocol, server side: framing, message schemas, version negotiation, endpoint
- * discovery, and the transports that carry an invocation's messages (HTTP/2 bidi streams,
- * request/response over HTTP/2 or HTTP/1.1, in-process streams to a fetch-style handler). It
- * knows nothing of partitions, journals or the store, and never decides what a message means:
- * that belongs to the invoker and the worker.
+ * discovery, the transports that carry an invocation's messages (HTTP/2 bidi streams,
+ * request/response over HTTP/2 or HTTP/1.1, in-process streams to a fetch-style handler), and
+ * the request identity that signs them. It knows nothing of partitions, journals or the store,
+ * and never decides what a message means: that belongs to the invoker and the worker.
  */
 export {
   MessageType,
@@ -23,6 +23,7 @@ export {
   type SchemaOf,
   type MessageOf,
   isKnownMessageType,
+  isJournaledCommand,
   schemaForType,
   messageTypeName,
   encodeMessage,
@@ -54,6 +55,7 @@ export {
   invokeUrl,
   type InvocationStream,
   type InvocationStreamOptions,
+  type ByteBudget,
 } from './transport.ts';
 export {
   openInProcessStream,
@@ -62,8 +64,16 @@ export {
   type FetchHandler,
 } from './in-process.ts';
 export {
+  RequestIdentity,
+  RequestIdentityError,
+  identityHeaders,
+  audienceOf,
+} from './identity.ts';
+export { safeExcerpt } from './excerpt.ts';
+export {
   discoverEndpoint,
   discoverInProcess,
+  MAX_MANIFEST_BYTES,
   type DiscoverOptions,
   type EndpointManifest,
   type ServiceManifest,

@@ -4,6 +4,7 @@
  * answers from a synchronous driver inside one serialized transaction.
  */
 import type { PartitionLog } from '../log/index.ts';
+import type { ScheduleRecord } from '../schedule/model.ts';
 import type { InvocationResult, InvocationStatus, TimerPayload } from '../worker/model.ts';
 
 /** One journal entry: a command or a notification, as its protobuf body. */
@@ -88,6 +89,10 @@ export interface PartitionTx {
 
   getDedup(partition: number, producer: string): Promise<number | undefined>;
   putDedup(partition: number, producer: string, seq: number): Promise<void>;
+
+  getSchedule(partition: number, id: string): Promise<ScheduleRecord | undefined>;
+  putSchedule(partition: number, record: ScheduleRecord): Promise<void>;
+  deleteSchedule(partition: number, id: string): Promise<void>;
 }
 
 /** Reads outside an apply: used by the leader's services (invoker, timers, shuffle) and the ingress. */
@@ -108,6 +113,9 @@ export interface PartitionReader {
   listTimers(partition: number, window?: { after: number; upTo: number }): Promise<TimerRecord[]>;
   listOutbox(partition: number): Promise<{ seq: number; payload: Uint8Array }[]>;
   getFsm(partition: number): Promise<FsmRecord>;
+  getSchedule(partition: number, id: string): Promise<ScheduleRecord | undefined>;
+  /** The schedules of a partition, by id. */
+  listSchedules(partition: number): Promise<ScheduleRecord[]>;
 }
 
 /** The partition store: serialized transactions plus reads. */

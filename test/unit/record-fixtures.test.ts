@@ -1,9 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeCommand } from '../../src/log/index.ts';
+import { decodeCommand, decodeScheduleRecord } from '../../src/log/index.ts';
 import { decodeResult, decodeStatus, decodeTimerPayload, decodeWaiters } from '../../src/store/records.ts';
-import { logEntries, results, statuses, timers, waiters } from '../fixtures/records/values.ts';
+import { logEntries, results, schedules, sinceProtobuf, statuses, timers, waiters } from '../fixtures/records/values.ts';
 
 // Records as earlier versions of Endure wrote them (test/fixtures/records, written once by
 // write.ts there and never rewritten) must keep reading as the values they were written from:
@@ -17,9 +17,12 @@ const kinds: Record<string, { values: Record<string, unknown>; decode: (bytes: U
   timer: { values: timers, decode: decodeTimerPayload },
   result: { values: results, decode: decodeResult },
   waiters: { values: waiters, decode: decodeWaiters },
+  schedule: { values: schedules, decode: decodeScheduleRecord },
 };
 
 function fixtures(format: string, kind: string): string[] {
+  // Kinds added after a format have no folder of it.
+  if (!existsSync(join(root, format, kind))) return [];
   return readdirSync(join(root, format, kind))
     .filter((f) => f.endsWith('.bin'))
     .map((f) => f.slice(0, -'.bin'.length))
@@ -30,7 +33,8 @@ describe.each(['v1', 'v8'])('records written in format %s', (format) => {
   for (const [kind, { values, decode }] of Object.entries(kinds)) {
     it(`every ${kind} fixture reads as the value it was written from`, () => {
       const names = fixtures(format, kind);
-      expect(names).toEqual(Object.keys(values).sort());
+      const expected = Object.keys(values).filter((name) => format === 'v1' || !sinceProtobuf.has(name));
+      expect(names).toEqual(expected.sort());
       for (const name of names) {
         const bytes = readFileSync(join(root, format, kind, `${name}.bin`));
         expect(decode(bytes), `${format}/${kind}/${name}`).toStrictEqual(values[name]);

@@ -4,7 +4,7 @@
 //
 // Every stored record is one format byte followed by one message of this file:
 //   0x01  this format: the message that the column holds (LogEntry for log and outbox rows,
-//         InvocationStatus, TimerPayload, InvocationResult, PromiseWaiters)
+//         InvocationStatus, TimerPayload, InvocationResult, PromiseWaiters, ScheduleRecord)
 //   0xFF  a record written by Endure before this format (node:v8 serialisation, whose header
 //         starts with 0xFF); still read, never written
 // Any other first byte is a format this version does not know. Changes that old readers can
@@ -26,7 +26,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file endure/records.proto.
  */
 export const file_endure_records: GenFile = /*@__PURE__*/
-  fileDesc("ChRlbmR1cmUvcmVjb3Jkcy5wcm90bxIOZW5kdXJlLnJlY29yZHMi3wEKDlJlc29sdmVkVGFyZ2V0Eg8KB3NlcnZpY2UYASABKAkSDwoHaGFuZGxlchgCIAEoCRIQCgNrZXkYAyABKAlIAIgBARIxCgxzZXJ2aWNlX3R5cGUYBCABKA4yGy5lbmR1cmUucmVjb3Jkcy5TZXJ2aWNlVHlwZRIxCgxoYW5kbGVyX3R5cGUYBSABKA4yGy5lbmR1cmUucmVjb3Jkcy5IYW5kbGVyVHlwZRIVCg1kZXBsb3ltZW50X2lkGAYgASgJEhQKDHJldGVudGlvbl9tcxgHIAEoAUIGCgRfa2V5IiQKBkhlYWRlchILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAkiOgoPRmFpbHVyZU1ldGFkYXRhEicKB2VudHJpZXMYASADKAsyFi5lbmR1cmUucmVjb3Jkcy5IZWFkZXIiWwoHRmFpbHVyZRIMCgRjb2RlGAEgASgNEg8KB21lc3NhZ2UYAiABKAkSMQoIbWV0YWRhdGEYAyABKAsyHy5lbmR1cmUucmVjb3Jkcy5GYWlsdXJlTWV0YWRhdGEiWgoQSW52b2NhdGlvblJlc3VsdBIPCgV2YWx1ZRgBIAEoDEgAEioKB2ZhaWx1cmUYAiABKAsyFy5lbmR1cmUucmVjb3Jkcy5GYWlsdXJlSABCCQoHb3V0Y29tZSIvCgtJbmdyZXNzU2luaxIMCgRub2RlGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAQifAoOSW52b2NhdGlvblNpbmsSCgoCaWQYASABKAkSEQoJcGFydGl0aW9uGAIgASgNEhUKDWNvbXBsZXRpb25faWQYAyABKA0SHgoRbm90aWZpY2F0aW9uX3R5cGUYBCABKA1IAIgBAUIUChJfbm90aWZpY2F0aW9uX3R5cGUidAoEU2luaxIuCgdpbmdyZXNzGAEgASgLMhsuZW5kdXJlLnJlY29yZHMuSW5ncmVzc1NpbmtIABI0CgppbnZvY2F0aW9uGAIgASgLMh4uZW5kdXJlLnJlY29yZHMuSW52b2NhdGlvblNpbmtIAEIGCgRraW5kIiYKBURlZHVwEhAKCHByb2R1Y2VyGAEgASgJEgsKA3NlcRgCIAEoBCIHCgVFbXB0eSJ6CgxTaWduYWxSZXN1bHQSJQoEdm9pZBgBIAEoCzIVLmVuZHVyZS5yZWNvcmRzLkVtcHR5SAASDwoFdmFsdWUYAiABKAxIABIqCgdmYWlsdXJlGAMgASgLMhcuZW5kdXJlLnJlY29yZHMuRmFpbHVyZUgAQgYKBGtpbmQinwIKDU5ld0ludm9jYXRpb24SCgoCaWQYASABKAkSLgoGdGFyZ2V0GAIgASgLMh4uZW5kdXJlLnJlY29yZHMuUmVzb2x2ZWRUYXJnZXQSEwoLaW5wdXRfZW50cnkYAyABKAwSHAoPaWRlbXBvdGVuY3lfa2V5GAQgASgJSACIAQESFwoKZXhlY3V0ZV9hdBgFIAEoAUgBiAEBEhIKCmNyZWF0ZWRfYXQYBiABKAESIgoEc2luaxgHIAEoCzIULmVuZHVyZS5yZWNvcmRzLlNpbmsSKwoJc2lua19tb2RlGAggASgOMhguZW5kdXJlLnJlY29yZHMuU2lua01vZGVCEgoQX2lkZW1wb3RlbmN5X2tleUINCgtfZXhlY3V0ZV9hdCJhCgZJbnZva2USMQoKaW52b2NhdGlvbhgBIAEoCzIdLmVuZHVyZS5yZWNvcmRzLk5ld0ludm9jYXRpb24SJAoFZGVkdXAYAiABKAsyFS5lbmR1cmUucmVjb3Jkcy5EZWR1cCKMAQoOSm91cm5hbENvbW1hbmQSCgoCaWQYASABKAkSFQoNY29tbWFuZF9pbmRleBgCIAEoDRIMCgR0eXBlGAMgASgNEgwKBGJvZHkYBCABKAwSCwoDbm93GAUgASgBEi4KBmNhbGxlZRgGIAEoCzIeLmVuZHVyZS5yZWNvcmRzLlJlc29sdmVkVGFyZ2V0ImQKDVJ1bkNvbXBsZXRpb24SCgoCaWQYASABKAkSFQoNY29tcGxldGlvbl9pZBgCIAEoDRIwCgZyZXN1bHQYAyABKAsyIC5lbmR1cmUucmVjb3Jkcy5JbnZvY2F0aW9uUmVzdWx0IlIKB1N1c3BlbmQSCgoCaWQYASABKAkSEwoLY29tcGxldGlvbnMYAiADKA0SDwoHc2lnbmFscxgDIAMoDRIVCg1uYW1lZF9zaWduYWxzGAQgAygJIh4KA0VuZBIKCgJpZBgBIAEoCRILCgNub3cYAiABKAEiUQoERmFpbBIKCgJpZBgBIAEoCRILCgNub3cYAiABKAESMAoGcmVzdWx0GAMgASgLMiAuZW5kdXJlLnJlY29yZHMuSW52b2NhdGlvblJlc3VsdCK/AQoMQ2FsbFJlc3BvbnNlEgoKAmlkGAEgASgJEhUKDWNvbXBsZXRpb25faWQYAiABKA0SMAoGcmVzdWx0GAMgASgLMiAuZW5kdXJlLnJlY29yZHMuSW52b2NhdGlvblJlc3VsdBIeChFub3RpZmljYXRpb25fdHlwZRgEIAEoDUgAiAEBEiQKBWRlZHVwGAUgASgLMhUuZW5kdXJlLnJlY29yZHMuRGVkdXBCFAoSX25vdGlmaWNhdGlvbl90eXBlIr4BCgZTaWduYWwSCgoCaWQYASABKAkSDwoFaW5kZXgYAiABKA1IABIOCgRuYW1lGAMgASgJSAASLAoGcmVzdWx0GAQgASgLMhwuZW5kdXJlLnJlY29yZHMuU2lnbmFsUmVzdWx0EikKBHNpbmsYBSABKAsyGy5lbmR1cmUucmVjb3Jkcy5JbmdyZXNzU2luaxIkCgVkZWR1cBgGIAEoCzIVLmVuZHVyZS5yZWNvcmRzLkRlZHVwQggKBnNpZ25hbCK4AQoCT3ASKAoCb3AYASABKA4yHC5lbmR1cmUucmVjb3Jkcy5JbnZvY2F0aW9uT3ASCgoCaWQYAiABKAkSCwoDbm93GAMgASgBEhMKBm5ld19pZBgEIAEoCUgAiAEBEikKBHNpbmsYBSABKAsyGy5lbmR1cmUucmVjb3Jkcy5JbmdyZXNzU2luaxIkCgVkZWR1cBgGIAEoCzIVLmVuZHVyZS5yZWNvcmRzLkRlZHVwQgkKB19uZXdfaWQiLAoKVGltZXJGaXJlZBIRCgl0aW1lcl9rZXkYASABKAkSCwoDbm93GAIgASgBIogBCgZBdHRhY2gSCgoCaWQYASABKAkSKAoEbW9kZRgCIAEoDjIaLmVuZHVyZS5yZWNvcmRzLkF0dGFjaE1vZGUSIgoEc2luaxgDIAEoCzIULmVuZHVyZS5yZWNvcmRzLlNpbmsSJAoFZGVkdXAYBCABKAsyFS5lbmR1cmUucmVjb3Jkcy5EZWR1cCIgCg9PdXRib3hEZWxpdmVyZWQSDQoFdXBfdG8YASABKAQiKQoKU3RhdGVFbnRyeRIMCgRuYW1lGAEgASgMEg0KBXZhbHVlGAIgASgMIo4BCgpQYXRjaFN0YXRlEg8KB3NlcnZpY2UYASABKAkSCwoDa2V5GAIgASgJEikKBXN0YXRlGAMgAygLMhouZW5kdXJlLnJlY29yZHMuU3RhdGVFbnRyeRIuCgRzaW5rGAQgASgLMhsuZW5kdXJlLnJlY29yZHMuSW5ncmVzc1NpbmtIAIgBAUIHCgVfc2luayKfBQoITG9nRW50cnkSKAoGaW52b2tlGAEgASgLMhYuZW5kdXJlLnJlY29yZHMuSW52b2tlSAASOQoPam91cm5hbF9jb21tYW5kGAIgASgLMh4uZW5kdXJlLnJlY29yZHMuSm91cm5hbENvbW1hbmRIABI3Cg5ydW5fY29tcGxldGlvbhgDIAEoCzIdLmVuZHVyZS5yZWNvcmRzLlJ1bkNvbXBsZXRpb25IABIqCgdzdXNwZW5kGAQgASgLMhcuZW5kdXJlLnJlY29yZHMuU3VzcGVuZEgAEiIKA2VuZBgFIAEoCzITLmVuZHVyZS5yZWNvcmRzLkVuZEgAEiQKBGZhaWwYBiABKAsyFC5lbmR1cmUucmVjb3Jkcy5GYWlsSAASNQoNY2FsbF9yZXNwb25zZRgHIAEoCzIcLmVuZHVyZS5yZWNvcmRzLkNhbGxSZXNwb25zZUgAEigKBnNpZ25hbBgIIAEoCzIWLmVuZHVyZS5yZWNvcmRzLlNpZ25hbEgAEiAKAm9wGAkgASgLMhIuZW5kdXJlLnJlY29yZHMuT3BIABIxCgt0aW1lcl9maXJlZBgKIAEoCzIaLmVuZHVyZS5yZWNvcmRzLlRpbWVyRmlyZWRIABIoCgZhdHRhY2gYCyABKAsyFi5lbmR1cmUucmVjb3Jkcy5BdHRhY2hIABI7ChBvdXRib3hfZGVsaXZlcmVkGAwgASgLMh8uZW5kdXJlLnJlY29yZHMuT3V0Ym94RGVsaXZlcmVkSAASMQoLcGF0Y2hfc3RhdGUYDSABKAsyGi5lbmR1cmUucmVjb3Jkcy5QYXRjaFN0YXRlSAASFgoJcGFydGl0aW9uGBAgASgNSAGIAQFCCQoHY29tbWFuZEIMCgpfcGFydGl0aW9uIkYKB1dhaXRpbmcSEwoLY29tcGxldGlvbnMYASADKA0SDwoHc2lnbmFscxgCIAMoDRIVCg1uYW1lZF9zaWduYWxzGAMgAygJIsgDChBJbnZvY2F0aW9uU3RhdHVzEgoKAmlkGAEgASgJEhEKCXBhcnRpdGlvbhgCIAEoDRIuCgVwaGFzZRgDIAEoDjIfLmVuZHVyZS5yZWNvcmRzLkludm9jYXRpb25QaGFzZRIuCgZ0YXJnZXQYBCABKAsyHi5lbmR1cmUucmVjb3Jkcy5SZXNvbHZlZFRhcmdldBIcCg9pZGVtcG90ZW5jeV9rZXkYBSABKAlIAIgBARISCgpjcmVhdGVkX2F0GAYgASgBEhMKC21vZGlmaWVkX2F0GAcgASgBEhkKDGNvbXBsZXRlZF9hdBgIIAEoAUgBiAEBEhYKDmpvdXJuYWxfbGVuZ3RoGAkgASgNEhUKDWNvbW1hbmRfY291bnQYCiABKA0SKAoHd2FpdGluZxgLIAEoCzIXLmVuZHVyZS5yZWNvcmRzLldhaXRpbmcSIwoFc2lua3MYDCADKAsyFC5lbmR1cmUucmVjb3Jkcy5TaW5rEjAKBnJlc3VsdBgNIAEoCzIgLmVuZHVyZS5yZWNvcmRzLkludm9jYXRpb25SZXN1bHRCEgoQX2lkZW1wb3RlbmN5X2tleUIPCg1fY29tcGxldGVkX2F0Ii8KClNsZWVwVGltZXISCgoCaWQYASABKAkSFQoNY29tcGxldGlvbl9pZBgCIAEoDSIiChRTY2hlZHVsZWRJbnZva2VUaW1lchIKCgJpZBgBIAEoCSIaCgxDbGVhbnVwVGltZXISCgoCaWQYASABKAkitgEKDFRpbWVyUGF5bG9hZBIrCgVzbGVlcBgBIAEoCzIaLmVuZHVyZS5yZWNvcmRzLlNsZWVwVGltZXJIABJAChBzY2hlZHVsZWRfaW52b2tlGAIgASgLMiQuZW5kdXJlLnJlY29yZHMuU2NoZWR1bGVkSW52b2tlVGltZXJIABIvCgdjbGVhbnVwGAMgASgLMhwuZW5kdXJlLnJlY29yZHMuQ2xlYW51cFRpbWVySABCBgoEa2luZCIyCg1Qcm9taXNlV2FpdGVyEgoKAmlkGAEgASgJEhUKDWNvbXBsZXRpb25faWQYAiABKA0iQAoOUHJvbWlzZVdhaXRlcnMSLgoHd2FpdGVycxgBIAMoCzIdLmVuZHVyZS5yZWNvcmRzLlByb21pc2VXYWl0ZXIqgQEKC1NlcnZpY2VUeXBlEhwKGFNFUlZJQ0VfVFlQRV9VTlNQRUNJRklFRBAAEhgKFFNFUlZJQ0VfVFlQRV9TRVJWSUNFEAESHwobU0VSVklDRV9UWVBFX1ZJUlRVQUxfT0JKRUNUEAISGQoVU0VSVklDRV9UWVBFX1dPUktGTE9XEAMqewoLSGFuZGxlclR5cGUSHAoYSEFORExFUl9UWVBFX1VOU1BFQ0lGSUVEEAASGgoWSEFORExFUl9UWVBFX0VYQ0xVU0lWRRABEhcKE0hBTkRMRVJfVFlQRV9TSEFSRUQQAhIZChVIQU5ETEVSX1RZUEVfV09SS0ZMT1cQAypTCghTaW5rTW9kZRIZChVTSU5LX01PREVfVU5TUEVDSUZJRUQQABIUChBTSU5LX01PREVfUkVTVUxUEAESFgoSU0lOS19NT0RFX0FDQ0VQVEVEEAIqzQEKDEludm9jYXRpb25PcBIdChlJTlZPQ0FUSU9OX09QX1VOU1BFQ0lGSUVEEAASGAoUSU5WT0NBVElPTl9PUF9DQU5DRUwQARIWChJJTlZPQ0FUSU9OX09QX0tJTEwQAhIXChNJTlZPQ0FUSU9OX09QX1BBVVNFEAMSGAoUSU5WT0NBVElPTl9PUF9SRVNVTUUQBBIXChNJTlZPQ0FUSU9OX09QX1BVUkdFEAUSIAocSU5WT0NBVElPTl9PUF9SRVNUQVJUX0FTX05FVxAGKlkKCkF0dGFjaE1vZGUSGwoXQVRUQUNIX01PREVfVU5TUEVDSUZJRUQQABIWChJBVFRBQ0hfTU9ERV9BVFRBQ0gQARIWChJBVFRBQ0hfTU9ERV9PVVRQVVQQAirsAQoPSW52b2NhdGlvblBoYXNlEiAKHElOVk9DQVRJT05fUEhBU0VfVU5TUEVDSUZJRUQQABIeChpJTlZPQ0FUSU9OX1BIQVNFX1NDSEVEVUxFRBABEhwKGElOVk9DQVRJT05fUEhBU0VfSU5CT1hFRBACEhwKGElOVk9DQVRJT05fUEhBU0VfSU5WT0tFRBADEh4KGklOVk9DQVRJT05fUEhBU0VfU1VTUEVOREVEEAQSGwoXSU5WT0NBVElPTl9QSEFTRV9QQVVTRUQQBRIeChpJTlZPQ0FUSU9OX1BIQVNFX0NPTVBMRVRFRBAGYgZwcm90bzM");
+  fileDesc("ChRlbmR1cmUvcmVjb3Jkcy5wcm90bxIOZW5kdXJlLnJlY29yZHMi3wEKDlJlc29sdmVkVGFyZ2V0Eg8KB3NlcnZpY2UYASABKAkSDwoHaGFuZGxlchgCIAEoCRIQCgNrZXkYAyABKAlIAIgBARIxCgxzZXJ2aWNlX3R5cGUYBCABKA4yGy5lbmR1cmUucmVjb3Jkcy5TZXJ2aWNlVHlwZRIxCgxoYW5kbGVyX3R5cGUYBSABKA4yGy5lbmR1cmUucmVjb3Jkcy5IYW5kbGVyVHlwZRIVCg1kZXBsb3ltZW50X2lkGAYgASgJEhQKDHJldGVudGlvbl9tcxgHIAEoAUIGCgRfa2V5IiQKBkhlYWRlchILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAkiOgoPRmFpbHVyZU1ldGFkYXRhEicKB2VudHJpZXMYASADKAsyFi5lbmR1cmUucmVjb3Jkcy5IZWFkZXIiWwoHRmFpbHVyZRIMCgRjb2RlGAEgASgNEg8KB21lc3NhZ2UYAiABKAkSMQoIbWV0YWRhdGEYAyABKAsyHy5lbmR1cmUucmVjb3Jkcy5GYWlsdXJlTWV0YWRhdGEiWgoQSW52b2NhdGlvblJlc3VsdBIPCgV2YWx1ZRgBIAEoDEgAEioKB2ZhaWx1cmUYAiABKAsyFy5lbmR1cmUucmVjb3Jkcy5GYWlsdXJlSABCCQoHb3V0Y29tZSIvCgtJbmdyZXNzU2luaxIMCgRub2RlGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAQifAoOSW52b2NhdGlvblNpbmsSCgoCaWQYASABKAkSEQoJcGFydGl0aW9uGAIgASgNEhUKDWNvbXBsZXRpb25faWQYAyABKA0SHgoRbm90aWZpY2F0aW9uX3R5cGUYBCABKA1IAIgBAUIUChJfbm90aWZpY2F0aW9uX3R5cGUiLQoMU2NoZWR1bGVTaW5rEgoKAmlkGAEgASgJEhEKCXBhcnRpdGlvbhgCIAEoDSKmAQoEU2luaxIuCgdpbmdyZXNzGAEgASgLMhsuZW5kdXJlLnJlY29yZHMuSW5ncmVzc1NpbmtIABI0CgppbnZvY2F0aW9uGAIgASgLMh4uZW5kdXJlLnJlY29yZHMuSW52b2NhdGlvblNpbmtIABIwCghzY2hlZHVsZRgDIAEoCzIcLmVuZHVyZS5yZWNvcmRzLlNjaGVkdWxlU2lua0gAQgYKBGtpbmQiJgoFRGVkdXASEAoIcHJvZHVjZXIYASABKAkSCwoDc2VxGAIgASgEIgcKBUVtcHR5InoKDFNpZ25hbFJlc3VsdBIlCgR2b2lkGAEgASgLMhUuZW5kdXJlLnJlY29yZHMuRW1wdHlIABIPCgV2YWx1ZRgCIAEoDEgAEioKB2ZhaWx1cmUYAyABKAsyFy5lbmR1cmUucmVjb3Jkcy5GYWlsdXJlSABCBgoEa2luZCKfAgoNTmV3SW52b2NhdGlvbhIKCgJpZBgBIAEoCRIuCgZ0YXJnZXQYAiABKAsyHi5lbmR1cmUucmVjb3Jkcy5SZXNvbHZlZFRhcmdldBITCgtpbnB1dF9lbnRyeRgDIAEoDBIcCg9pZGVtcG90ZW5jeV9rZXkYBCABKAlIAIgBARIXCgpleGVjdXRlX2F0GAUgASgBSAGIAQESEgoKY3JlYXRlZF9hdBgGIAEoARIiCgRzaW5rGAcgASgLMhQuZW5kdXJlLnJlY29yZHMuU2luaxIrCglzaW5rX21vZGUYCCABKA4yGC5lbmR1cmUucmVjb3Jkcy5TaW5rTW9kZUISChBfaWRlbXBvdGVuY3lfa2V5Qg0KC19leGVjdXRlX2F0ImEKBkludm9rZRIxCgppbnZvY2F0aW9uGAEgASgLMh0uZW5kdXJlLnJlY29yZHMuTmV3SW52b2NhdGlvbhIkCgVkZWR1cBgCIAEoCzIVLmVuZHVyZS5yZWNvcmRzLkRlZHVwIrYBCg5Kb3VybmFsQ29tbWFuZBIKCgJpZBgBIAEoCRIVCg1jb21tYW5kX2luZGV4GAIgASgNEgwKBHR5cGUYAyABKA0SDAoEYm9keRgEIAEoDBILCgNub3cYBSABKAESLgoGY2FsbGVlGAYgASgLMh4uZW5kdXJlLnJlY29yZHMuUmVzb2x2ZWRUYXJnZXQSGAoLdHJhY2VwYXJlbnQYByABKAlIAIgBAUIOCgxfdHJhY2VwYXJlbnQiZAoNUnVuQ29tcGxldGlvbhIKCgJpZBgBIAEoCRIVCg1jb21wbGV0aW9uX2lkGAIgASgNEjAKBnJlc3VsdBgDIAEoCzIgLmVuZHVyZS5yZWNvcmRzLkludm9jYXRpb25SZXN1bHQiUgoHU3VzcGVuZBIKCgJpZBgBIAEoCRITCgtjb21wbGV0aW9ucxgCIAMoDRIPCgdzaWduYWxzGAMgAygNEhUKDW5hbWVkX3NpZ25hbHMYBCADKAkiHgoDRW5kEgoKAmlkGAEgASgJEgsKA25vdxgCIAEoASJRCgRGYWlsEgoKAmlkGAEgASgJEgsKA25vdxgCIAEoARIwCgZyZXN1bHQYAyABKAsyIC5lbmR1cmUucmVjb3Jkcy5JbnZvY2F0aW9uUmVzdWx0Ir8BCgxDYWxsUmVzcG9uc2USCgoCaWQYASABKAkSFQoNY29tcGxldGlvbl9pZBgCIAEoDRIwCgZyZXN1bHQYAyABKAsyIC5lbmR1cmUucmVjb3Jkcy5JbnZvY2F0aW9uUmVzdWx0Eh4KEW5vdGlmaWNhdGlvbl90eXBlGAQgASgNSACIAQESJAoFZGVkdXAYBSABKAsyFS5lbmR1cmUucmVjb3Jkcy5EZWR1cEIUChJfbm90aWZpY2F0aW9uX3R5cGUivgEKBlNpZ25hbBIKCgJpZBgBIAEoCRIPCgVpbmRleBgCIAEoDUgAEg4KBG5hbWUYAyABKAlIABIsCgZyZXN1bHQYBCABKAsyHC5lbmR1cmUucmVjb3Jkcy5TaWduYWxSZXN1bHQSKQoEc2luaxgFIAEoCzIbLmVuZHVyZS5yZWNvcmRzLkluZ3Jlc3NTaW5rEiQKBWRlZHVwGAYgASgLMhUuZW5kdXJlLnJlY29yZHMuRGVkdXBCCAoGc2lnbmFsIrgBCgJPcBIoCgJvcBgBIAEoDjIcLmVuZHVyZS5yZWNvcmRzLkludm9jYXRpb25PcBIKCgJpZBgCIAEoCRILCgNub3cYAyABKAESEwoGbmV3X2lkGAQgASgJSACIAQESKQoEc2luaxgFIAEoCzIbLmVuZHVyZS5yZWNvcmRzLkluZ3Jlc3NTaW5rEiQKBWRlZHVwGAYgASgLMhUuZW5kdXJlLnJlY29yZHMuRGVkdXBCCQoHX25ld19pZCIsCgpUaW1lckZpcmVkEhEKCXRpbWVyX2tleRgBIAEoCRILCgNub3cYAiABKAEiiAEKBkF0dGFjaBIKCgJpZBgBIAEoCRIoCgRtb2RlGAIgASgOMhouZW5kdXJlLnJlY29yZHMuQXR0YWNoTW9kZRIiCgRzaW5rGAMgASgLMhQuZW5kdXJlLnJlY29yZHMuU2luaxIkCgVkZWR1cBgEIAEoCzIVLmVuZHVyZS5yZWNvcmRzLkRlZHVwIiAKD091dGJveERlbGl2ZXJlZBINCgV1cF90bxgBIAEoBCLNAQoNU3RhdGVNdXRhdGlvbhIPCgdzZXJ2aWNlGAEgASgJEgsKA2tleRgCIAEoCRIrCgdlbnRyaWVzGAMgAygLMhouZW5kdXJlLnJlY29yZHMuU3RhdGVFbnRyeRIUCgd2ZXJzaW9uGAQgASgJSACIAQESKQoEc2luaxgFIAEoCzIbLmVuZHVyZS5yZWNvcmRzLkluZ3Jlc3NTaW5rEiQKBWRlZHVwGAYgASgLMhUuZW5kdXJlLnJlY29yZHMuRGVkdXBCCgoIX3ZlcnNpb24iKQoKU3RhdGVFbnRyeRIMCgRuYW1lGAEgASgMEg0KBXZhbHVlGAIgASgMIkwKDlNjaGVkdWxlVGFyZ2V0Eg8KB3NlcnZpY2UYASABKAkSDwoHaGFuZGxlchgCIAEoCRIQCgNrZXkYAyABKAlIAIgBAUIGCgRfa2V5IjMKC0Nyb25DYWRlbmNlEhIKCmV4cHJlc3Npb24YASABKAkSEAoIdGltZXpvbmUYAiABKAkiNgoPSW50ZXJ2YWxDYWRlbmNlEhAKCGV2ZXJ5X21zGAEgASgBEhEKCWFuY2hvcl9tcxgCIAEoASLOAgoMU2NoZWR1bGVTcGVjEgoKAmlkGAEgASgJEi4KBnRhcmdldBgCIAEoCzIeLmVuZHVyZS5yZWNvcmRzLlNjaGVkdWxlVGFyZ2V0EisKBGNyb24YAyABKAsyGy5lbmR1cmUucmVjb3Jkcy5Dcm9uQ2FkZW5jZUgAEjAKBWV2ZXJ5GAQgASgLMh8uZW5kdXJlLnJlY29yZHMuSW50ZXJ2YWxDYWRlbmNlSAASLgoHb3ZlcmxhcBgFIAEoDjIdLmVuZHVyZS5yZWNvcmRzLk92ZXJsYXBQb2xpY3kSLwoIY2F0Y2hfdXAYBiABKA4yHS5lbmR1cmUucmVjb3Jkcy5DYXRjaFVwUG9saWN5EhYKDmNhdGNoX3VwX2xpbWl0GAcgASgNEg0KBWlucHV0GAggASgMEhAKCGRlY2xhcmVkGAkgASgIQgkKB2NhZGVuY2Ui4QIKD1NjaGVkdWxlQ29tbWFuZBImCgJvcBgBIAEoDjIaLmVuZHVyZS5yZWNvcmRzLlNjaGVkdWxlT3ASCgoCaWQYAiABKAkSCwoDbm93GAMgASgBEioKBHNwZWMYBCABKAsyHC5lbmR1cmUucmVjb3Jkcy5TY2hlZHVsZVNwZWMSLgoGdGFyZ2V0GAUgASgLMh4uZW5kdXJlLnJlY29yZHMuUmVzb2x2ZWRUYXJnZXQSEQoEZnJvbRgGIAEoAUgAiAEBEg8KAnRvGAcgASgBSAGIAQESGgoNaW52b2NhdGlvbl9pZBgIIAEoCUgCiAEBEikKBHNpbmsYCSABKAsyGy5lbmR1cmUucmVjb3Jkcy5JbmdyZXNzU2luaxIkCgVkZWR1cBgKIAEoCzIVLmVuZHVyZS5yZWNvcmRzLkRlZHVwQgcKBV9mcm9tQgUKA190b0IQCg5faW52b2NhdGlvbl9pZCLaBQoITG9nRW50cnkSKAoGaW52b2tlGAEgASgLMhYuZW5kdXJlLnJlY29yZHMuSW52b2tlSAASOQoPam91cm5hbF9jb21tYW5kGAIgASgLMh4uZW5kdXJlLnJlY29yZHMuSm91cm5hbENvbW1hbmRIABI3Cg5ydW5fY29tcGxldGlvbhgDIAEoCzIdLmVuZHVyZS5yZWNvcmRzLlJ1bkNvbXBsZXRpb25IABIqCgdzdXNwZW5kGAQgASgLMhcuZW5kdXJlLnJlY29yZHMuU3VzcGVuZEgAEiIKA2VuZBgFIAEoCzITLmVuZHVyZS5yZWNvcmRzLkVuZEgAEiQKBGZhaWwYBiABKAsyFC5lbmR1cmUucmVjb3Jkcy5GYWlsSAASNQoNY2FsbF9yZXNwb25zZRgHIAEoCzIcLmVuZHVyZS5yZWNvcmRzLkNhbGxSZXNwb25zZUgAEigKBnNpZ25hbBgIIAEoCzIWLmVuZHVyZS5yZWNvcmRzLlNpZ25hbEgAEiAKAm9wGAkgASgLMhIuZW5kdXJlLnJlY29yZHMuT3BIABIxCgt0aW1lcl9maXJlZBgKIAEoCzIaLmVuZHVyZS5yZWNvcmRzLlRpbWVyRmlyZWRIABIoCgZhdHRhY2gYCyABKAsyFi5lbmR1cmUucmVjb3Jkcy5BdHRhY2hIABI7ChBvdXRib3hfZGVsaXZlcmVkGAwgASgLMh8uZW5kdXJlLnJlY29yZHMuT3V0Ym94RGVsaXZlcmVkSAASNwoOc3RhdGVfbXV0YXRpb24YDSABKAsyHS5lbmR1cmUucmVjb3Jkcy5TdGF0ZU11dGF0aW9uSAASMwoIc2NoZWR1bGUYDiABKAsyHy5lbmR1cmUucmVjb3Jkcy5TY2hlZHVsZUNvbW1hbmRIABIWCglwYXJ0aXRpb24YECABKA1IAYgBAUIJCgdjb21tYW5kQgwKCl9wYXJ0aXRpb24iRgoHV2FpdGluZxITCgtjb21wbGV0aW9ucxgBIAMoDRIPCgdzaWduYWxzGAIgAygNEhUKDW5hbWVkX3NpZ25hbHMYAyADKAkiyAMKEEludm9jYXRpb25TdGF0dXMSCgoCaWQYASABKAkSEQoJcGFydGl0aW9uGAIgASgNEi4KBXBoYXNlGAMgASgOMh8uZW5kdXJlLnJlY29yZHMuSW52b2NhdGlvblBoYXNlEi4KBnRhcmdldBgEIAEoCzIeLmVuZHVyZS5yZWNvcmRzLlJlc29sdmVkVGFyZ2V0EhwKD2lkZW1wb3RlbmN5X2tleRgFIAEoCUgAiAEBEhIKCmNyZWF0ZWRfYXQYBiABKAESEwoLbW9kaWZpZWRfYXQYByABKAESGQoMY29tcGxldGVkX2F0GAggASgBSAGIAQESFgoOam91cm5hbF9sZW5ndGgYCSABKA0SFQoNY29tbWFuZF9jb3VudBgKIAEoDRIoCgd3YWl0aW5nGAsgASgLMhcuZW5kdXJlLnJlY29yZHMuV2FpdGluZxIjCgVzaW5rcxgMIAMoCzIULmVuZHVyZS5yZWNvcmRzLlNpbmsSMAoGcmVzdWx0GA0gASgLMiAuZW5kdXJlLnJlY29yZHMuSW52b2NhdGlvblJlc3VsdEISChBfaWRlbXBvdGVuY3lfa2V5Qg8KDV9jb21wbGV0ZWRfYXQiLwoKU2xlZXBUaW1lchIKCgJpZBgBIAEoCRIVCg1jb21wbGV0aW9uX2lkGAIgASgNIiIKFFNjaGVkdWxlZEludm9rZVRpbWVyEgoKAmlkGAEgASgJIhoKDENsZWFudXBUaW1lchIKCgJpZBgBIAEoCSIbCg1TY2hlZHVsZVRpbWVyEgoKAmlkGAEgASgJIukBCgxUaW1lclBheWxvYWQSKwoFc2xlZXAYASABKAsyGi5lbmR1cmUucmVjb3Jkcy5TbGVlcFRpbWVySAASQAoQc2NoZWR1bGVkX2ludm9rZRgCIAEoCzIkLmVuZHVyZS5yZWNvcmRzLlNjaGVkdWxlZEludm9rZVRpbWVySAASLwoHY2xlYW51cBgDIAEoCzIcLmVuZHVyZS5yZWNvcmRzLkNsZWFudXBUaW1lckgAEjEKCHNjaGVkdWxlGAQgASgLMh0uZW5kdXJlLnJlY29yZHMuU2NoZWR1bGVUaW1lckgAQgYKBGtpbmQizwIKDlNjaGVkdWxlUmVjb3JkEioKBHNwZWMYASABKAsyHC5lbmR1cmUucmVjb3Jkcy5TY2hlZHVsZVNwZWMSDgoGcGF1c2VkGAIgASgIEhYKCW5leHRfdGljaxgDIAEoAUgAiAEBEg8KB3J1bm5pbmcYBCADKAkSFQoIYnVmZmVyZWQYBSABKAFIAYgBARIWCglsYXN0X3RpY2sYBiABKAFIAogBARIPCgdzdGFydGVkGAcgASgEEg8KB3NraXBwZWQYCCABKAQSDgoGbWlzc2VkGAkgASgEEhcKCmxhc3RfZXJyb3IYCiABKAlIA4gBARISCgpjcmVhdGVkX2F0GAsgASgBEhIKCnVwZGF0ZWRfYXQYDCABKAFCDAoKX25leHRfdGlja0ILCglfYnVmZmVyZWRCDAoKX2xhc3RfdGlja0INCgtfbGFzdF9lcnJvciIyCg1Qcm9taXNlV2FpdGVyEgoKAmlkGAEgASgJEhUKDWNvbXBsZXRpb25faWQYAiABKA0iQAoOUHJvbWlzZVdhaXRlcnMSLgoHd2FpdGVycxgBIAMoCzIdLmVuZHVyZS5yZWNvcmRzLlByb21pc2VXYWl0ZXIqgQEKC1NlcnZpY2VUeXBlEhwKGFNFUlZJQ0VfVFlQRV9VTlNQRUNJRklFRBAAEhgKFFNFUlZJQ0VfVFlQRV9TRVJWSUNFEAESHwobU0VSVklDRV9UWVBFX1ZJUlRVQUxfT0JKRUNUEAISGQoVU0VSVklDRV9UWVBFX1dPUktGTE9XEAMqewoLSGFuZGxlclR5cGUSHAoYSEFORExFUl9UWVBFX1VOU1BFQ0lGSUVEEAASGgoWSEFORExFUl9UWVBFX0VYQ0xVU0lWRRABEhcKE0hBTkRMRVJfVFlQRV9TSEFSRUQQAhIZChVIQU5ETEVSX1RZUEVfV09SS0ZMT1cQAypTCghTaW5rTW9kZRIZChVTSU5LX01PREVfVU5TUEVDSUZJRUQQABIUChBTSU5LX01PREVfUkVTVUxUEAESFgoSU0lOS19NT0RFX0FDQ0VQVEVEEAIqzQEKDEludm9jYXRpb25PcBIdChlJTlZPQ0FUSU9OX09QX1VOU1BFQ0lGSUVEEAASGAoUSU5WT0NBVElPTl9PUF9DQU5DRUwQARIWChJJTlZPQ0FUSU9OX09QX0tJTEwQAhIXChNJTlZPQ0FUSU9OX09QX1BBVVNFEAMSGAoUSU5WT0NBVElPTl9PUF9SRVNVTUUQBBIXChNJTlZPQ0FUSU9OX09QX1BVUkdFEAUSIAocSU5WT0NBVElPTl9PUF9SRVNUQVJUX0FTX05FVxAGKlkKCkF0dGFjaE1vZGUSGwoXQVRUQUNIX01PREVfVU5TUEVDSUZJRUQQABIWChJBVFRBQ0hfTU9ERV9BVFRBQ0gQARIWChJBVFRBQ0hfTU9ERV9PVVRQVVQQAiqFAQoNT3ZlcmxhcFBvbGljeRIeChpPVkVSTEFQX1BPTElDWV9VTlNQRUNJRklFRBAAEhcKE09WRVJMQVBfUE9MSUNZX1NLSVAQARIdChlPVkVSTEFQX1BPTElDWV9CVUZGRVJfT05FEAISHAoYT1ZFUkxBUF9QT0xJQ1lfQUxMT1dfQUxMEAMqfQoNQ2F0Y2hVcFBvbGljeRIfChtDQVRDSF9VUF9QT0xJQ1lfVU5TUEVDSUZJRUQQABIYChRDQVRDSF9VUF9QT0xJQ1lfTk9ORRABEhgKFENBVENIX1VQX1BPTElDWV9MQVNUEAISFwoTQ0FUQ0hfVVBfUE9MSUNZX0FMTBADKuQBCgpTY2hlZHVsZU9wEhsKF1NDSEVEVUxFX09QX1VOU1BFQ0lGSUVEEAASEwoPU0NIRURVTEVfT1BfUFVUEAESFgoSU0NIRURVTEVfT1BfREVMRVRFEAISFQoRU0NIRURVTEVfT1BfUEFVU0UQAxIWChJTQ0hFRFVMRV9PUF9SRVNVTUUQBBIXChNTQ0hFRFVMRV9PUF9UUklHR0VSEAUSGAoUU0NIRURVTEVfT1BfQkFDS0ZJTEwQBhIUChBTQ0hFRFVMRV9PUF9USUNLEAcSFAoQU0NIRURVTEVfT1BfRE9ORRAIKuwBCg9JbnZvY2F0aW9uUGhhc2USIAocSU5WT0NBVElPTl9QSEFTRV9VTlNQRUNJRklFRBAAEh4KGklOVk9DQVRJT05fUEhBU0VfU0NIRURVTEVEEAESHAoYSU5WT0NBVElPTl9QSEFTRV9JTkJPWEVEEAISHAoYSU5WT0NBVElPTl9QSEFTRV9JTlZPS0VEEAMSHgoaSU5WT0NBVElPTl9QSEFTRV9TVVNQRU5ERUQQBBIbChdJTlZPQ0FUSU9OX1BIQVNFX1BBVVNFRBAFEh4KGklOVk9DQVRJT05fUEhBU0VfQ09NUExFVEVEEAZiBnByb3RvMw");
 
 /**
  * Target facts resolved from the schema registry by whoever created the command.
@@ -237,6 +237,30 @@ export const InvocationSinkSchema: GenMessage<InvocationSink> = /*@__PURE__*/
   messageDesc(file_endure_records, 6);
 
 /**
+ * A schedule tracking the invocation of one of its ticks.
+ *
+ * @generated from message endure.records.ScheduleSink
+ */
+export type ScheduleSink = Message<"endure.records.ScheduleSink"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: uint32 partition = 2;
+   */
+  partition: number;
+};
+
+/**
+ * Describes the message endure.records.ScheduleSink.
+ * Use `create(ScheduleSinkSchema)` to create a new message.
+ */
+export const ScheduleSinkSchema: GenMessage<ScheduleSink> = /*@__PURE__*/
+  messageDesc(file_endure_records, 7);
+
+/**
  * Where an answer goes once an invocation completes (or is accepted).
  *
  * @generated from message endure.records.Sink
@@ -257,6 +281,12 @@ export type Sink = Message<"endure.records.Sink"> & {
      */
     value: InvocationSink;
     case: "invocation";
+  } | {
+    /**
+     * @generated from field: endure.records.ScheduleSink schedule = 3;
+     */
+    value: ScheduleSink;
+    case: "schedule";
   } | { case: undefined; value?: undefined };
 };
 
@@ -265,7 +295,7 @@ export type Sink = Message<"endure.records.Sink"> & {
  * Use `create(SinkSchema)` to create a new message.
  */
 export const SinkSchema: GenMessage<Sink> = /*@__PURE__*/
-  messageDesc(file_endure_records, 7);
+  messageDesc(file_endure_records, 8);
 
 /**
  * The producer of a command and its position, so that a retried append applies once.
@@ -289,7 +319,7 @@ export type Dedup = Message<"endure.records.Dedup"> & {
  * Use `create(DedupSchema)` to create a new message.
  */
 export const DedupSchema: GenMessage<Dedup> = /*@__PURE__*/
-  messageDesc(file_endure_records, 8);
+  messageDesc(file_endure_records, 9);
 
 /**
  * @generated from message endure.records.Empty
@@ -302,7 +332,7 @@ export type Empty = Message<"endure.records.Empty"> & {
  * Use `create(EmptySchema)` to create a new message.
  */
 export const EmptySchema: GenMessage<Empty> = /*@__PURE__*/
-  messageDesc(file_endure_records, 9);
+  messageDesc(file_endure_records, 10);
 
 /**
  * The payload of a signal: awakeable results, cancel.
@@ -339,7 +369,7 @@ export type SignalResult = Message<"endure.records.SignalResult"> & {
  * Use `create(SignalResultSchema)` to create a new message.
  */
 export const SignalResultSchema: GenMessage<SignalResult> = /*@__PURE__*/
-  messageDesc(file_endure_records, 10);
+  messageDesc(file_endure_records, 11);
 
 /**
  * @generated from message endure.records.NewInvocation
@@ -393,7 +423,7 @@ export type NewInvocation = Message<"endure.records.NewInvocation"> & {
  * Use `create(NewInvocationSchema)` to create a new message.
  */
 export const NewInvocationSchema: GenMessage<NewInvocation> = /*@__PURE__*/
-  messageDesc(file_endure_records, 11);
+  messageDesc(file_endure_records, 12);
 
 /**
  * @generated from message endure.records.Invoke
@@ -415,7 +445,7 @@ export type Invoke = Message<"endure.records.Invoke"> & {
  * Use `create(InvokeSchema)` to create a new message.
  */
 export const InvokeSchema: GenMessage<Invoke> = /*@__PURE__*/
-  messageDesc(file_endure_records, 12);
+  messageDesc(file_endure_records, 13);
 
 /**
  * @generated from message endure.records.JournalCommand
@@ -452,6 +482,13 @@ export type JournalCommand = Message<"endure.records.JournalCommand"> & {
    * @generated from field: endure.records.ResolvedTarget callee = 6;
    */
   callee?: ResolvedTarget | undefined;
+
+  /**
+   * For calls and sends, when traced: the W3C traceparent the callee's invocation hangs under.
+   *
+   * @generated from field: optional string traceparent = 7;
+   */
+  traceparent?: string | undefined;
 };
 
 /**
@@ -459,7 +496,7 @@ export type JournalCommand = Message<"endure.records.JournalCommand"> & {
  * Use `create(JournalCommandSchema)` to create a new message.
  */
 export const JournalCommandSchema: GenMessage<JournalCommand> = /*@__PURE__*/
-  messageDesc(file_endure_records, 13);
+  messageDesc(file_endure_records, 14);
 
 /**
  * @generated from message endure.records.RunCompletion
@@ -486,7 +523,7 @@ export type RunCompletion = Message<"endure.records.RunCompletion"> & {
  * Use `create(RunCompletionSchema)` to create a new message.
  */
 export const RunCompletionSchema: GenMessage<RunCompletion> = /*@__PURE__*/
-  messageDesc(file_endure_records, 14);
+  messageDesc(file_endure_records, 15);
 
 /**
  * @generated from message endure.records.Suspend
@@ -518,7 +555,7 @@ export type Suspend = Message<"endure.records.Suspend"> & {
  * Use `create(SuspendSchema)` to create a new message.
  */
 export const SuspendSchema: GenMessage<Suspend> = /*@__PURE__*/
-  messageDesc(file_endure_records, 15);
+  messageDesc(file_endure_records, 16);
 
 /**
  * @generated from message endure.records.End
@@ -540,7 +577,7 @@ export type End = Message<"endure.records.End"> & {
  * Use `create(EndSchema)` to create a new message.
  */
 export const EndSchema: GenMessage<End> = /*@__PURE__*/
-  messageDesc(file_endure_records, 16);
+  messageDesc(file_endure_records, 17);
 
 /**
  * @generated from message endure.records.Fail
@@ -567,7 +604,7 @@ export type Fail = Message<"endure.records.Fail"> & {
  * Use `create(FailSchema)` to create a new message.
  */
 export const FailSchema: GenMessage<Fail> = /*@__PURE__*/
-  messageDesc(file_endure_records, 17);
+  messageDesc(file_endure_records, 18);
 
 /**
  * @generated from message endure.records.CallResponse
@@ -606,7 +643,7 @@ export type CallResponse = Message<"endure.records.CallResponse"> & {
  * Use `create(CallResponseSchema)` to create a new message.
  */
 export const CallResponseSchema: GenMessage<CallResponse> = /*@__PURE__*/
-  messageDesc(file_endure_records, 18);
+  messageDesc(file_endure_records, 19);
 
 /**
  * @generated from message endure.records.Signal
@@ -655,7 +692,7 @@ export type Signal = Message<"endure.records.Signal"> & {
  * Use `create(SignalSchema)` to create a new message.
  */
 export const SignalSchema: GenMessage<Signal> = /*@__PURE__*/
-  messageDesc(file_endure_records, 19);
+  messageDesc(file_endure_records, 20);
 
 /**
  * @generated from message endure.records.Op
@@ -697,7 +734,7 @@ export type Op = Message<"endure.records.Op"> & {
  * Use `create(OpSchema)` to create a new message.
  */
 export const OpSchema: GenMessage<Op> = /*@__PURE__*/
-  messageDesc(file_endure_records, 20);
+  messageDesc(file_endure_records, 21);
 
 /**
  * @generated from message endure.records.TimerFired
@@ -719,7 +756,7 @@ export type TimerFired = Message<"endure.records.TimerFired"> & {
  * Use `create(TimerFiredSchema)` to create a new message.
  */
 export const TimerFiredSchema: GenMessage<TimerFired> = /*@__PURE__*/
-  messageDesc(file_endure_records, 21);
+  messageDesc(file_endure_records, 22);
 
 /**
  * @generated from message endure.records.Attach
@@ -751,7 +788,7 @@ export type Attach = Message<"endure.records.Attach"> & {
  * Use `create(AttachSchema)` to create a new message.
  */
 export const AttachSchema: GenMessage<Attach> = /*@__PURE__*/
-  messageDesc(file_endure_records, 22);
+  messageDesc(file_endure_records, 23);
 
 /**
  * @generated from message endure.records.OutboxDelivered
@@ -768,7 +805,52 @@ export type OutboxDelivered = Message<"endure.records.OutboxDelivered"> & {
  * Use `create(OutboxDeliveredSchema)` to create a new message.
  */
 export const OutboxDeliveredSchema: GenMessage<OutboxDelivered> = /*@__PURE__*/
-  messageDesc(file_endure_records, 23);
+  messageDesc(file_endure_records, 24);
+
+/**
+ * An operator's change of a virtual object's state (admin API), applied only while the state
+ * still has the version the operator saw.
+ *
+ * @generated from message endure.records.StateMutation
+ */
+export type StateMutation = Message<"endure.records.StateMutation"> & {
+  /**
+   * @generated from field: string service = 1;
+   */
+  service: string;
+
+  /**
+   * @generated from field: string key = 2;
+   */
+  key: string;
+
+  /**
+   * @generated from field: repeated endure.records.StateEntry entries = 3;
+   */
+  entries: StateEntry[];
+
+  /**
+   * @generated from field: optional string version = 4;
+   */
+  version?: string | undefined;
+
+  /**
+   * @generated from field: endure.records.IngressSink sink = 5;
+   */
+  sink?: IngressSink | undefined;
+
+  /**
+   * @generated from field: endure.records.Dedup dedup = 6;
+   */
+  dedup?: Dedup | undefined;
+};
+
+/**
+ * Describes the message endure.records.StateMutation.
+ * Use `create(StateMutationSchema)` to create a new message.
+ */
+export const StateMutationSchema: GenMessage<StateMutation> = /*@__PURE__*/
+  messageDesc(file_endure_records, 25);
 
 /**
  * @generated from message endure.records.StateEntry
@@ -790,41 +872,206 @@ export type StateEntry = Message<"endure.records.StateEntry"> & {
  * Use `create(StateEntrySchema)` to create a new message.
  */
 export const StateEntrySchema: GenMessage<StateEntry> = /*@__PURE__*/
-  messageDesc(file_endure_records, 24);
+  messageDesc(file_endure_records, 26);
 
 /**
- * An operator replaces the whole state of a virtual object or workflow key.
- *
- * @generated from message endure.records.PatchState
+ * @generated from message endure.records.ScheduleTarget
  */
-export type PatchState = Message<"endure.records.PatchState"> & {
+export type ScheduleTarget = Message<"endure.records.ScheduleTarget"> & {
   /**
    * @generated from field: string service = 1;
    */
   service: string;
 
   /**
-   * @generated from field: string key = 2;
+   * @generated from field: string handler = 2;
    */
-  key: string;
+  handler: string;
 
   /**
-   * @generated from field: repeated endure.records.StateEntry state = 3;
+   * Object key, or workflow id template; absent for services.
+   *
+   * @generated from field: optional string key = 3;
    */
-  state: StateEntry[];
-
-  /**
-   * @generated from field: optional endure.records.IngressSink sink = 4;
-   */
-  sink?: IngressSink | undefined;
+  key?: string | undefined;
 };
 
 /**
- * Describes the message endure.records.PatchState.
- * Use `create(PatchStateSchema)` to create a new message.
+ * Describes the message endure.records.ScheduleTarget.
+ * Use `create(ScheduleTargetSchema)` to create a new message.
  */
-export const PatchStateSchema: GenMessage<PatchState> = /*@__PURE__*/
-  messageDesc(file_endure_records, 25);
+export const ScheduleTargetSchema: GenMessage<ScheduleTarget> = /*@__PURE__*/
+  messageDesc(file_endure_records, 27);
+
+/**
+ * @generated from message endure.records.CronCadence
+ */
+export type CronCadence = Message<"endure.records.CronCadence"> & {
+  /**
+   * @generated from field: string expression = 1;
+   */
+  expression: string;
+
+  /**
+   * @generated from field: string timezone = 2;
+   */
+  timezone: string;
+};
+
+/**
+ * Describes the message endure.records.CronCadence.
+ * Use `create(CronCadenceSchema)` to create a new message.
+ */
+export const CronCadenceSchema: GenMessage<CronCadence> = /*@__PURE__*/
+  messageDesc(file_endure_records, 28);
+
+/**
+ * @generated from message endure.records.IntervalCadence
+ */
+export type IntervalCadence = Message<"endure.records.IntervalCadence"> & {
+  /**
+   * @generated from field: double every_ms = 1;
+   */
+  everyMs: number;
+
+  /**
+   * @generated from field: double anchor_ms = 2;
+   */
+  anchorMs: number;
+};
+
+/**
+ * Describes the message endure.records.IntervalCadence.
+ * Use `create(IntervalCadenceSchema)` to create a new message.
+ */
+export const IntervalCadenceSchema: GenMessage<IntervalCadence> = /*@__PURE__*/
+  messageDesc(file_endure_records, 29);
+
+/**
+ * @generated from message endure.records.ScheduleSpec
+ */
+export type ScheduleSpec = Message<"endure.records.ScheduleSpec"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: endure.records.ScheduleTarget target = 2;
+   */
+  target?: ScheduleTarget | undefined;
+
+  /**
+   * @generated from oneof endure.records.ScheduleSpec.cadence
+   */
+  cadence: {
+    /**
+     * @generated from field: endure.records.CronCadence cron = 3;
+     */
+    value: CronCadence;
+    case: "cron";
+  } | {
+    /**
+     * @generated from field: endure.records.IntervalCadence every = 4;
+     */
+    value: IntervalCadence;
+    case: "every";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * @generated from field: endure.records.OverlapPolicy overlap = 5;
+   */
+  overlap: OverlapPolicy;
+
+  /**
+   * @generated from field: endure.records.CatchUpPolicy catch_up = 6;
+   */
+  catchUp: CatchUpPolicy;
+
+  /**
+   * @generated from field: uint32 catch_up_limit = 7;
+   */
+  catchUpLimit: number;
+
+  /**
+   * @generated from field: bytes input = 8;
+   */
+  input: Uint8Array;
+
+  /**
+   * @generated from field: bool declared = 9;
+   */
+  declared: boolean;
+};
+
+/**
+ * Describes the message endure.records.ScheduleSpec.
+ * Use `create(ScheduleSpecSchema)` to create a new message.
+ */
+export const ScheduleSpecSchema: GenMessage<ScheduleSpec> = /*@__PURE__*/
+  messageDesc(file_endure_records, 30);
+
+/**
+ * @generated from message endure.records.ScheduleCommand
+ */
+export type ScheduleCommand = Message<"endure.records.ScheduleCommand"> & {
+  /**
+   * @generated from field: endure.records.ScheduleOp op = 1;
+   */
+  op: ScheduleOp;
+
+  /**
+   * @generated from field: string id = 2;
+   */
+  id: string;
+
+  /**
+   * @generated from field: double now = 3;
+   */
+  now: number;
+
+  /**
+   * @generated from field: endure.records.ScheduleSpec spec = 4;
+   */
+  spec?: ScheduleSpec | undefined;
+
+  /**
+   * @generated from field: endure.records.ResolvedTarget target = 5;
+   */
+  target?: ResolvedTarget | undefined;
+
+  /**
+   * @generated from field: optional double from = 6;
+   */
+  from?: number | undefined;
+
+  /**
+   * @generated from field: optional double to = 7;
+   */
+  to?: number | undefined;
+
+  /**
+   * @generated from field: optional string invocation_id = 8;
+   */
+  invocationId?: string | undefined;
+
+  /**
+   * @generated from field: endure.records.IngressSink sink = 9;
+   */
+  sink?: IngressSink | undefined;
+
+  /**
+   * @generated from field: endure.records.Dedup dedup = 10;
+   */
+  dedup?: Dedup | undefined;
+};
+
+/**
+ * Describes the message endure.records.ScheduleCommand.
+ * Use `create(ScheduleCommandSchema)` to create a new message.
+ */
+export const ScheduleCommandSchema: GenMessage<ScheduleCommand> = /*@__PURE__*/
+  messageDesc(file_endure_records, 31);
 
 /**
  * One command of a partition's log; in the outbox, with the partition it is for.
@@ -909,10 +1156,16 @@ export type LogEntry = Message<"endure.records.LogEntry"> & {
     case: "outboxDelivered";
   } | {
     /**
-     * @generated from field: endure.records.PatchState patch_state = 13;
+     * @generated from field: endure.records.StateMutation state_mutation = 13;
      */
-    value: PatchState;
-    case: "patchState";
+    value: StateMutation;
+    case: "stateMutation";
+  } | {
+    /**
+     * @generated from field: endure.records.ScheduleCommand schedule = 14;
+     */
+    value: ScheduleCommand;
+    case: "schedule";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -926,7 +1179,7 @@ export type LogEntry = Message<"endure.records.LogEntry"> & {
  * Use `create(LogEntrySchema)` to create a new message.
  */
 export const LogEntrySchema: GenMessage<LogEntry> = /*@__PURE__*/
-  messageDesc(file_endure_records, 26);
+  messageDesc(file_endure_records, 32);
 
 /**
  * @generated from message endure.records.Waiting
@@ -953,7 +1206,7 @@ export type Waiting = Message<"endure.records.Waiting"> & {
  * Use `create(WaitingSchema)` to create a new message.
  */
 export const WaitingSchema: GenMessage<Waiting> = /*@__PURE__*/
-  messageDesc(file_endure_records, 27);
+  messageDesc(file_endure_records, 33);
 
 /**
  * @generated from message endure.records.InvocationStatus
@@ -1036,7 +1289,7 @@ export type InvocationStatus = Message<"endure.records.InvocationStatus"> & {
  * Use `create(InvocationStatusSchema)` to create a new message.
  */
 export const InvocationStatusSchema: GenMessage<InvocationStatus> = /*@__PURE__*/
-  messageDesc(file_endure_records, 28);
+  messageDesc(file_endure_records, 34);
 
 /**
  * @generated from message endure.records.SleepTimer
@@ -1058,7 +1311,7 @@ export type SleepTimer = Message<"endure.records.SleepTimer"> & {
  * Use `create(SleepTimerSchema)` to create a new message.
  */
 export const SleepTimerSchema: GenMessage<SleepTimer> = /*@__PURE__*/
-  messageDesc(file_endure_records, 29);
+  messageDesc(file_endure_records, 35);
 
 /**
  * @generated from message endure.records.ScheduledInvokeTimer
@@ -1075,7 +1328,7 @@ export type ScheduledInvokeTimer = Message<"endure.records.ScheduledInvokeTimer"
  * Use `create(ScheduledInvokeTimerSchema)` to create a new message.
  */
 export const ScheduledInvokeTimerSchema: GenMessage<ScheduledInvokeTimer> = /*@__PURE__*/
-  messageDesc(file_endure_records, 30);
+  messageDesc(file_endure_records, 36);
 
 /**
  * @generated from message endure.records.CleanupTimer
@@ -1092,7 +1345,26 @@ export type CleanupTimer = Message<"endure.records.CleanupTimer"> & {
  * Use `create(CleanupTimerSchema)` to create a new message.
  */
 export const CleanupTimerSchema: GenMessage<CleanupTimer> = /*@__PURE__*/
-  messageDesc(file_endure_records, 31);
+  messageDesc(file_endure_records, 37);
+
+/**
+ * The next tick of a schedule.
+ *
+ * @generated from message endure.records.ScheduleTimer
+ */
+export type ScheduleTimer = Message<"endure.records.ScheduleTimer"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message endure.records.ScheduleTimer.
+ * Use `create(ScheduleTimerSchema)` to create a new message.
+ */
+export const ScheduleTimerSchema: GenMessage<ScheduleTimer> = /*@__PURE__*/
+  messageDesc(file_endure_records, 38);
 
 /**
  * @generated from message endure.records.TimerPayload
@@ -1119,6 +1391,12 @@ export type TimerPayload = Message<"endure.records.TimerPayload"> & {
      */
     value: CleanupTimer;
     case: "cleanup";
+  } | {
+    /**
+     * @generated from field: endure.records.ScheduleTimer schedule = 4;
+     */
+    value: ScheduleTimer;
+    case: "schedule";
   } | { case: undefined; value?: undefined };
 };
 
@@ -1127,7 +1405,81 @@ export type TimerPayload = Message<"endure.records.TimerPayload"> & {
  * Use `create(TimerPayloadSchema)` to create a new message.
  */
 export const TimerPayloadSchema: GenMessage<TimerPayload> = /*@__PURE__*/
-  messageDesc(file_endure_records, 32);
+  messageDesc(file_endure_records, 39);
+
+/**
+ * A schedule as its partition keeps it.
+ *
+ * @generated from message endure.records.ScheduleRecord
+ */
+export type ScheduleRecord = Message<"endure.records.ScheduleRecord"> & {
+  /**
+   * @generated from field: endure.records.ScheduleSpec spec = 1;
+   */
+  spec?: ScheduleSpec | undefined;
+
+  /**
+   * @generated from field: bool paused = 2;
+   */
+  paused: boolean;
+
+  /**
+   * @generated from field: optional double next_tick = 3;
+   */
+  nextTick?: number | undefined;
+
+  /**
+   * @generated from field: repeated string running = 4;
+   */
+  running: string[];
+
+  /**
+   * @generated from field: optional double buffered = 5;
+   */
+  buffered?: number | undefined;
+
+  /**
+   * @generated from field: optional double last_tick = 6;
+   */
+  lastTick?: number | undefined;
+
+  /**
+   * @generated from field: uint64 started = 7;
+   */
+  started: bigint;
+
+  /**
+   * @generated from field: uint64 skipped = 8;
+   */
+  skipped: bigint;
+
+  /**
+   * @generated from field: uint64 missed = 9;
+   */
+  missed: bigint;
+
+  /**
+   * @generated from field: optional string last_error = 10;
+   */
+  lastError?: string | undefined;
+
+  /**
+   * @generated from field: double created_at = 11;
+   */
+  createdAt: number;
+
+  /**
+   * @generated from field: double updated_at = 12;
+   */
+  updatedAt: number;
+};
+
+/**
+ * Describes the message endure.records.ScheduleRecord.
+ * Use `create(ScheduleRecordSchema)` to create a new message.
+ */
+export const ScheduleRecordSchema: GenMessage<ScheduleRecord> = /*@__PURE__*/
+  messageDesc(file_endure_records, 40);
 
 /**
  * @generated from message endure.records.PromiseWaiter
@@ -1149,7 +1501,7 @@ export type PromiseWaiter = Message<"endure.records.PromiseWaiter"> & {
  * Use `create(PromiseWaiterSchema)` to create a new message.
  */
 export const PromiseWaiterSchema: GenMessage<PromiseWaiter> = /*@__PURE__*/
-  messageDesc(file_endure_records, 33);
+  messageDesc(file_endure_records, 41);
 
 /**
  * The invocations waiting on a workflow promise.
@@ -1168,7 +1520,7 @@ export type PromiseWaiters = Message<"endure.records.PromiseWaiters"> & {
  * Use `create(PromiseWaitersSchema)` to create a new message.
  */
 export const PromiseWaitersSchema: GenMessage<PromiseWaiters> = /*@__PURE__*/
-  messageDesc(file_endure_records, 34);
+  messageDesc(file_endure_records, 42);
 
 /**
  * @generated from enum endure.records.ServiceType
@@ -1333,6 +1685,124 @@ export const AttachModeSchema: GenEnum<AttachMode> = /*@__PURE__*/
   enumDesc(file_endure_records, 4);
 
 /**
+ * @generated from enum endure.records.OverlapPolicy
+ */
+export enum OverlapPolicy {
+  /**
+   * @generated from enum value: OVERLAP_POLICY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: OVERLAP_POLICY_SKIP = 1;
+   */
+  SKIP = 1,
+
+  /**
+   * @generated from enum value: OVERLAP_POLICY_BUFFER_ONE = 2;
+   */
+  BUFFER_ONE = 2,
+
+  /**
+   * @generated from enum value: OVERLAP_POLICY_ALLOW_ALL = 3;
+   */
+  ALLOW_ALL = 3,
+}
+
+/**
+ * Describes the enum endure.records.OverlapPolicy.
+ */
+export const OverlapPolicySchema: GenEnum<OverlapPolicy> = /*@__PURE__*/
+  enumDesc(file_endure_records, 5);
+
+/**
+ * @generated from enum endure.records.CatchUpPolicy
+ */
+export enum CatchUpPolicy {
+  /**
+   * @generated from enum value: CATCH_UP_POLICY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: CATCH_UP_POLICY_NONE = 1;
+   */
+  NONE = 1,
+
+  /**
+   * @generated from enum value: CATCH_UP_POLICY_LAST = 2;
+   */
+  LAST = 2,
+
+  /**
+   * @generated from enum value: CATCH_UP_POLICY_ALL = 3;
+   */
+  ALL = 3,
+}
+
+/**
+ * Describes the enum endure.records.CatchUpPolicy.
+ */
+export const CatchUpPolicySchema: GenEnum<CatchUpPolicy> = /*@__PURE__*/
+  enumDesc(file_endure_records, 6);
+
+/**
+ * @generated from enum endure.records.ScheduleOp
+ */
+export enum ScheduleOp {
+  /**
+   * @generated from enum value: SCHEDULE_OP_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: SCHEDULE_OP_PUT = 1;
+   */
+  PUT = 1,
+
+  /**
+   * @generated from enum value: SCHEDULE_OP_DELETE = 2;
+   */
+  DELETE = 2,
+
+  /**
+   * @generated from enum value: SCHEDULE_OP_PAUSE = 3;
+   */
+  PAUSE = 3,
+
+  /**
+   * @generated from enum value: SCHEDULE_OP_RESUME = 4;
+   */
+  RESUME = 4,
+
+  /**
+   * @generated from enum value: SCHEDULE_OP_TRIGGER = 5;
+   */
+  TRIGGER = 5,
+
+  /**
+   * @generated from enum value: SCHEDULE_OP_BACKFILL = 6;
+   */
+  BACKFILL = 6,
+
+  /**
+   * @generated from enum value: SCHEDULE_OP_TICK = 7;
+   */
+  TICK = 7,
+
+  /**
+   * @generated from enum value: SCHEDULE_OP_DONE = 8;
+   */
+  DONE = 8,
+}
+
+/**
+ * Describes the enum endure.records.ScheduleOp.
+ */
+export const ScheduleOpSchema: GenEnum<ScheduleOp> = /*@__PURE__*/
+  enumDesc(file_endure_records, 7);
+
+/**
  * @generated from enum endure.records.InvocationPhase
  */
 export enum InvocationPhase {
@@ -1376,5 +1846,5 @@ export enum InvocationPhase {
  * Describes the enum endure.records.InvocationPhase.
  */
 export const InvocationPhaseSchema: GenEnum<InvocationPhase> = /*@__PURE__*/
-  enumDesc(file_endure_records, 5);
+  enumDesc(file_endure_records, 8);
 
