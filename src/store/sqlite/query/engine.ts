@@ -3,7 +3,11 @@ import { DEFAULT_QUERY_LIMITS, QueryError, QueryErrorKind } from '../../query.ts
 import type { QueryAttempt, QueryEngine, QueryLimits, QueryResult } from '../../query.ts';
 import type { QueryReply, QueryRequest, WorkerData } from './protocol.ts';
 
-const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
+/**
+ * The worker's entry: from the sources, worker-entry.mjs loads worker.ts through tsx; built
+ * (dist/, where tsx is not installed), the compiled worker.js runs as it is.
+ */
+const ENTRY = import.meta.url.endsWith('.ts') ? new URL('./worker-entry.mjs', import.meta.url) : new URL('./worker.js', import.meta.url);
 /** Time the worker gets beyond the limit to report a timeout itself before it is terminated. */
 const GRACE_MS = 2_000;
 /** Queries waiting for the worker beyond this many are refused. */
