@@ -1,4 +1,5 @@
 import { TransportError, TransportErrorCode } from './errors.ts';
+import { identityHeaders } from './identity.ts';
 import { BaseStream, invokeUrl, type InvocationStream, type InvocationStreamOptions } from './transport.ts';
 import { contentTypeFor } from './version.ts';
 
@@ -29,9 +30,12 @@ export function openInProcessStream(handler: FetchHandler, opts: InvocationStrea
   const contentType = contentTypeFor(opts.protocolVersion);
   const stream = new InProcessStream(url, opts.protocolVersion, handler, {
     ...(opts.headers ?? {}),
+    ...identityHeaders(opts.identity, url.pathname),
     'content-type': contentType,
     accept: contentType,
   });
+  // The invoker's memory limit holds in-process as over the network.
+  stream.budget = opts.budget;
   const signal = opts.signal;
   if (signal) {
     const onAbort = () => stream.abort('aborted');
