@@ -123,6 +123,14 @@ describe("the packed package installed into an empty project", () => {
     const res = await call(`http://127.0.0.1:${ingress}`, "/Greeter/greet", "package");
     expect(res.status).toBe(200);
     expect(res.json).toBe("Hello, package!");
+    // SQL introspection runs in a worker thread, from the compiled sources as well.
+    const query = await fetch(`${adminUrl}/query`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify({ query: "select target, status from sys_invocation" }),
+    });
+    expect(query.status).toBe(200);
+    expect(((await query.json()) as { rows: unknown[] }).rows).toEqual([{ target: "Greeter/greet", status: "completed" }]);
   });
 
   it("runs startEndure() from the library entry point, whose in-process service answers calls", async () => {
@@ -137,6 +145,6 @@ describe("the packed package installed into an empty project", () => {
       timeout: 120_000,
       env: { ...process.env, RESTATE_LOGGING: "WARN" },
     });
-    expect(stderr).toMatch(/Tests:\s+1 passed, 1 total/);
+    expect(stderr).toMatch(/Tests:\s+2 passed, 2 total/);
   });
 });

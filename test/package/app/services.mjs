@@ -23,3 +23,14 @@ export const greeter = restate.service({
     },
   },
 });
+
+export const counter = restate.object({
+  name: "Counter",
+  handlers: {
+    add: async (ctx, n) => {
+      const total = ((await ctx.get("total")) ?? 0) + n;
+      ctx.set("total", total);
+      return total;
+    },
+  },
+});
