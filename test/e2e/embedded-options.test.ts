@@ -1,5 +1,6 @@
 // startEndure refuses bad options before anything starts, naming each one as the caller wrote
 // it, and a start that fails (a port in use) leaves nothing behind that blocks the next one.
+// Schedules declared by in-process handlers are checked and applied as a registration does.
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
@@ -8,6 +9,7 @@ import path from "node:path";
 import * as restate from "@restatedev/restate-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, startEndure, type StartEndureOptions } from "../../src/index.ts";
+import { eventually } from "../harness/index.ts";
 
 const greeter = restate.service({ name: "Greeter", handlers: { greet: async (_ctx: restate.Context, n: string) => `Hello, ${n}!` } });
 
@@ -68,6 +70,42 @@ describe("startEndure options", () => {
       expect(await res.json()).toBe("Hello, again!");
     } finally {
       await endure.stop();
+    }
+  });
+
+  it("applies the schedules in-process handlers declare, and refuses to start on a bad declaration", async () => {
+    let ticks = 0;
+    const ticker = restate.service({
+      name: "Ticker",
+      handlers: {
+        tick: restate.handlers.handler({ metadata: { "endure.schedule": "every 1s" } }, async (): Promise<void> => {
+          ticks++;
+        }),
+      },
+    });
+    const endure = await startEndure({ dataDir: path.join(scratch, "scheduled"), services: [greeter, ticker] });
+    try {
+      const res = await fetch(`${endure.adminUrl}/schedules/Ticker.tick`);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { target: unknown }).target).toMatchObject({ service: "Ticker", handler: "tick" });
+      await eventually(async () => (ticks >= 2 ? true : undefined), 10_000, "two ticks of the declared schedule");
+    } finally {
+      await endure.stop();
+    }
+
+    const bad = restate.service({
+      name: "Bad",
+      handlers: { run: restate.handlers.handler({ metadata: { "endure.schedule": "61 * * * *" } }, async (): Promise<void> => {}) },
+    });
+    const dataDir = path.join(scratch, "bad-schedule");
+    await expect(startEndure({ dataDir, services: [bad] })).rejects.toThrow(/cron/);
+    // Nothing was registered, and the data directory is free for a corrected start.
+    const next = await startEndure({ dataDir, services: [greeter] });
+    try {
+      const services = ((await (await fetch(`${next.adminUrl}/services`)).json()) as { services: { name: string }[] }).services;
+      expect(services.map((x) => x.name)).toEqual(["Greeter"]);
+    } finally {
+      await next.stop();
     }
   });
 });
