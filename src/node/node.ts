@@ -314,6 +314,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
         unobserve();
         timers.close();
         await invoker.close();
+        shuffler.close();
         await worker.close();
         await tracing.close().catch((err: unknown) => logger.warn({ err }, 'exporting the last spans failed'));
         await store.close();

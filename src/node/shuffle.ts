@@ -13,6 +13,8 @@ export class Shuffle {
   readonly #delivered = new Map<number, Set<number>>();
   readonly #truncatedTo = new Map<number, number>();
   readonly #scheduled = new Set<number>();
+  /** Set at shutdown: what is not delivered or truncated yet is done again by the next start. */
+  #closed = false;
 
   constructor(
     private readonly submit: (partition: number, command: Command) => Promise<void>,
@@ -26,10 +28,17 @@ export class Shuffle {
     this.#truncatedTo.set(source, firstSeq - 1);
   }
 
+  /** Stops delivering and truncating; called before the partitions close. */
+  close(): void {
+    this.#closed = true;
+  }
+
   deliver(source: number, seq: number, message: OutboxMessage): void {
+    if (this.#closed) return;
     this.submit(message.partition, message.command).then(
       () => this.#markDelivered(source, seq),
       (err: unknown) => {
+        if (this.#closed) return;
         this.logger.warn({ err, source, seq }, 'outbox delivery failed; retrying once the store takes writes');
         void this.writable().then(() => this.deliver(source, seq, message));
       },
@@ -37,6 +46,7 @@ export class Shuffle {
   }
 
   #markDelivered(source: number, seq: number): void {
+    if (this.#closed) return;
     let done = this.#delivered.get(source);
     if (!done) this.#delivered.set(source, (done = new Set()));
     done.add(seq);
@@ -47,6 +57,7 @@ export class Shuffle {
 
   #truncate(source: number): void {
     this.#scheduled.delete(source);
+    if (this.#closed) return;
     const done = this.#delivered.get(source);
     if (!done) return;
     let upTo = this.#truncatedTo.get(source) ?? 0;
@@ -58,6 +69,7 @@ export class Shuffle {
 
   #submitTruncation(source: number, upTo: number): void {
     this.submit(source, { kind: 'outbox-delivered', upTo }).catch((err: unknown) => {
+      if (this.#closed) return;
       this.logger.warn({ err, source, upTo }, 'truncating the outbox failed; retrying once the store takes writes');
       void this.writable().then(() => {
         // A later truncation covers this one.
