@@ -20,6 +20,7 @@ import { invocationRoutes } from './invocation-routes.ts';
 import { stateRoutes } from './state-routes.ts';
 import { Shuffle } from './shuffle.ts';
 import { Targets } from './targets.ts';
+import { uiRoutes } from '../ui/index.ts';
 
 /** A running Endure node. */
 export interface EndureNode {
@@ -162,6 +163,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     const extraRoutes = [
       ...invocationRoutes({ nodeId, partitioner, responses, store, invoker, submit }),
       ...stateRoutes({ nodeId, partitioner, responses, registry, submit }),
+      ...uiRoutes(),
     ];
     const adminHandler = createAdminHandler({
       registry,
