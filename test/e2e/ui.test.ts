@@ -1,0 +1,302 @@
+// The web UI in headless Chromium against a real Endure process and real services: an operator
+// finds an invocation, reads its journal timeline, follows a call to the invocation it created,
+// spots a failing invocation and why, cancels invocations (one, and several at once), edits an
+// object's state, queries SQL, and pastes a token when the admin API asks for one. Screenshots
+// of each step are saved under test-artifacts/ui/.
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  REPO_ROOT,
+  call,
+  eventually,
+  killAllStarted,
+  register,
+  startEndure,
+  startServices,
+  type EndureProcess,
+  type ServicesProcess,
+} from "../harness/index.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ARTIFACTS = path.join(REPO_ROOT, "test-artifacts", "ui");
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`web UI tests skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
+
+let endure: EndureProcess;
+let services: ServicesProcess;
+let browser: BrowserContext;
+let profileDir: string;
+let page: Page;
+const ids = { order: "", sleeperA: "", sleeperB: "", sleeperC: "", flaky: "" };
+
+async function query(sql: string): Promise<Record<string, unknown>[]> {
+  const res = await fetch(`${endure.adminUrl}/query`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json" },
+    body: JSON.stringify({ query: sql }),
+  });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { rows: Record<string, unknown>[] }).rows;
+}
+
+async function statusOf(id: string): Promise<string | undefined> {
+  return (await query(`select status from sys_invocation where id = '${id}'`))[0]?.status as string | undefined;
+}
+
+/** Polls longer than the UI's refresh period, so a view has time to load again. */
+function poll<T>(probe: () => Promise<T>, opts: { timeout?: number } = {}) {
+  return expect.poll(probe, { timeout: opts.timeout ?? 10_000, interval: 100 });
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** A fresh browser profile in Chromium as CI runs it. */
+async function launch(): Promise<{ context: BrowserContext; dir: string }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "endure-ui-chromium-"));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  return { context, dir };
+}
+
+const send = async (p: string, body: unknown) =>
+  ((await call(endure.ingressUrl, p, body)).json as { invocationId: string }).invocationId;
+
+describe.skipIf(!hasChromium)("the web UI", () => {
+  beforeAll(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    services = await startServices("test/services/ui.ts");
+    endure = await startEndure();
+    await register(endure.adminUrl, services.url);
+    ids.order = await send("/Orders/place/send", "o-7");
+    expect((await call(endure.ingressUrl, "/Counter/alice/add", 5)).text).toBe("5");
+    ids.sleeperA = await send("/Sleeper/nap/send", 3600);
+    ids.sleeperB = await send("/Sleeper/nap/send", 3600);
+    ids.sleeperC = await send("/Sleeper/nap/send", 3600);
+    ids.flaky = await send("/Flaky/fail/send", undefined);
+    await send("/Approval/doc-1/run/send", "doc-1");
+    await eventually(async () => ((await query("select id from sys_journal where entry_type = 'Sleep'")).length >= 4 ? true : undefined));
+    await eventually(async () => ((await query(`select id from sys_journal where id = '${ids.order}' and name = 'request approval'`)).length === 1 ? true : undefined));
+    await eventually(async () => {
+      const r = (await query(`select retry_count from sys_invocation where id = '${ids.flaky}'`))[0];
+      return r !== undefined && Number(r.retry_count) >= 1 ? true : undefined;
+    });
+    ({ context: browser, dir: profileDir } = await launch());
+    page = await browser.newPage();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (profileDir !== undefined) await rm(profileDir, { recursive: true, force: true });
+    await endure?.stop();
+    await services?.stop();
+    await killAllStarted();
+  });
+
+  it("the overview shows services, deployments with their SDK and endpoint, counts by status and recent failures", async () => {
+    await page.goto(`${endure.adminUrl}/ui`);
+    await poll(() => page.locator("h1").first().textContent()).toBe("Overview");
+    const text = () => page.locator("main").innerText();
+    await poll(text).toContain("Invocations by status");
+    const main = await text();
+    for (const s of ["Orders", "Counter", "Approval", "Sleeper", "Flaky"]) expect(main).toContain(s);
+    expect(main).toContain(services.url);
+    const deployment = ((await (await fetch(`${endure.adminUrl}/deployments`)).json()) as { deployments: { sdk_version?: string }[] }).deployments[0];
+    expect(main).toContain(deployment?.sdk_version ?? "unknown");
+    expect(main).toContain("database unreachable");
+    expect(main).toContain(ids.flaky);
+    await shot("01-overview");
+  });
+
+  it("a failing invocation is two clicks from the overview, with its retries and last failure", async () => {
+    await page.locator(`a:has-text("${ids.flaky}")`).first().click();
+    await poll(() => page.locator(".summary").innerText()).toContain("database unreachable");
+    const summary = await page.locator(".summary").innerText();
+    expect(summary).toMatch(/Attempts\s+\d+ \(\d+ retries\)/);
+    expect(summary).toContain("Flaky/fail");
+    await shot("02-failing-invocation");
+  });
+
+  it("finds an invocation by filters and reads its journal as a timeline", async () => {
+    await page.locator("header nav a", { hasText: "Invocations" }).click();
+    await page.locator('input[name="service"]').fill("Orders");
+    await page.locator('input[name="handler"]').fill("place");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await poll(() => page.locator("table.invocations tbody tr").count()).toBe(1);
+    expect(page.url()).toContain("service=Orders");
+    await shot("03-invocations-filtered");
+    await page.locator(`a:has-text("${ids.order}")`).click();
+    const timeline = page.locator("ol.timeline");
+    const entry = (type: string) => timeline.locator(`li.entry[data-type="${type}"]`);
+    await poll(() => entry("Run").count()).toBe(2);
+    expect(await entry("Run").first().innerText()).toContain("reserve");
+    expect(await entry("Run").first().innerText()).toContain('"reserved o-7"');
+    expect(await entry("Sleep").first().innerText()).toMatch(/wakes up at/);
+    expect(await entry("Call").innerText()).toContain("Stock/take");
+    expect(await entry("Call").innerText()).toContain('"took o-7"');
+    expect(await entry("OneWayCall").innerText()).toContain("Audit/record");
+
+    // The awakeable's id is the result of the "request approval" step; resolving it shows up
+    // in the timeline as the awakeable's signal, and the order moves on to its last sleep.
+    const approval = await entry("Run").nth(1).innerText();
+    const awakeable = /sign_[A-Za-z0-9]+/.exec(approval)?.[0];
+    expect(awakeable, approval).toBeDefined();
+    expect((await call(endure.ingressUrl, `/restate/awakeables/${awakeable}/resolve`, "approved")).status).toBe(202);
+    await poll(() => entry("SignalNotification").innerText(), { timeout: 15_000 }).toContain('"approved"');
+    expect(await entry("SignalNotification").innerText()).toContain("awakeable");
+    await poll(() => entry("Run").count(), { timeout: 15_000 }).toBe(3);
+    expect(await entry("Run").nth(2).innerText()).toContain('{"order":"o-7","amount":42}');
+    await poll(() => entry("Sleep").count(), { timeout: 15_000 }).toBe(2);
+    expect(await entry("Sleep").nth(1).innerText()).toMatch(/\(in 59 min/);
+    await shot("04-invocation-timeline");
+
+    // The call links to the invocation it created; both it and the send are listed as children.
+    const child = (await query(`select id from sys_invocation where target = 'Stock/take'`))[0]!.id as string;
+    await entry("Call").locator(`a:has-text("${child}")`).click();
+    await poll(() => page.locator("h1").textContent()).toBe(child);
+    await poll(() => page.locator(".summary").innerText()).toContain("success");
+    await page.goBack();
+    await poll(() => page.locator("ul.children").innerText()).toContain(child);
+    expect(await page.locator("ul.children").innerText()).toContain("Audit/record");
+  });
+
+  it("cancels one invocation after a confirmation, and changes nothing when the dialog is dismissed", async () => {
+    await page.goto(`${endure.adminUrl}/ui#/invocation/${ids.sleeperA}`);
+    await poll(() => page.locator("li.entry[data-type='Sleep']").count()).toBe(1);
+    await page.locator(".actions button", { hasText: "cancel" }).click();
+    await poll(() => page.locator(".dialog").innerText()).toContain(ids.sleeperA);
+    await shot("05-cancel-confirmation");
+    await page.getByRole("button", { name: "Back" }).click();
+    expect(await page.locator(".dialog").count()).toBe(0);
+    expect(await statusOf(ids.sleeperA)).not.toBe("completed");
+
+    await page.locator(".actions button", { hasText: "cancel" }).click();
+    await page.locator(".dialog button.danger").click();
+    await eventually(async () => ((await statusOf(ids.sleeperA)) === "completed" ? true : undefined));
+    await poll(() => page.locator(".summary").innerText()).toMatch(/cancel/i);
+    await shot("06-cancelled");
+  });
+
+  it("cancels several invocations at once from the list", async () => {
+    await page.goto(`${endure.adminUrl}/ui#/invocations?service=Sleeper`);
+    await poll(() => page.locator("table.invocations tbody tr").count()).toBe(3);
+    await page.getByRole("checkbox", { name: `select ${ids.sleeperB}` }).check();
+    await page.getByRole("checkbox", { name: `select ${ids.sleeperC}` }).check();
+    expect(await page.locator(".bulk").innerText()).toContain("2 selected");
+    await page.locator(".bulk button", { hasText: "cancel" }).click();
+    const dialog = await page.locator(".dialog").innerText();
+    expect(dialog).toContain(ids.sleeperB);
+    expect(dialog).toContain(ids.sleeperC);
+    await page.locator(".dialog button.danger").click();
+    await poll(() => page.locator(".notice").innerText()).toContain("cancel: done for 2");
+    await eventually(async () =>
+      (await statusOf(ids.sleeperB)) === "completed" && (await statusOf(ids.sleeperC)) === "completed" ? true : undefined,
+    );
+    await shot("07-bulk-cancelled");
+  });
+
+  it("edits an object's state after a confirmation, and the handler sees the new value", async () => {
+    await page.goto(`${endure.adminUrl}/ui#/objects?service=Counter`);
+    await page.locator("ul.keys a", { hasText: "alice" }).click();
+    await poll(() => page.locator("table.state").innerText()).toContain("count");
+    expect(await page.locator("table.state").innerText()).toContain("5");
+    await page.getByRole("button", { name: "Edit state" }).click();
+    await page.getByRole("textbox", { name: "value of count" }).fill("41");
+    await page.getByRole("button", { name: "Save…" }).click();
+    expect(await page.locator(".dialog").innerText()).toContain("count = 41");
+    await shot("08-state-confirmation");
+    await page.locator(".dialog button.danger").click();
+    await poll(() => page.locator("table.state").innerText()).toContain("41");
+    await shot("09-state-edited");
+    expect((await call(endure.ingressUrl, "/Counter/alice/add", 1)).text).toBe("42");
+  });
+
+  it("shows a workflow's durable promise and the lock holder", async () => {
+    await page.goto(`${endure.adminUrl}/ui#/object/Approval/doc-1`);
+    await poll(() => page.locator("main").innerText()).toContain("Lock holder");
+    const holder = (await query("select invocation_id from sys_keyed_service_status where service_name = 'Approval'"))[0]?.invocation_id;
+    if (holder !== undefined) expect(await page.locator("main").innerText()).toContain(String(holder));
+    await call(endure.ingressUrl, "/Approval/doc-1/run/send", "again");
+    await shot("10-workflow");
+  });
+
+  it("runs SQL in the console and shows the server's error for a bad query", async () => {
+    await page.goto(`${endure.adminUrl}/ui#/sql`);
+    await page.getByRole("textbox", { name: "SQL query" }).fill("select target, status from sys_invocation where target = 'Orders/place'");
+    await page.getByRole("button", { name: "Run" }).click();
+    await poll(() => page.locator("table.sql-result").innerText()).toContain("Orders/place");
+    await page.getByRole("textbox", { name: "SQL query" }).fill("select * from nope");
+    await page.getByRole("button", { name: "Run" }).click();
+    await poll(() => page.locator(".error").innerText()).toContain("400");
+    expect(await page.locator(".error").innerText()).toContain("no such table: nope");
+    await shot("11-sql-error");
+  });
+
+  it("fits a narrow window without sideways scrolling", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const view of [`#/invocation/${ids.order}`, "#/invocations", "#/"]) {
+      await page.goto(`${endure.adminUrl}/ui${view}`);
+      await poll(() => page.locator("main h1").count()).toBe(1);
+      await page.waitForTimeout(300);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, view).toBeLessThanOrEqual(0);
+    }
+    await page.goto(`${endure.adminUrl}/ui#/invocation/${ids.order}`);
+    await poll(() => page.locator("li.entry").count()).toBeGreaterThan(5);
+    await shot("12-narrow-timeline");
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+});
+
+describe.skipIf(!hasChromium)("the web UI with admin auth", () => {
+  const TOKEN = "ui-test-token-0123456789abcdef";
+  let secured: EndureProcess;
+  let context: BrowserContext;
+  let dir: string;
+
+  afterAll(async () => {
+    await context?.close();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    await secured?.stop();
+  });
+
+  it("loads without a token, asks for one when the API answers 401, and works once it is given", async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    secured = await startEndure({ env: { ENDURE_ADMIN_TOKENS: TOKEN } });
+    ({ context, dir } = await launch());
+    const p = await context.newPage();
+    await p.goto(`${secured.adminUrl}/ui`);
+    await poll(() => p.locator(".error").first().innerText()).toContain("401");
+    await poll(() => p.locator(".dialog").count()).toBe(1);
+    await p.screenshot({ path: path.join(ARTIFACTS, "13-token-prompt.png") });
+    await p.locator('input[name="token"]').fill("wrong-token-but-long-enough");
+    await p.getByRole("button", { name: "Use token" }).click();
+    await poll(() => p.locator("main .error").innerText()).toContain("401");
+    await poll(() => p.locator(".dialog").count()).toBe(1);
+    await p.locator('input[name="token"]').fill(TOKEN);
+    await p.getByRole("button", { name: "Use token" }).click();
+    try {
+      await poll(() => p.locator("main").innerText()).toContain("Invocations by status");
+    } finally {
+      await p.screenshot({ path: path.join(ARTIFACTS, "14-token-accepted.png") });
+    }
+    expect(await p.locator(".error").count()).toBe(0);
+  });
+});
