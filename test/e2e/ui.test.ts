@@ -166,6 +166,11 @@ describe.skipIf(!hasChromium)("the web UI", () => {
     await poll(() => entry("Sleep").count(), { timeout: 15_000 }).toBe(2);
     expect(await entry("Sleep").nth(1).innerText()).toMatch(/\(in 59 min/);
     await shot("04-invocation-timeline");
+    // Notifications that only complete a command are folded into it, and shown on request.
+    expect(await entry("RunCompletionNotification").count()).toBe(0);
+    await page.getByRole("checkbox", { name: /notifications that completed commands/ }).check();
+    await poll(() => entry("RunCompletionNotification").count()).toBe(3);
+    expect(await entry("CallInvocationIdCompletionNotification").count()).toBe(2);
 
     // The call links to the invocation it created; both it and the send are listed as children.
     const child = (await query(`select id from sys_invocation where target = 'Stock/take'`))[0]!.id as string;

@@ -31,6 +31,10 @@ export interface TimelineEntry {
   result: EntryResult | undefined;
   /** The result of this command, taken from the notification that completed it. */
   completedBy: TimelineEntry | undefined;
+  /** For a notification: the index of the command it completes (shown with that command). */
+  completes: number | undefined;
+  /** For a call or send: the completion id that carries the new invocation's id. */
+  invocationIdCompletion: number | undefined;
 }
 
 const strict = new TextDecoder('utf-8', { fatal: true });
@@ -108,16 +112,25 @@ export function buildTimeline(rows: Row[]): TimelineEntry[] {
       signalId: signal?.case !== undefined ? (signal.value as number | string) : undefined,
       result: m !== undefined ? resultOf(m) : undefined,
       completedBy: undefined,
+      completes: undefined,
+      invocationIdCompletion:
+        typeof m?.invocationIdNotificationIdx === 'number' && m.invocationIdNotificationIdx !== 0 ? m.invocationIdNotificationIdx : undefined,
     };
   });
-  const byCompletion = new Map<number, TimelineEntry>();
+  const results = new Map<number, TimelineEntry>();
+  const invocationIds = new Map<number, TimelineEntry>();
   for (const e of entries) {
-    if (e.category === 'notification' && e.completionId !== undefined && e.type !== 'CallInvocationIdCompletionNotification') {
-      byCompletion.set(e.completionId, e);
-    }
+    if (e.category !== 'notification' || e.completionId === undefined) continue;
+    (e.type === 'CallInvocationIdCompletionNotification' ? invocationIds : results).set(e.completionId, e);
   }
   for (const e of entries) {
-    if (e.category === 'command' && e.completionId !== undefined) e.completedBy = byCompletion.get(e.completionId);
+    if (e.category !== 'command') continue;
+    if (e.completionId !== undefined) {
+      e.completedBy = results.get(e.completionId);
+      if (e.completedBy !== undefined) e.completedBy.completes = e.index;
+    }
+    const idNotification = e.invocationIdCompletion !== undefined ? invocationIds.get(e.invocationIdCompletion) : undefined;
+    if (idNotification !== undefined) idNotification.completes = e.index;
   }
   return entries;
 }

@@ -57,11 +57,18 @@ function entryState(e: TimelineEntry): string {
   return 'done';
 }
 
-/** The journal, one row per entry, commands with the result that completed them. */
+/**
+ * The journal, one row per entry, commands with the result that completed them. Notifications
+ * that only complete a command are folded into it unless asked for; signals stay visible.
+ */
 function Timeline({ entries }: { entries: TimelineEntry[] }): VNode {
+  const [all, setAll] = useState(false);
   if (entries.length === 0) return html`<p class="muted">The journal is empty.</p>`;
-  return html`<ol class="timeline">
-    ${entries.map(
+  const shown = all ? entries : entries.filter((e) => e.completes === undefined);
+  return html`<label class="toggle"><input type="checkbox" checked=${all} onChange=${() => setAll(!all)} />
+      Show the ${entries.length - entries.filter((e) => e.completes === undefined).length} notifications that completed commands</label>
+    <ol class="timeline">
+    ${shown.map(
       (e) => html`<li class=${`entry ${e.category} state-${entryState(e)}`} data-type=${e.type}>
         <span class="dot" aria-hidden="true"></span>
         <div class="entry-head">

@@ -158,7 +158,7 @@ export function Invocations({ filters }: { filters: InvocationFilters }): VNode 
       <thead><tr>
         <th><input type="checkbox" aria-label="select all" checked=${allSelected}
           onChange=${() => setSelected(allSelected ? new Set() : new Set(ids))} /></th>
-        <th>Invocation</th><th>Target</th><th>Status</th><th>Created</th><th>Deployment</th><th>Last failure</th>
+        <th>Invocation</th><th>Target</th><th>Status</th><th>Created</th><th>Deployment</th><th>Failure</th>
       </tr></thead>
       <tbody>
         ${data.rows.length === 0 && html`<tr><td colspan="7" class="muted">No invocations match.</td></tr>`}
