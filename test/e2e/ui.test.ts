@@ -156,7 +156,7 @@ describe.skipIf(!hasChromium)("the web UI", () => {
     // The awakeable's id is the result of the "request approval" step; resolving it shows up
     // in the timeline as the awakeable's signal, and the order moves on to its last sleep.
     const approval = await entry("Run").nth(1).innerText();
-    const awakeable = /sign_[A-Za-z0-9]+/.exec(approval)?.[0];
+    const awakeable = /sign_[A-Za-z0-9_-]+/.exec(approval)?.[0];
     expect(awakeable, approval).toBeDefined();
     expect((await call(endure.ingressUrl, `/restate/awakeables/${awakeable}/resolve`, "approved")).status).toBe(202);
     await poll(() => entry("SignalNotification").innerText(), { timeout: 15_000 }).toContain('"approved"');
@@ -233,13 +233,29 @@ describe.skipIf(!hasChromium)("the web UI", () => {
     expect((await call(endure.ingressUrl, "/Counter/alice/add", 1)).text).toBe("42");
   });
 
+  it("refuses a state edit when the state changed since the editor opened, and shows why", async () => {
+    await poll(() => page.locator("table.state").innerText()).toContain("42");
+    await page.getByRole("button", { name: "Edit state" }).click();
+    await page.getByRole("textbox", { name: "value of count" }).fill("7");
+    expect((await call(endure.ingressUrl, "/Counter/alice/add", 1)).text).toBe("43");
+    await page.getByRole("button", { name: "Save…" }).click();
+    await page.locator(".dialog button.danger").click();
+    await poll(() => page.locator(".dialog .error").innerText()).toContain("409");
+    await shot("10-state-conflict");
+    await page.getByRole("button", { name: "Back" }).click();
+    await page.getByRole("button", { name: "Discard" }).click();
+    await poll(() => page.locator("table.state").innerText()).toContain("43");
+    expect((await query("select value_utf8 from state where service_name = 'Counter' and service_key = 'alice'"))[0]?.value_utf8).toBe("43");
+  });
+
   it("shows a workflow's durable promise and the lock holder", async () => {
     await page.goto(`${endure.adminUrl}/ui#/object/Approval/doc-1`);
     await poll(() => page.locator("main").innerText()).toContain("Lock holder");
     const holder = (await query("select invocation_id from sys_keyed_service_status where service_name = 'Approval'"))[0]?.invocation_id;
-    if (holder !== undefined) expect(await page.locator("main").innerText()).toContain(String(holder));
-    await call(endure.ingressUrl, "/Approval/doc-1/run/send", "again");
-    await shot("10-workflow");
+    expect(holder).toBeDefined();
+    await poll(() => page.locator("main").innerText()).toContain(String(holder));
+    await poll(() => page.locator("main table").innerText()).toMatch(/verdict\s+pending/);
+    await shot("11-workflow");
   });
 
   it("runs SQL in the console and shows the server's error for a bad query", async () => {
@@ -251,7 +267,7 @@ describe.skipIf(!hasChromium)("the web UI", () => {
     await page.getByRole("button", { name: "Run" }).click();
     await poll(() => page.locator(".error").innerText()).toContain("400");
     expect(await page.locator(".error").innerText()).toContain("no such table: nope");
-    await shot("11-sql-error");
+    await shot("12-sql-error");
   });
 
   it("fits a narrow window without sideways scrolling", async () => {
@@ -265,7 +281,7 @@ describe.skipIf(!hasChromium)("the web UI", () => {
     }
     await page.goto(`${endure.adminUrl}/ui#/invocation/${ids.order}`);
     await poll(() => page.locator("li.entry").count()).toBeGreaterThan(5);
-    await shot("12-narrow-timeline");
+    await shot("13-narrow-timeline");
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 });
@@ -290,7 +306,7 @@ describe.skipIf(!hasChromium)("the web UI with admin auth", () => {
     await p.goto(`${secured.adminUrl}/ui`);
     await poll(() => p.locator(".error").first().innerText()).toContain("401");
     await poll(() => p.locator(".dialog").count()).toBe(1);
-    await p.screenshot({ path: path.join(ARTIFACTS, "13-token-prompt.png") });
+    await p.screenshot({ path: path.join(ARTIFACTS, "14-token-prompt.png") });
     await p.locator('input[name="token"]').fill("wrong-token-but-long-enough");
     await p.getByRole("button", { name: "Use token" }).click();
     await poll(() => p.locator("main .error").innerText()).toContain("401");
@@ -300,7 +316,7 @@ describe.skipIf(!hasChromium)("the web UI with admin auth", () => {
     try {
       await poll(() => p.locator("main").innerText()).toContain("Invocations by status");
     } finally {
-      await p.screenshot({ path: path.join(ARTIFACTS, "14-token-accepted.png") });
+      await p.screenshot({ path: path.join(ARTIFACTS, "15-token-accepted.png") });
     }
     expect(await p.locator(".error").count()).toBe(0);
   });
