@@ -129,8 +129,12 @@ describe.skipIf(!hasChromium)("the web UI", () => {
     await page.locator(`a:has-text("${ids.flaky}")`).first().click();
     await poll(() => page.locator(".summary").innerText()).toContain("database unreachable");
     const summary = await page.locator(".summary").innerText();
-    expect(summary).toMatch(/Attempts\s+\d+ \(\d+ retries\)/);
+    expect(summary).toMatch(/Retries\s+[1-9]/);
     expect(summary).toContain("Flaky/fail");
+    // The timeline ends with the failed attempt, its retries and when the next one starts.
+    const attempt = await page.locator('li.entry[data-type="attempt"]').innerText();
+    expect(attempt).toMatch(/Last attempt failed\s+\d+ retr/);
+    expect(attempt).toContain("database unreachable");
     await shot("02-failing-invocation");
   });
 

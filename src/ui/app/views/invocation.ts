@@ -61,12 +61,15 @@ function entryState(e: TimelineEntry): string {
  * The journal, one row per entry, commands with the result that completed them. Notifications
  * that only complete a command are folded into it unless asked for; signals stay visible.
  */
-function Timeline({ entries }: { entries: TimelineEntry[] }): VNode {
+function Timeline({ entries, status }: { entries: TimelineEntry[]; status: Row }): VNode {
   const [all, setAll] = useState(false);
   if (entries.length === 0) return html`<p class="muted">The journal is empty.</p>`;
+  const retries = Number(status.retry_count ?? 0);
+  const folded = entries.filter((e) => e.completes !== undefined).length;
   const shown = all ? entries : entries.filter((e) => e.completes === undefined);
-  return html`<label class="toggle"><input type="checkbox" checked=${all} onChange=${() => setAll(!all)} />
-      Show the ${entries.length - entries.filter((e) => e.completes === undefined).length} notifications that completed commands</label>
+  return html`${folded > 0 &&
+    html`<label class="toggle"><input type="checkbox" checked=${all} onChange=${() => setAll(!all)} />
+      Show the ${folded} notifications that completed commands</label>`}
     <ol class="timeline">
     ${shown.map(
       (e) => html`<li class=${`entry ${e.category} state-${entryState(e)}`} data-type=${e.type}>
@@ -84,6 +87,18 @@ function Timeline({ entries }: { entries: TimelineEntry[] }): VNode {
         </div>
       </li>`,
     )}
+    ${status.last_failure !== undefined &&
+    html`<li class="entry attempt state-failed" data-type="attempt">
+      <span class="dot" aria-hidden="true"></span>
+      <div class="entry-head">
+        <strong class="etype">Last attempt failed</strong>
+        ${retries > 0 && html`<span class="badge status-backing-off">${retries} ${retries === 1 ? 'retry' : 'retries'}</span>`}
+      </div>
+      <div class="entry-body">
+        <span class="result failed"><code>${status.last_failure}</code></span>
+        ${status.next_retry_at !== undefined && html`<div>next retry at <${Time} at=${status.next_retry_at as string} /></div>`}
+      </div>
+    </li>`}
   </ol>`;
 }
 
@@ -113,13 +128,11 @@ function Summary({ s }: { s: Row }): VNode {
     ${s.idempotency_key !== undefined && html`<${Field} label="Idempotency key">${s.idempotency_key}<//>`}
     ${s.completion_result !== undefined &&
     html`<${Field} label="Outcome">${s.completion_result === 'failure' ? html`<span class="failure">${s.completion_failure}</span>` : 'success'}<//>`}
-    <${Field} label="Attempts">${
-      s.retry_count !== undefined ? `${Number(s.retry_count) + 1} (${s.retry_count} retries)` : '—'
-    }${s.last_start_at !== undefined ? html` · last started <${Time} at=${s.last_start_at as string} />` : ''}${
+    <${Field} label="Retries">${s.retry_count ?? '—'}${s.last_start_at !== undefined ? html` · last attempt started <${Time} at=${s.last_start_at as string} />` : ''}${
       s.next_retry_at !== undefined ? html` · next retry <${Time} at=${s.next_retry_at as string} />` : ''
     }<//>
     ${s.last_failure !== undefined &&
-    html`<${Field} label="Last failure"><span class="failure">${s.last_failure_error_code !== undefined ? `[${s.last_failure_error_code}] ` : ''}${s.last_failure}</span><//>`}
+    html`<${Field} label="Last failure"><span class="failure">${s.last_failure}</span><//>`}
   </dl>`;
 }
 
@@ -158,7 +171,7 @@ export function InvocationView({ id }: { id: string }): VNode {
     ${data?.status !== undefined &&
     html`<${Summary} s=${data.status} />
       <h2>Journal</h2>
-      <${Timeline} entries=${data.timeline} />
+      <${Timeline} entries=${data.timeline} status=${data.status} />
       <h2>Children</h2>
       ${data.children.length === 0
         ? html`<p class="muted">None.</p>`
