@@ -186,6 +186,25 @@ describe.skipIf(!hasChromium)("the web UI", () => {
     expect(await page.locator("ul.children").innerText()).toContain("Audit/record");
   });
 
+  it("pages through a long list and filters by creation time", async () => {
+    const before = new Date();
+    await Promise.all(Array.from({ length: 55 }, (_, i) => call(endure.ingressUrl, "/Stock/take", `item-${i}`)));
+    await page.goto(`${endure.adminUrl}/ui#/invocations?service=Stock`);
+    await poll(() => page.locator(".pager").innerText()).toContain("page 1 of 2 · 56 invocations");
+    expect(await page.locator("table.invocations tbody tr").count()).toBe(50);
+    await page.getByRole("button", { name: "Next" }).click();
+    await poll(() => page.locator(".pager").innerText()).toContain("page 2 of 2");
+    expect(await page.locator("table.invocations tbody tr").count()).toBe(6);
+    // The time range is typed in the browser's time zone (the page runs in the test's).
+    const local = (d: Date) => new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+    await page.locator('input[name="from"]').fill(local(new Date(before.getTime() + 3_600_000)));
+    await page.getByRole("button", { name: "Filter" }).click();
+    await poll(() => page.locator("table.invocations tbody").innerText()).toContain("No invocations match.");
+    await page.locator('input[name="from"]').fill(local(new Date(before.getTime() - 3_600_000)));
+    await page.getByRole("button", { name: "Filter" }).click();
+    await poll(() => page.locator(".pager").innerText()).toContain("56 invocations");
+  });
+
   it("cancels one invocation after a confirmation, and changes nothing when the dialog is dismissed", async () => {
     await page.goto(`${endure.adminUrl}/ui#/invocation/${ids.sleeperA}`);
     await poll(() => page.locator("li.entry[data-type='Sleep']").count()).toBe(1);
