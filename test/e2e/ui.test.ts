@@ -324,6 +324,11 @@ describe.skipIf(!hasChromium)("the web UI with admin auth", () => {
   it("loads without a token, asks for one when the API answers 401, and works once it is given", async () => {
     await mkdir(ARTIFACTS, { recursive: true });
     secured = await startEndure({ env: { ENDURE_ADMIN_TOKENS: TOKEN } });
+    // Only the UI's own files are open: its data comes from API calls that need the token.
+    expect((await fetch(`${secured.adminUrl}/ui/app.js`)).status).toBe(200);
+    expect((await fetch(`${secured.adminUrl}/ui/app.css`)).status).toBe(200);
+    expect((await fetch(`${secured.adminUrl}/query`, { method: "POST", body: "{}" })).status).toBe(401);
+    expect((await fetch(`${secured.adminUrl}/ui/x/deployments`)).status).toBe(401);
     ({ context, dir } = await launch());
     const p = await context.newPage();
     await p.goto(`${secured.adminUrl}/ui`);
