@@ -307,6 +307,15 @@ describe.skipIf(!hasChromium)("the web UI", () => {
     await shot("13-narrow-timeline");
     await page.setViewportSize({ width: 1280, height: 900 });
   });
+
+  it("says so when the server cannot be reached, and keeps showing what it last read", async () => {
+    await page.goto(`${endure.adminUrl}/ui#/`);
+    await poll(() => page.locator("main").innerText()).toContain("Invocations by status");
+    await endure.kill("SIGKILL");
+    await poll(() => page.locator("main .error").innerText()).toContain("unreachable");
+    expect(await page.locator("main").innerText()).toContain("Recent failures");
+    await shot("16-server-unreachable");
+  });
 });
 
 describe.skipIf(!hasChromium)("the web UI with admin auth", () => {

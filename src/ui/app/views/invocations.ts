@@ -139,7 +139,7 @@ export function Invocations({ filters }: { filters: InvocationFilters }): VNode 
       </select></label>
       <label>Deployment <input name="deployment" value=${filters.deployment ?? ''} /></label>
       <label>Created from <input type="datetime-local" name="from" value=${filters.from ?? ''} /></label>
-      <label>to <input type="datetime-local" name="to" value=${filters.to ?? ''} /></label>
+      <label>Created before <input type="datetime-local" name="to" value=${filters.to ?? ''} /></label>
       <div class="filter-buttons">
         <button type="submit">Filter</button>
         <button type="button" onClick=${() => { setSelected(new Set()); location.hash = '#/invocations'; }}>Clear</button>
@@ -178,7 +178,7 @@ export function Invocations({ filters }: { filters: InvocationFilters }): VNode 
     </table></div>
     <div class="pager">
       <button type="button" disabled=${data.page === 0} onClick=${() => goto(data.page - 1)}>Previous</button>
-      <span>page ${data.page + 1} of ${pages} · ${data.total} invocations</span>
+      <span>page ${data.page + 1} of ${pages} · ${data.total} invocation${data.total === 1 ? '' : 's'}</span>
       <button type="button" disabled=${data.page + 1 >= pages} onClick=${() => goto(data.page + 1)}>Next</button>
     </div>`}
     ${confirming !== undefined && html`<${ConfirmDialog} c=${confirming} onClose=${() => setConfirming(undefined)} />`}
