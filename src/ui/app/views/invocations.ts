@@ -76,6 +76,8 @@ async function load(f: InvocationFilters) {
 /** The list view. */
 export function Invocations({ filters }: { filters: InvocationFilters }): VNode {
   const key = JSON.stringify(filters);
+  // The form's fields are uncontrolled (defaultValue), so a refresh never overwrites what the
+  // user is typing; keyed by the filters, the form starts afresh when the address changes.
   const { data, error, reload } = usePolled(() => load(filters), [key]);
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [confirming, setConfirming] = useState<Confirmation | undefined>(undefined);
@@ -129,17 +131,17 @@ export function Invocations({ filters }: { filters: InvocationFilters }): VNode 
 
   return html`<section>
     <h1>Invocations</h1>
-    <form class="filters" onSubmit=${(e: Event) => { e.preventDefault(); apply(e.currentTarget as HTMLFormElement); }}>
-      <label>Service <input name="service" value=${filters.service ?? ''} /></label>
-      <label>Handler <input name="handler" value=${filters.handler ?? ''} /></label>
-      <label>Key <input name="key" value=${filters.key ?? ''} /></label>
-      <label>Status <select name="status" value=${filters.status ?? ''}>
+    <form class="filters" key=${key} onSubmit=${(e: Event) => { e.preventDefault(); apply(e.currentTarget as HTMLFormElement); }}>
+      <label>Service <input name="service" defaultValue=${filters.service ?? ''} /></label>
+      <label>Handler <input name="handler" defaultValue=${filters.handler ?? ''} /></label>
+      <label>Key <input name="key" defaultValue=${filters.key ?? ''} /></label>
+      <label>Status <select name="status">
         <option value="">any</option>
-        ${STATUSES.map((s) => html`<option value=${s}>${s}</option>`)}
+        ${STATUSES.map((s) => html`<option value=${s} selected=${filters.status === s}>${s}</option>`)}
       </select></label>
-      <label>Deployment <input name="deployment" value=${filters.deployment ?? ''} /></label>
-      <label>Created from <input type="datetime-local" name="from" value=${filters.from ?? ''} /></label>
-      <label>Created before <input type="datetime-local" name="to" value=${filters.to ?? ''} /></label>
+      <label>Deployment <input name="deployment" defaultValue=${filters.deployment ?? ''} /></label>
+      <label>Created from <input type="datetime-local" name="from" defaultValue=${filters.from ?? ''} /></label>
+      <label>Created before <input type="datetime-local" name="to" defaultValue=${filters.to ?? ''} /></label>
       <div class="filter-buttons">
         <button type="submit">Filter</button>
         <button type="button" onClick=${() => { setSelected(new Set()); location.hash = '#/invocations'; }}>Clear</button>

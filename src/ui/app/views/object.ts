@@ -155,9 +155,9 @@ export function ObjectPicker({ service }: { service: string | undefined }): VNod
       const k = String(f.get('key') ?? '');
       location.hash = k !== '' && s !== '' ? href('object', s, k) : `#/objects?service=${encodeURIComponent(s)}`;
     }}>
-      <label>Service <select name="service" value=${service ?? ''}>
+      <label>Service <select name="service">
         <option value="">choose…</option>
-        ${data?.services.map((s) => html`<option value=${s.name}>${s.name} (${s.ty})</option>`)}
+        ${data?.services.map((s) => html`<option value=${s.name} selected=${s.name === service}>${s.name} (${s.ty})</option>`)}
       </select></label>
       <label>Key <input name="key" /></label>
       <div class="filter-buttons"><button type="submit">Open</button></div>
