@@ -142,7 +142,11 @@ describe.skipIf(!hasChromium)("the web UI", () => {
     await page.locator("header nav a", { hasText: "Invocations" }).click();
     await page.locator('input[name="service"]').fill("Orders");
     await page.locator('input[name="handler"]').fill("place");
+    // A refresh of the list (every 2 s) leaves what is being typed alone.
+    await page.waitForTimeout(2_500);
+    expect(await page.locator('input[name="service"]').inputValue()).toBe("Orders");
     await page.getByRole("button", { name: "Filter" }).click();
+    await poll(async () => page.url()).toContain("service=Orders");
     await poll(() => page.locator("table.invocations tbody tr").count()).toBe(1);
     expect(page.url()).toContain("service=Orders");
     await shot("03-invocations-filtered");
@@ -279,6 +283,39 @@ describe.skipIf(!hasChromium)("the web UI", () => {
     await poll(() => page.locator("main").innerText()).toContain(String(holder));
     await poll(() => page.locator("main table").innerText()).toMatch(/verdict\s+pending/);
     await shot("11-workflow");
+  });
+
+  it("shows which invocation holds an object's key and the calls waiting in its inbox", async () => {
+    const holder = await send("/Counter/bob/hold/send", undefined);
+    const queued = await send("/Counter/bob/add/send", 2);
+    await page.goto(`${endure.adminUrl}/ui#/object/Counter/bob`);
+    await poll(() => page.locator("main").innerText()).toContain(holder);
+    await poll(() => page.locator("main ol.children").innerText()).toContain(queued);
+    expect(await page.locator("main ol.children").innerText()).toContain("Counter/bob/add");
+    await shot("11-object-inbox");
+  });
+
+  it("pauses and resumes a retrying invocation, and restarts a completed one as new", async () => {
+    await page.goto(`${endure.adminUrl}/ui#/invocation/${ids.flaky}`);
+    await poll(() => page.locator(".summary").innerText()).toContain("Flaky/fail");
+    await page.locator(".actions button", { hasText: "pause" }).click();
+    await page.locator(".dialog button.danger").click();
+    await eventually(async () => ((await statusOf(ids.flaky)) === "paused" ? true : undefined));
+    await poll(() => page.locator(".summary").innerText()).toContain("paused");
+    await page.locator(".actions button", { hasText: "resume" }).click();
+    await page.locator(".dialog button.danger").click();
+    await eventually(async () => ((await statusOf(ids.flaky)) !== "paused" ? true : undefined));
+
+    const stock = (await query("select id from sys_invocation where target = 'Stock/take' order by created_at limit 1"))[0]!.id as string;
+    await page.goto(`${endure.adminUrl}/ui#/invocation/${stock}`);
+    await poll(() => page.locator(".summary").innerText()).toContain("success");
+    await page.locator(".actions button", { hasText: "restart-as-new" }).click();
+    await page.locator(".dialog button.danger").click();
+    await poll(() => page.locator("h1").textContent()).not.toBe(stock);
+    const fresh = (await page.locator("h1").textContent()) ?? "";
+    expect(fresh).toMatch(/^inv_/);
+    await poll(() => page.locator(".summary").innerText()).toContain("Stock/take");
+    await eventually(async () => ((await statusOf(fresh)) === "completed" ? true : undefined));
   });
 
   it("runs SQL in the console and shows the server's error for a bad query", async () => {

@@ -1,6 +1,6 @@
 // Services the web UI end-to-end test drives: an order flow whose journal has steps, sleeps,
 // a call, a send and an awakeable, and which then waits an hour (a completed invocation's
-// journal is not kept, so the timeline is read while it waits); a counter object with state; a workflow waiting on a durable promise; a
+// journal is not kept, so the timeline is read while it waits); a counter object with state (and a handler that holds its key); a workflow waiting on a durable promise; a
 // sleeper to cancel; and a handler that always fails, so it keeps retrying.
 import "../../examples/polyfill.js";
 import * as restate from "@restatedev/restate-sdk";
@@ -45,6 +45,10 @@ const counter = restate.object({
       const total = ((await ctx.get<number>("count")) ?? 0) + n;
       ctx.set("count", total);
       return total;
+    },
+    // Holds the key for an hour: calls behind it wait in the key's inbox.
+    hold: async (ctx: restate.ObjectContext): Promise<void> => {
+      await ctx.sleep({ hours: 1 });
     },
   },
 });
