@@ -245,7 +245,8 @@ describe.skipIf(!hasChromium)("the web UI", () => {
   });
 
   it("edits an object's state after a confirmation, and the handler sees the new value", async () => {
-    await page.goto(`${endure.adminUrl}/ui#/objects?service=Counter`);
+    await page.goto(`${endure.adminUrl}/ui#/`);
+    await page.locator("main table tr", { hasText: "Counter" }).getByRole("link", { name: "keys" }).click();
     await page.locator("ul.keys a", { hasText: "alice" }).click();
     await poll(() => page.locator("table.state").innerText()).toContain("count");
     expect(await page.locator("table.state").innerText()).toContain("5");

@@ -55,7 +55,7 @@ export function Overview(): VNode {
             <tbody>${data.services.map(
               (s) => html`<tr>
                 <td><a href=${`#/invocations?service=${encodeURIComponent(s.name)}`}>${s.name}</a></td>
-                <td>${s.ty}</td>
+                <td>${s.ty}${s.ty !== 'Service' ? html` · <a href=${`#/objects?service=${encodeURIComponent(s.name)}`}>keys</a>` : ''}</td>
                 <td>${s.handlers.map((h) => html`<span class="chip">${h.name}${h.ty !== undefined ? html` <small>${h.ty}</small>` : ''}</span>`)}</td>
                 <td class="mono">${s.deployment_id} <small>rev ${s.revision}</small></td>
               </tr>`,
