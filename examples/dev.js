@@ -130,6 +130,7 @@ async function main() {
 Endure is running (data in ${DATA_DIR}).
   ingress http://127.0.0.1:${INGRESS_PORT}   admin http://127.0.0.1:${ADMIN_PORT}
   registered deployment ${deployment.id}: ${names}
+  web UI  http://127.0.0.1:${ADMIN_PORT}/ui
 
 Try:
   curl -X POST ${ingress}/Greeter/greet -H 'content-type: application/json' -d '"Ada"'

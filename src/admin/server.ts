@@ -25,8 +25,12 @@ export interface AdminServerOptions {
   auth?: BearerTokens | undefined;
 }
 
-/** The admin path that stays open when auth is on, so load balancers can probe it. */
-const HEALTH_PATH = '/health';
+/**
+ * Admin paths that stay open when auth is on: `/health`, so load balancers can probe it, and
+ * the web UI's page and script (`/ui`, `/ui/…`), which hold no data: every API call they make
+ * carries the token the user enters.
+ */
+const OPEN_PATH = /^\/(health|ui(\/[^/]*)?)$/;
 
 const UNAUTHORIZED_BODY = JSON.stringify({
   code: 401,
@@ -87,7 +91,7 @@ function send(res: ServerResponse, r: AdminResponse): void {
 function authorized(auth: BearerTokens, req: IncomingMessage): boolean {
   if (auth.check(req.headers.authorization)) return true;
   try {
-    return new URL(req.url ?? '/', 'http://admin').pathname === HEALTH_PATH;
+    return OPEN_PATH.test(new URL(req.url ?? '/', 'http://admin').pathname);
   } catch {
     return false;
   }

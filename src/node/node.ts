@@ -42,6 +42,7 @@ import {
 } from './schedule-routes.ts';
 import { Shuffle } from './shuffle.ts';
 import { Targets } from './targets.ts';
+import { uiRoutes } from '../ui/index.ts';
 
 /** A running Endure node. */
 export interface EndureNode {
@@ -253,6 +254,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     const extraRoutes = [
       ...invocationRoutes({ nodeId, partitioner, responses, store, invoker, submit }),
       ...stateRoutes({ nodeId, partitioner, responses, registry, submit }),
+      ...uiRoutes(),
     ];
     const adminHandler = createAdminHandler({
       registry,

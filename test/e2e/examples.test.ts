@@ -93,6 +93,11 @@ describe.skipIf(TARGET !== "endure")("npm start", () => {
     const res = await call(`http://127.0.0.1:${ingressPort}`, "/Greeter/greet", "Ada");
     expect(res.status).toBe(200);
     expect(res.json).toBe("Hello, Ada!");
+    // The web UI it points to is served.
+    expect(dev.log).toContain(`web UI  http://127.0.0.1:${adminPort}/ui`);
+    const ui = await fetch(`http://127.0.0.1:${adminPort}/ui`);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain('<script type="module" src="/ui/app.js">');
 
     await dev.kill("SIGINT");
     expect(dev.exit).toBe(0);
