@@ -5,12 +5,15 @@
  * a client of the admin API and `POST /query` only: this module serves files, it adds no data
  * routes and never reads the store.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AdminResponse, AdminRoute } from '../admin/index.ts';
 
 const APP_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'app');
+/** The app's sources in a clone; their compiled JavaScript in the installed package (dist/). */
+const APP_ENTRY = existsSync(path.join(APP_DIR, 'main.ts')) ? path.join(APP_DIR, 'main.ts') : path.join(APP_DIR, 'main.js');
 
 /** Paths under which the UI's files are served; they hold no data, so auth does not cover them. */
 export const UI_PATH = '/ui';
@@ -42,7 +45,7 @@ async function buildBundle(): Promise<Bundle> {
   // Loaded only when the UI is first opened: a server nobody browses never loads esbuild.
   const { build } = await import('esbuild');
   const result = await build({
-    entryPoints: [path.join(APP_DIR, 'main.ts')],
+    entryPoints: [APP_ENTRY],
     bundle: true,
     format: 'esm',
     target: ['chrome110', 'firefox110', 'safari16'],
