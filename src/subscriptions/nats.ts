@@ -76,6 +76,9 @@ export function natsSource(sub: Subscription, cluster: BrokerCluster, logger: Lo
         const messages = await consumer.consume({ max_messages: batchSize(sub) * 2 });
         const stop = () => messages.stop();
         signal.addEventListener('abort', stop, { once: true });
+        // A delete or shutdown while the consumer was still being set up aborted before the
+        // listener existed: without this the loop below would wait for messages forever.
+        if (signal.aborted) stop();
         const pump = new Pump<JsMsg>(
           batchSize(sub),
           async (batch) => {

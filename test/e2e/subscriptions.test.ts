@@ -94,6 +94,16 @@ describe.skipIf(TARGET !== "endure")("subscriptions", () => {
     expect((await admin("DELETE", `/subscriptions/${created.json.id}`)).status).toBe(404);
   });
 
+  it("a subscription deleted while its consumer is still starting is gone at once", async () => {
+    for (let i = 0; i < 3; i++) {
+      const topic = await natsTopic(`endure.test.${uid("quick")}`);
+      topics.push(topic);
+      const created = await admin("POST", "/subscriptions", { source: `nats://nats1/${topic.name}`, sink: "service://EventCounter/add" });
+      expect(created.status).toBe(201);
+      expect((await admin("DELETE", `/subscriptions/${created.json.id}`)).status).toBe(202);
+    }
+  }, 40_000);
+
   it("the CLI creates, lists, describes and deletes a subscription", async () => {
     const queue = await rabbitQueue(uid("endure-cli"));
     topics.push(queue);
