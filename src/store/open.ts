@@ -1,0 +1,13 @@
+import type { StoreBackend, StoreLocation } from './backend.ts';
+import { openPostgresBackend } from './postgres/backend.ts';
+import { openSqliteBackend } from './sqlite/backend.ts';
+
+/** Opens the backend at `location`, creating and migrating its schema if needed. */
+export async function openStore(location: StoreLocation): Promise<StoreBackend> {
+  switch (location.kind) {
+    case 'sqlite':
+      return openSqliteBackend(location.path);
+    case 'postgres':
+      return openPostgresBackend(location);
+  }
+}

@@ -1,0 +1,38 @@
+import type { StoreBackend } from '../backend.ts';
+import { openPostgres, type PgLocation } from './db.ts';
+import { PostgresMetadataStore } from './metadata.ts';
+import { PostgresPartitionStore } from './partition-store.ts';
+
+/**
+ * Opens the PostgreSQL backend: the log, the partition store and the metadata store as tables
+ * of one schema, reached through one connection pool.
+ */
+export async function openPostgresBackend(location: PgLocation): Promise<StoreBackend> {
+  const sql = await openPostgres(location);
+  const partitions = new PostgresPartitionStore(sql);
+  return {
+    capabilities: { dialect: 'postgres', location: `${redactPassword(location.url)} schema ${location.schema}`, sharedByNodes: true },
+    partitions,
+    metadata: new PostgresMetadataStore(sql),
+    async fixPartitionCount(requested) {
+      await sql`INSERT INTO meta (name, value) VALUES ('partitions', ${String(requested)}) ON CONFLICT (name) DO NOTHING`;
+      const [row] = await sql<{ value: string }[]>`SELECT value FROM meta WHERE name = 'partitions'`;
+      return Number(row!.value);
+    },
+    async close() {
+      await partitions.close();
+      await sql.end({ timeout: 5 });
+    },
+  };
+}
+
+/** The URL with its password replaced, so it can be logged. */
+export function redactPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable url)';
+  }
+}

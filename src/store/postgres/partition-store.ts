@@ -1,0 +1,152 @@
+import type postgres from 'postgres';
+import type { InvocationStatus } from '../../worker/model.ts';
+import type { FsmRecord, JournalEntry, PartitionStore, PartitionTx, TimerRecord } from '../partition.ts';
+import { decodeStatus } from '../records.ts';
+import type { PgSql } from './db.ts';
+import { PgTransaction, readAllState, readJournal, toFsm, toTimer, type FsmRow, type TimerRow } from './transaction.ts';
+
+/**
+ * The partition store on PostgreSQL.
+ *
+ * Transactions run one at a time, in the order they were asked for, each on a connection
+ * reserved from the pool for its length; inside one, writes are pipelined (sent without
+ * waiting for their answers), so a batch costs one round trip per read it needs rather than
+ * one per statement. A commit is durable when COMMIT returns (synchronous_commit), so
+ * `commit()` hands back an already-resolved `durable`.
+ *
+ * Reads outside a transaction run on the pool, concurrently with each other. A read issued
+ * while a transaction is open waits until that transaction has finished, so it sees all of it
+ * or none of it; it never sees uncommitted writes (read committed).
+ */
+export class PostgresPartitionStore implements PartitionStore {
+  readonly #sql: PgSql;
+  /** Settles when every transaction asked for so far has finished. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #current: PgTransaction | undefined;
+
+  constructor(sql: PgSql) {
+    this.#sql = sql;
+  }
+
+  async transaction<T>(fn: (tx: PartitionTx) => Promise<T>): Promise<T> {
+    return (await this.commit(fn)).value;
+  }
+
+  async commit<T>(fn: (tx: PartitionTx) => Promise<T>): Promise<{ value: T; durable: Promise<void> }> {
+    const run = this.#queue.then(() => this.#run(fn));
+    this.#queue = run.catch(() => undefined);
+    return { value: await run, durable: Promise.resolve() };
+  }
+
+  async #run<T>(fn: (tx: PartitionTx) => Promise<T>): Promise<T> {
+    const conn = await this.#sql.reserve();
+    const tx = new PgTransaction(conn);
+    this.#current = tx;
+    try {
+      tx.begin();
+      let value: T;
+      try {
+        value = await fn(tx);
+      } catch (err) {
+        await tx.rollback();
+        throw err;
+      }
+      await tx.commit();
+      return value;
+    } finally {
+      this.#current = undefined;
+      conn.release();
+    }
+  }
+
+  savepoint<T>(tx: PartitionTx, fn: () => Promise<T>): Promise<T> {
+    if (tx !== this.#current) throw new Error('savepoint outside the open transaction of this store');
+    return this.#current.savepoint(fn);
+  }
+
+  /** Runs a read on the pool once the transaction open at the time of the call has finished. */
+  #read<T>(fn: (sql: PgSql) => Promise<T>): Promise<T> {
+    return this.#queue.then(() => fn(this.#sql));
+  }
+
+  getInvocation(id: string): Promise<InvocationStatus | undefined> {
+    return this.#read(async (sql) => {
+      const [row] = await sql<{ data: Uint8Array }[]>`SELECT data FROM invocation WHERE id = ${id}`;
+      return row ? decodeStatus(row.data) : undefined;
+    });
+  }
+
+  readJournal(id: string): Promise<JournalEntry[]> {
+    return this.#read((sql) => readJournal(sql, id));
+  }
+
+  /** Status, journal and state from one snapshot (a read-only repeatable-read transaction). */
+  loadInvocation(id: string, withState: (status: InvocationStatus) => boolean) {
+    return this.#read((sql) =>
+      sql.begin('isolation level repeatable read read only', async (snap) => {
+        const statusRows = snap<{ data: Uint8Array }[]>`SELECT data FROM invocation WHERE id = ${id}`;
+        const journal = readJournal(snap as unknown as PgSql, id);
+        const [row] = await statusRows;
+        const entries = await journal;
+        if (!row) return undefined;
+        const status = decodeStatus(row.data);
+        const t = status.target;
+        const state = withState(status) ? await readAllState(snap as unknown as PgSql, t.service, t.key ?? '') : undefined;
+        return { status, journal: entries, state };
+      }),
+    );
+  }
+
+  getAllState(service: string, key: string): Promise<[Uint8Array, Uint8Array][]> {
+    return this.#read((sql) => readAllState(sql, service, key));
+  }
+
+  listInvocationsInPhase(partition: number, phase: InvocationStatus['phase']): Promise<string[]> {
+    return this.#read(async (sql) =>
+      (await sql<{ id: string }[]>`SELECT id FROM invocation WHERE partition = ${partition} AND status = ${phase}`).map((r) => r.id),
+    );
+  }
+
+  listTimers(partition: number, window?: { after: number; upTo: number }): Promise<TimerRecord[]> {
+    return this.#read(async (sql) => {
+      const rows = window
+        ? await sql<TimerRow[]>`SELECT partition, timer_key, fire_at, payload FROM timer
+            WHERE partition = ${partition} AND fire_at > ${window.after} AND fire_at <= ${window.upTo} ORDER BY fire_at`
+        : await sql<TimerRow[]>`SELECT partition, timer_key, fire_at, payload FROM timer WHERE partition = ${partition} ORDER BY fire_at`;
+      return rows.map(toTimer);
+    });
+  }
+
+  listOutbox(partition: number): Promise<{ seq: number; payload: Uint8Array }[]> {
+    return this.#read(async (sql) => [
+      ...(await sql<{ seq: number; payload: Uint8Array }[]>`SELECT seq, payload FROM outbox WHERE partition = ${partition} ORDER BY seq`),
+    ]);
+  }
+
+  getFsm(partition: number): Promise<FsmRecord> {
+    return this.#read(async (sql) => {
+      const [row] = await sql<FsmRow[]>`SELECT applied_lsn, epoch, outbox_seq, inbox_seq FROM fsm WHERE partition = ${partition}`;
+      return toFsm(row);
+    });
+  }
+
+  readLog(partition: number, afterLsn: number): Promise<{ lsn: number; payload: Uint8Array }[]> {
+    return this.#read(async (sql) => [
+      ...(await sql<{ lsn: number; payload: Uint8Array }[]>`SELECT lsn, payload FROM log WHERE partition = ${partition} AND lsn > ${afterLsn} ORDER BY lsn`),
+    ]);
+  }
+
+  trimLog(partition: number, upToLsn: number): Promise<void> {
+    return this.#read(async (sql) => {
+      await sql`DELETE FROM log WHERE partition = ${partition} AND lsn <= ${upToLsn}`;
+    });
+  }
+
+  /** Waits for the transactions asked for so far; the pool itself belongs to the backend. */
+  async close(): Promise<void> {
+    await this.#queue;
+  }
+}
+
+/** A pending query of the `postgres` client, whatever its row type. */
+export type Pending = postgres.PendingQuery<postgres.Row[]>;
