@@ -1,0 +1,122 @@
+// Runs the storage contracts against PostgreSQL: a fresh database for this file, a fresh schema
+// for every test (the schema Endure's tables live in is configurable), dropped at the end.
+// Then what only a server-side database shows: schemas isolate, migrations run once, and what a
+// process committed survives that process being killed.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, type StoreBackend } from '../../src/store/index.ts';
+import { createTestDatabase, type TestDatabase } from '../harness/postgres.ts';
+import { NON_UTF8, fullStatus, hex, plain, utf8, type Opened } from './fixtures.ts';
+import { metadataStoreContract } from './metadata-store.contract.ts';
+import { partitionStoreContract } from './partition-store.contract.ts';
+import { DURABLE_PARTITION, writeDurabilityFixture } from './sqlite-durability.ts';
+
+const WRITER = fileURLToPath(new URL('./postgres-writer.ts', import.meta.url));
+
+let database: TestDatabase;
+let schemas = 0;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+
+afterAll(async () => {
+  await database?.drop();
+});
+
+function open(schema: string): Promise<StoreBackend> {
+  return openStore({ kind: 'postgres', url: database.url, schema });
+}
+
+function opener<S>(pick: (b: StoreBackend) => S): () => Promise<Opened<S>> {
+  return async () => {
+    const backend = await open(`contract_${schemas++}`);
+    return { store: pick(backend), close: () => backend.close() };
+  };
+}
+
+partitionStoreContract('postgres', opener((b) => b.partitions));
+metadataStoreContract('postgres', opener((b) => b.metadata));
+
+/** Asserts that everything the durability fixture committed, and nothing it rolled back, is stored. */
+async function expectDurabilityFixture(backend: StoreBackend): Promise<void> {
+  const store = backend.partitions;
+  const P = DURABLE_PARTITION;
+  expect((await store.readLog(P, 0)).map((r) => [r.lsn, hex(r.payload)])).toEqual([[1, hex(NON_UTF8)]]);
+  expect(await store.getFsm(P)).toEqual({ appliedLsn: 1, epoch: 2, outboxSeq: 0, inboxSeq: 0 });
+  expect(plain(await store.getInvocation('inv_durable'))).toEqual(plain(fullStatus('inv_durable', { partition: P })));
+  expect((await store.getAllState('Counter', 'alice')).map(([n, v]) => [hex(n), hex(v)])).toEqual([
+    [hex(utf8('count')), hex(utf8('41'))],
+  ]);
+  const snap = await backend.metadata.load();
+  expect(snap.deployments.map((d) => d.id)).toEqual(['dp_durable']);
+  expect(snap.services).toEqual([{ name: 'Counter', revision: 1, deploymentId: 'dp_durable', data: { handlers: ['add'] } }]);
+}
+
+describe('PostgreSQL store', () => {
+  it('two schemas of one database are separate stores', async () => {
+    const a = await open('iso_a');
+    const b = await open('iso_b');
+    try {
+      await a.partitions.transaction((tx) => tx.setState('S', 'k', utf8('n'), utf8('in a')));
+      await a.metadata.saveDeployment({ id: 'dp_a', url: 'http://127.0.0.1:9080/', createdAt: 1, data: null }, []);
+      expect(await b.partitions.getAllState('S', 'k')).toEqual([]);
+      expect(await b.metadata.load()).toEqual({ deployments: [], services: [] });
+      expect((await a.partitions.getAllState('S', 'k')).map(([, v]) => hex(v))).toEqual([hex(utf8('in a'))]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('reopening a schema keeps its data and its partition count, and runs no migration twice', async () => {
+    const first = await open('reopen');
+    await writeDurabilityFixture(first.partitions, first.metadata);
+    expect(await first.fixPartitionCount(8)).toBe(8);
+    await first.close();
+    // Two nodes starting at once on the same schema: both open it, neither migrates twice.
+    const [second, third] = await Promise.all([open('reopen'), open('reopen')]);
+    try {
+      await expectDurabilityFixture(second);
+      await expectDurabilityFixture(third);
+      expect(await second.fixPartitionCount(24)).toBe(8);
+    } finally {
+      await second.close();
+      await third.close();
+    }
+  });
+
+  it('two nodes opening a new schema at once both find it migrated', async () => {
+    const opened = await Promise.all([open('race'), open('race'), open('race')]);
+    try {
+      for (const backend of opened) expect(await backend.metadata.load()).toEqual({ deployments: [], services: [] });
+    } finally {
+      await Promise.all(opened.map((b) => b.close()));
+    }
+  });
+
+  it('a schema name that is not a plain identifier is refused before anything is created', async () => {
+    await expect(open('bad"; DROP SCHEMA public; --')).rejects.toThrow(/invalid schema name/);
+  });
+
+  it('what a process committed survives that process being killed (SIGKILL) right after the commit', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, database.url, 'killed'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on('exit', (c, s) => resolve([c, s])),
+    );
+    expect({ stdout, stderr, code, signal }).toEqual({ stdout: 'committed\n', stderr: '', code: null, signal: 'SIGKILL' });
+    const reopened = await open('killed');
+    try {
+      await expectDurabilityFixture(reopened);
+    } finally {
+      await reopened.close();
+    }
+  });
+});
