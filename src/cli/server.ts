@@ -5,6 +5,8 @@ import { compileConfig } from '../config/index.ts';
 /** Flags of `endure server`, as commander yields them. */
 interface ServerFlags {
   dataDir?: string;
+  store?: string;
+  storeSchema?: string;
   ingressBind?: string;
   adminBind?: string;
   partitions?: string;
@@ -17,6 +19,8 @@ export function addServerCommand(program: Command): void {
     .command('server')
     .description('run an Endure node (ingress, admin API, partitions) on the local data directory')
     .option('--data-dir <dir>', 'data directory (env ENDURE_DATA_DIR, default ./endure-data)')
+    .option('--store <url>', 'postgres://… to store everything in PostgreSQL (env ENDURE_STORE, default SQLite in the data directory)')
+    .option('--store-schema <name>', 'PostgreSQL schema of Endure\'s tables (env ENDURE_STORE_SCHEMA, default endure)')
     .option('--ingress-bind <host:port>', 'ingress listen address (env ENDURE_INGRESS_BIND, default 127.0.0.1:8080)')
     .option('--admin-bind <host:port>', 'admin API listen address (env ENDURE_ADMIN_BIND, default 127.0.0.1:9070)')
     .option('--partitions <n>', 'number of partitions, fixed at creation (env ENDURE_PARTITIONS, default 24)')

@@ -22,6 +22,8 @@ const opt = <T>(flag: string, env: string, kind: ValueKind<T>): Option<T> => ({ 
 /** Every option, keyed by its camelCase flag name. */
 const OPTIONS = {
   dataDir: opt('--data-dir', 'ENDURE_DATA_DIR', kinds.text),
+  store: opt('--store', 'ENDURE_STORE', kinds.storeUrl),
+  storeSchema: opt('--store-schema', 'ENDURE_STORE_SCHEMA', kinds.schemaName),
   ingressBind: opt('--ingress-bind', 'ENDURE_INGRESS_BIND', kinds.bind),
   adminBind: opt('--admin-bind', 'ENDURE_ADMIN_BIND', kinds.bind),
   partitions: opt('--partitions', 'ENDURE_PARTITIONS', kinds.partitions),
@@ -75,6 +77,8 @@ export function compileConfig(input: ConfigInput = {}): Config {
   const d = DEFAULT_CONFIG;
   const config: Config = {
     dataDir: read('dataDir', d.dataDir),
+    store: read('store', d.store),
+    storeSchema: read('storeSchema', d.storeSchema),
     ingress: read('ingressBind', { ...d.ingress }),
     admin: read('adminBind', { ...d.admin }),
     partitions: read('partitions', d.partitions),

@@ -51,6 +51,17 @@ export function parseBind(raw: string): BindAddress | undefined {
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
+/** Accepts a `postgres://` or `postgresql://` URL with a host; undefined otherwise. */
+export function parseStoreUrl(raw: string): string | undefined {
+  const text = raw.trim();
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '' ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 type Raw = string | number | boolean;
 
 function fromText<T>(parse: (text: string) => T | undefined): z.ZodType<T, z.ZodTypeDef, Raw> {
@@ -79,6 +90,11 @@ const integer = (min: number, max: number): ValueKind<number> => ({
 export const kinds = {
   text: { schema: fromText((t) => (t.trim() === '' ? undefined : t)), expected: 'a non-empty string' },
   bind: { schema: fromText(parseBind), expected: 'host:port' },
+  storeUrl: { schema: fromText(parseStoreUrl), expected: 'a postgres://user@host:port/database URL' },
+  schemaName: {
+    schema: fromText((t) => (/^[a-z_][a-z0-9_]{0,62}$/.test(t.trim()) ? t.trim() : undefined)),
+    expected: 'a lower-case SQL identifier (letters, digits, _; at most 63)',
+  },
   partitions: integer(1, 1024),
   positiveInt: integer(1, Number.MAX_SAFE_INTEGER),
   logLevel: {

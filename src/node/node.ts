@@ -8,8 +8,7 @@ import { Invoker } from '../invoker/index.ts';
 import { SchemaRegistry } from '../metadata/index.ts';
 import { closeAllSessions, discoverEndpoint, negotiateVersion } from '../protocol/index.ts';
 import { Partitioner } from '../sharding/index.ts';
-import { SqliteMetadataStore } from '../store/sqlite/metadata.ts';
-import { SqlitePartitionStore, openSqlite, type SqliteDb } from '../store/index.ts';
+import { openStore, type StoreBackend, type StoreLocation } from '../store/index.ts';
 import { TimerService } from '../timer/index.ts';
 import { decodeCommand } from '../log/index.ts';
 import { Worker, type Action, type OutboxMessage } from '../worker/index.ts';
@@ -27,18 +26,19 @@ export interface EndureNode {
 const VERSION = '0.1.0';
 
 /**
- * Starts a single Endure node on its embedded SQLite store: it leads every partition, so the
- * appender and the partition processors share one process and one commit loop.
+ * Starts a single Endure node on its store (SQLite in the data directory, or PostgreSQL): it
+ * leads every partition, so the appender and the partition processors share one process and
+ * one commit loop.
  *
  * Start-up order matters: replay the logs' unapplied tails, then resume what the partitions
  * say is in flight (invocations, timers, outbox), and only then accept requests.
  */
 export async function startNode(config: Config, logger: Logger): Promise<EndureNode> {
-  const db = openSqlite(join(config.dataDir, 'endure.db'));
-  const partitions = fixPartitionCount(db, config.partitions, logger);
+  const backend = await openStore(storeLocation(config));
+  const partitions = await fixPartitionCount(backend, config.partitions, logger);
   const partitioner = new Partitioner(partitions);
-  const store = new SqlitePartitionStore(db);
-  const registry = await SchemaRegistry.open(new SqliteMetadataStore(db, (fn) => store.exclusive(fn)));
+  const store = backend.partitions;
+  const registry = await SchemaRegistry.open(backend.metadata);
   const targets = new Targets(registry);
   const responses = new ResponseRegistry();
   // A fresh node id per process: sinks persisted by an earlier process never match new requests.
@@ -154,10 +154,10 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     await Promise.allSettled(listeners.map((l) => l.close()));
     timers.close();
     await invoker.close();
-    db.close();
+    await backend.close();
     throw err;
   }
-  logger.info({ dataDir: config.dataDir, partitions }, 'endure node started');
+  logger.info({ store: backend.capabilities.location, partitions }, 'endure node started');
 
   let closing: Promise<void> | undefined;
   return {
@@ -169,9 +169,8 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
         timers.close();
         await invoker.close();
         await worker.close();
-        await store.close();
         closeAllSessions();
-        db.close();
+        await backend.close();
         logger.info('endure node stopped');
       })();
       return closing;
@@ -179,16 +178,18 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
   };
 }
 
-/** The partition count is fixed when the data directory is created. */
-function fixPartitionCount(db: SqliteDb, requested: number, logger: Logger): number {
-  const row = db.prepare("SELECT value FROM meta WHERE name = 'partitions'").get() as { value: string } | undefined;
-  if (!row) {
-    db.prepare("INSERT INTO meta (name, value) VALUES ('partitions', ?)").run(String(requested));
-    return requested;
-  }
-  const stored = Number(row.value);
+/** Where the configuration says the data lives. */
+function storeLocation(config: Config): StoreLocation {
+  return config.store === null
+    ? { kind: 'sqlite', path: join(config.dataDir, 'endure.db') }
+    : { kind: 'postgres', url: config.store, schema: config.storeSchema };
+}
+
+/** The partition count is fixed when the store is created. */
+async function fixPartitionCount(backend: StoreBackend, requested: number, logger: Logger): Promise<number> {
+  const stored = await backend.fixPartitionCount(requested);
   if (stored !== requested) {
-    logger.warn({ stored, requested }, 'the data directory was created with another partition count; keeping it');
+    logger.warn({ stored, requested }, 'the store was created with another partition count; keeping it');
   }
   return stored;
 }
