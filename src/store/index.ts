@@ -4,6 +4,7 @@
  * state machine in worker/ decides, the store remembers.
  */
 export type { PartitionStore, PartitionTx, PartitionReader, JournalEntry, FsmRecord, TimerRecord, PromiseRecord } from './partition.ts';
+export type { PartitionLease, LeaseStore } from './leases.ts';
 export type { StoreBackend, StoreCapabilities, StoreLocation, Dialect } from './backend.ts';
 export { openStore } from './open.ts';
 export { openSqlite, type SqliteDb } from './sqlite/db.ts';

@@ -4,6 +4,7 @@
  * answers from a synchronous driver inside one serialized transaction.
  */
 import type { PartitionLog } from '../log/index.ts';
+import type { LeaseStore } from './leases.ts';
 import type { InvocationResult, InvocationStatus, TimerPayload } from '../worker/model.ts';
 
 /** One journal entry: a command or a notification, as its protobuf body. */
@@ -88,6 +89,13 @@ export interface PartitionTx {
 
   getDedup(partition: number, producer: string): Promise<number | undefined>;
   putDedup(partition: number, producer: string, seq: number): Promise<void>;
+
+  /**
+   * The epoch of `partition`'s lease (undefined if it never had one), with the lease row locked
+   * until this transaction ends: no takeover commits in between, so a batch that checked its
+   * epoch here commits under that epoch or not at all (fencing, rule 4).
+   */
+  lockEpoch(partition: number): Promise<number | undefined>;
 }
 
 /** Reads outside an apply: used by the leader's services (invoker, timers, shuffle) and the ingress. */
@@ -110,8 +118,8 @@ export interface PartitionReader {
   getFsm(partition: number): Promise<FsmRecord>;
 }
 
-/** The partition store: serialized transactions plus reads. */
-export interface PartitionStore extends PartitionReader, PartitionLog {
+/** The partition store: serialized transactions plus reads, and the partitions' leases. */
+export interface PartitionStore extends PartitionReader, PartitionLog, LeaseStore {
   /** Runs `fn` in one transaction; commits (durably) when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: PartitionTx) => Promise<T>): Promise<T>;
   /**

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { Partitioner } from '../sharding/index.ts';
-import type { PartitionStore } from '../store/index.ts';
+import type { PartitionStore, PartitionTx } from '../store/index.ts';
 import { decodeCommand, encodeCommand } from '../log/index.ts';
 import type { Action, Command } from './model.ts';
+import { NotLeaderError, type Leadership } from './leadership.ts';
 import { apply } from './state-machine.ts';
 
 interface Pending {
@@ -25,6 +26,11 @@ const LOG_TAIL = 1000;
  * commit order (rules 1 and 3: log first; act only after a durable commit). A command whose
  * apply throws is rolled back alone (savepoint) and its submitter gets the error.
  *
+ * With a `leadership`, every batch first locks the lease rows of its partitions inside its own
+ * transaction and compares their epochs with the ones this node leads at (rule 4): commands of
+ * a partition whose lease moved on are refused with NotLeaderError and write nothing, and no
+ * takeover can commit until the batch has.
+ *
  * States: idle → flushing → idle; `close` drains and then rejects new submits.
  */
 export class Worker {
@@ -45,6 +51,7 @@ export class Worker {
     private readonly partitioner: Partitioner,
     private readonly onActions: (actions: Action[]) => void,
     private readonly logger: Logger,
+    private readonly leadership?: Leadership,
   ) {}
 
   /**
@@ -117,8 +124,14 @@ export class Worker {
     let durable: Promise<void>;
     try {
       ({ durable } = await this.store.commit(async (tx) => {
+        const fenced = await this.#fence(tx, batch);
         for (const entry of batch) {
           const p = entry.partition;
+          const stale = fenced.get(p);
+          if (stale) {
+            failed.set(entry, stale);
+            continue;
+          }
           const lsn = (this.#lsn.get(p) ?? 0) + 1;
           try {
             const produced = await this.store.savepoint(tx, async () => {
@@ -156,6 +169,24 @@ export class Worker {
       this.logger.fatal({ err }, 'flushing a commit to disk failed; refusing further work');
       for (const e of batch) e.reject(err);
     });
+  }
+
+  /**
+   * Locks and checks the lease epoch of every partition in the batch (all at once: the reads
+   * travel together); returns the error for each partition this node does not lead any more.
+   */
+  async #fence(tx: PartitionTx, batch: Pending[]): Promise<Map<number, NotLeaderError>> {
+    const stale = new Map<number, NotLeaderError>();
+    const leadership = this.leadership;
+    if (!leadership) return stale;
+    const partitions = [...new Set(batch.map((e) => e.partition))];
+    const epochs = await Promise.all(partitions.map((p) => tx.lockEpoch(p)));
+    partitions.forEach((p, i) => {
+      const believed = leadership.epochOf(p);
+      const current = epochs[i];
+      if (believed === undefined || believed !== current) stale.set(p, new NotLeaderError(p, believed, current));
+    });
+    return stale;
   }
 
   #acknowledge(batch: Pending[], failed: Map<Pending, unknown>, actions: Action[], touched: Set<number>): void {

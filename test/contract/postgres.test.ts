@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type StoreBackend } from '../../src/store/index.ts';
 import { createTestDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { NON_UTF8, fullStatus, hex, plain, utf8, type Opened } from './fixtures.ts';
+import { leaseContract } from './leases.contract.ts';
 import { metadataStoreContract } from './metadata-store.contract.ts';
 import { partitionStoreContract } from './partition-store.contract.ts';
 import { DURABLE_PARTITION, writeDurabilityFixture } from './sqlite-durability.ts';
@@ -38,6 +39,7 @@ function opener<S>(pick: (b: StoreBackend) => S): () => Promise<Opened<S>> {
 
 partitionStoreContract('postgres', opener((b) => b.partitions));
 metadataStoreContract('postgres', opener((b) => b.metadata));
+leaseContract('postgres', opener((b) => b.partitions));
 
 /** Asserts that everything the durability fixture committed, and nothing it rolled back, is stored. */
 async function expectDurabilityFixture(backend: StoreBackend): Promise<void> {

@@ -11,6 +11,7 @@ import { openSqlite, SqlitePartitionStore, type PartitionStore, type SqliteDb } 
 import type { MetadataStore } from '../../src/store/metadata.ts';
 import { SqliteMetadataStore } from '../../src/store/sqlite/metadata.ts';
 import { NON_UTF8, fullStatus, hex, plain, utf8, type Opened } from './fixtures.ts';
+import { leaseContract } from './leases.contract.ts';
 import { metadataStoreContract } from './metadata-store.contract.ts';
 import { partitionStoreContract } from './partition-store.contract.ts';
 import { DURABLE_PARTITION, writeDurabilityFixture } from './sqlite-durability.ts';
@@ -49,6 +50,7 @@ partitionStoreContract('sqlite :memory:', opener(false, (s) => s.store));
 partitionStoreContract('sqlite file', opener(true, (s) => s.store));
 metadataStoreContract('sqlite :memory:', opener(false, (s) => s.metadata));
 metadataStoreContract('sqlite file', opener(true, (s) => s.metadata));
+leaseContract('sqlite file', opener(true, (s) => s.store));
 
 /** Asserts that everything the durability fixture committed, and nothing it rolled back, is stored. */
 async function expectDurabilityFixture(store: PartitionStore, metadata: MetadataStore): Promise<void> {

@@ -1,5 +1,5 @@
-import type postgres from 'postgres';
 import type { InvocationStatus } from '../../worker/model.ts';
+import type { PartitionLease } from '../leases.ts';
 import type { FsmRecord, JournalEntry, PartitionStore, PartitionTx, TimerRecord } from '../partition.ts';
 import { decodeStatus } from '../records.ts';
 import type { PgSql } from './db.ts';
@@ -142,11 +142,47 @@ export class PostgresPartitionStore implements PartitionStore {
     });
   }
 
+  // Leases are statements of their own on the pool, never queued behind this store's
+  // transactions: the row lock a batch takes in lockEpoch is what a takeover waits for.
+
+  async acquireLease(partition: number, leader: string, now: number, ttlMs: number): Promise<PartitionLease | undefined> {
+    const [row] = await this.#sql<LeaseRow[]>`
+      INSERT INTO partitions AS p (partition, leader, epoch, lease_expires_at) VALUES (${partition}, ${leader}, 1, ${now + ttlMs})
+      ON CONFLICT (partition) DO UPDATE SET leader = excluded.leader, epoch = p.epoch + 1, lease_expires_at = excluded.lease_expires_at
+        WHERE p.lease_expires_at <= ${now} OR p.leader = excluded.leader
+      RETURNING partition, leader, epoch, lease_expires_at`;
+    return row ? toLease(row) : undefined;
+  }
+
+  async renewLease(partition: number, leader: string, epoch: number, now: number, ttlMs: number): Promise<boolean> {
+    const rows = await this.#sql`
+      UPDATE partitions SET lease_expires_at = ${now + ttlMs}
+      WHERE partition = ${partition} AND leader = ${leader} AND epoch = ${epoch}`;
+    return rows.count === 1;
+  }
+
+  async releaseLease(partition: number, leader: string, epoch: number): Promise<void> {
+    await this.#sql`
+      UPDATE partitions SET lease_expires_at = 0 WHERE partition = ${partition} AND leader = ${leader} AND epoch = ${epoch}`;
+  }
+
+  async listLeases(): Promise<PartitionLease[]> {
+    return (await this.#sql<LeaseRow[]>`SELECT partition, leader, epoch, lease_expires_at FROM partitions ORDER BY partition`).map(toLease);
+  }
+
   /** Waits for the transactions asked for so far; the pool itself belongs to the backend. */
   async close(): Promise<void> {
     await this.#queue;
   }
 }
 
-/** A pending query of the `postgres` client, whatever its row type. */
-export type Pending = postgres.PendingQuery<postgres.Row[]>;
+interface LeaseRow {
+  partition: number;
+  leader: string;
+  epoch: number;
+  lease_expires_at: number;
+}
+
+function toLease(r: LeaseRow): PartitionLease {
+  return { partition: r.partition, leader: r.leader, epoch: r.epoch, expiresAt: r.lease_expires_at };
+}

@@ -364,4 +364,11 @@ export class PgTransaction implements PartitionTx {
       INSERT INTO dedup (partition, producer, seq) VALUES (${partition}, ${producer}, ${seq})
       ON CONFLICT (partition, producer) DO UPDATE SET seq = excluded.seq`);
   }
+
+  async lockEpoch(partition: number): Promise<number | undefined> {
+    const [row] = await this.#wait(
+      this.#conn<{ epoch: number }[]>`SELECT epoch FROM partitions WHERE partition = ${partition} FOR SHARE`,
+    );
+    return row?.epoch;
+  }
 }
