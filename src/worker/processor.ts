@@ -45,6 +45,11 @@ export class Worker {
   #acked: Promise<void> = Promise.resolve();
   /** Set when the disk refused a flush: nothing can be acknowledged any more. */
   #broken: unknown;
+  /**
+   * Partitions whose last commit failed: the failure may have come after the commit took effect
+   * (a connection lost around COMMIT), so their next LSN is read from the store, not assumed.
+   */
+  readonly #resync = new Set<number>();
 
   constructor(
     private readonly store: PartitionStore,
@@ -121,9 +126,16 @@ export class Worker {
     const actions: Action[] = [];
     const failed = new Map<Pending, unknown>();
     const touched = new Set<number>();
+    const resynced = new Map<number, number>();
     let durable: Promise<void>;
     try {
       ({ durable } = await this.store.commit(async (tx) => {
+        for (const p of new Set(batch.map((e) => e.partition))) {
+          if (!this.#resync.has(p)) continue;
+          const { appliedLsn } = await tx.getFsm(p);
+          this.#lsn.set(p, appliedLsn);
+          resynced.set(p, appliedLsn);
+        }
         const fenced = await this.#fence(tx, batch);
         for (const entry of batch) {
           const p = entry.partition;
@@ -152,11 +164,19 @@ export class Worker {
         }
       }));
     } catch (err) {
-      // The whole batch rolled back: forget the LSNs it used, fail every submitter.
-      for (const p of touched) this.#lsn.set(p, this.#applied.get(p) ?? 0);
+      // The batch did not commit, or its outcome is unknown: fail every submitter (producers
+      // retry, and deduplication absorbs a retry of what did commit) and re-read the LSNs.
+      for (const p of [...touched, ...resynced.keys()]) {
+        this.#lsn.set(p, this.#applied.get(p) ?? 0);
+        this.#resync.add(p);
+      }
       this.logger.error({ err }, 'commit of a batch failed');
       for (const e of batch) e.reject(err);
       return;
+    }
+    for (const [p, lsn] of resynced) {
+      this.#applied.set(p, lsn);
+      this.#resync.delete(p);
     }
     for (const p of touched) this.#applied.set(p, this.#lsn.get(p) ?? 0);
     // The next batch may commit while this one flushes to disk; answers and actions wait for
@@ -204,7 +224,11 @@ export class Worker {
       const trimmed = this.#trimmed.get(p) ?? 0;
       if (applied - trimmed >= 2 * LOG_TAIL) {
         this.#trimmed.set(p, applied - LOG_TAIL);
-        void this.store.trimLog(p, applied - LOG_TAIL);
+        this.store.trimLog(p, applied - LOG_TAIL).catch((err: unknown) => {
+          // Trimming is housekeeping: a later batch tries again.
+          this.#trimmed.set(p, trimmed);
+          this.logger.warn({ err, partition: p }, 'trimming the log failed');
+        });
       }
     }
   }

@@ -5,7 +5,11 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import { createLogger } from '../../src/common/logger.ts';
+import { Partitioner } from '../../src/sharding/index.ts';
 import { openStore, type StoreBackend } from '../../src/store/index.ts';
+import { Worker } from '../../src/worker/index.ts';
 import { createTestDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { NON_UTF8, fullStatus, hex, plain, utf8, type Opened } from './fixtures.ts';
 import { leaseContract } from './leases.contract.ts';
@@ -119,6 +123,43 @@ describe('PostgreSQL store', () => {
       await expectDurabilityFixture(reopened);
     } finally {
       await reopened.close();
+    }
+  });
+
+  it('a worker keeps committing after the database drops its connections, with no gap or repeat in the log', async () => {
+    const backend = await open('dropped');
+    const worker = new Worker(backend.partitions, new Partitioner(4), () => undefined, createLogger('silent'));
+    const admin = postgres(database.url, { max: 1, onnotice: () => undefined });
+    const P = 1;
+    try {
+      let ok = 0;
+      let failed = 0;
+      const submit = () =>
+        worker.submit(P, { kind: 'outbox-delivered', upTo: 0 }).then(
+          () => void ok++,
+          () => void failed++,
+        );
+      for (let round = 0; round < 20; round++) {
+        const wave = Array.from({ length: 50 }, submit);
+        if (round % 5 === 2) {
+          await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name = 'endure' AND pid <> pg_backend_pid()`;
+        }
+        await Promise.all(wave);
+      }
+      // Whatever failed while the connections went down, the worker is usable again.
+      const after = await Promise.allSettled(Array.from({ length: 20 }, () => worker.submit(P, { kind: 'outbox-delivered', upTo: 0 })));
+      expect(after.map((r) => r.status)).toEqual(Array(20).fill('fulfilled'));
+      expect(ok + failed).toBe(1000);
+      const lsns = (await backend.partitions.readLog(P, 0)).map((r) => r.lsn);
+      // Every acknowledged command is in the log, under consecutive LSNs from 1.
+      expect(lsns.length).toBeGreaterThanOrEqual(ok + 20);
+      expect(lsns).toEqual(Array.from({ length: lsns.length }, (_, i) => i + 1));
+      expect((await backend.partitions.getFsm(P)).appliedLsn).toBe(lsns.length);
+    } finally {
+      await worker.close();
+      await admin.end();
+      await backend.close();
     }
   });
 });

@@ -8,20 +8,21 @@ import { PostgresPartitionStore } from './partition-store.ts';
  * of one schema, reached through one connection pool.
  */
 export async function openPostgresBackend(location: PgLocation): Promise<StoreBackend> {
-  const sql = await openPostgres(location);
-  const partitions = new PostgresPartitionStore(sql);
+  const pool = await openPostgres(location);
+  const partitions = new PostgresPartitionStore(pool);
   return {
     capabilities: { dialect: 'postgres', location: `${redactPassword(location.url)} schema ${location.schema}`, sharedByNodes: true },
     partitions,
-    metadata: new PostgresMetadataStore(sql),
+    metadata: new PostgresMetadataStore(pool),
     async fixPartitionCount(requested) {
+      const sql = pool.sql;
       await sql`INSERT INTO meta (name, value) VALUES ('partitions', ${String(requested)}) ON CONFLICT (name) DO NOTHING`;
       const [row] = await sql<{ value: string }[]>`SELECT value FROM meta WHERE name = 'partitions'`;
       return Number(row!.value);
     },
     async close() {
       await partitions.close();
-      await sql.end({ timeout: 5 });
+      await pool.end(5);
     },
   };
 }

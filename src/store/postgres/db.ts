@@ -19,29 +19,95 @@ const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations
 /** Schema names Endure accepts: a plain lower-case SQL identifier, so no quoting surprises. */
 export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** Raised instead of sending a statement on a connection that has closed. */
+export class ConnectionLostError extends Error {
+  readonly code = 'ENDURE_STORE_CONNECTION_LOST';
+  /** The store may be reachable again by the next attempt. */
+  readonly retryable = true;
+  constructor() {
+    super('the connection to PostgreSQL was lost');
+    this.name = 'ConnectionLostError';
+  }
+}
+
+/**
+ * The connection pool of a store, replaced whole as soon as one of its connections closes.
+ *
+ * The `postgres` client (3.4.9) must never be given a statement for a connection whose socket
+ * has closed: a reserved connection then throws from a timer, outside any promise, and takes
+ * the process down, and a pooled one can be left unable to send again (porsager/postgres
+ * issues 1208 and 3225 of LanternOps/breeze). So the first close of any connection retires the
+ * whole pool (what was in flight on it fails, and is retried by its producers) and the next
+ * statement opens a fresh one; `generation` tells a transaction whether its connection still
+ * belongs to the live pool before it sends anything on it.
+ */
+export class PgPool {
+  readonly #location: PgLocation;
+  #sql: PgSql;
+  #generation = 0;
+  #ended = false;
+
+  constructor(location: PgLocation) {
+    this.#location = location;
+    this.#sql = this.#create();
+  }
+
+  /** The live pool. */
+  get sql(): PgSql {
+    return this.#sql;
+  }
+
+  /** Grows each time the pool is replaced. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Closes the live pool, letting statements in flight finish for up to `timeoutSeconds`. */
+  async end(timeoutSeconds: number): Promise<void> {
+    this.#ended = true;
+    await this.#sql.end({ timeout: timeoutSeconds });
+  }
+
+  #create(): PgSql {
+    const generation = this.#generation;
+    return postgres(this.#location.url, {
+      connection: { search_path: this.#location.schema, application_name: 'endure' },
+      types: {
+        int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+      },
+      onnotice: () => undefined,
+      onclose: () => this.#retire(generation),
+      connect_timeout: 10,
+      // Connections are not recycled on a timer: every close retires the pool.
+      max_lifetime: null,
+    }) as unknown as PgSql;
+  }
+
+  #retire(generation: number): void {
+    if (this.#ended || generation !== this.#generation) return;
+    const old = this.#sql;
+    this.#generation++;
+    this.#sql = this.#create();
+    old.end({ timeout: 0 }).catch(() => undefined);
+  }
+}
+
 /**
  * Opens a connection pool on Endure's schema and brings the schema up to date. Every
  * connection runs with `search_path` set to the schema, so statements name tables unqualified
  * and Endure can share a database with the user's tables. 64-bit integers read as numbers:
  * LSNs, sequences and times stay far below 2^53.
  */
-export async function openPostgres(location: PgLocation): Promise<PgSql> {
+export async function openPostgres(location: PgLocation): Promise<PgPool> {
   if (!SCHEMA_NAME.test(location.schema)) throw new Error(`invalid schema name ${JSON.stringify(location.schema)}`);
-  const sql = postgres(location.url, {
-    connection: { search_path: location.schema, application_name: 'endure' },
-    types: {
-      int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
-    },
-    onnotice: () => undefined,
-    connect_timeout: 10,
-  }) as unknown as PgSql;
+  const pool = new PgPool(location);
   try {
-    await migrate(sql, location.schema);
+    await migrate(pool.sql, location.schema);
   } catch (err) {
-    await sql.end({ timeout: 1 });
+    await pool.end(1);
     throw err;
   }
-  return sql;
+  return pool;
 }
 
 /**

@@ -6,7 +6,7 @@ import type {
   MetadataStore,
   ServiceRecord,
 } from '../metadata.ts';
-import type { PgSql } from './db.ts';
+import type { PgPool } from './db.ts';
 
 interface DeploymentRow {
   id: string;
@@ -29,12 +29,13 @@ interface ServiceRow {
  * so a change that cannot be stored touches nothing.
  */
 export class PostgresMetadataStore implements MetadataStore {
-  constructor(private readonly sql: PgSql) {}
+  constructor(private readonly pool: PgPool) {}
 
   async load(): Promise<MetadataSnapshot> {
+    const sql = this.pool.sql;
     const [deployments, services] = await Promise.all([
-      this.sql<DeploymentRow[]>`SELECT id, url, created_at, data FROM deployment ORDER BY created_at, id COLLATE "C"`,
-      this.sql<ServiceRow[]>`SELECT name, revision, deployment_id, data FROM service ORDER BY name COLLATE "C"`,
+      sql<DeploymentRow[]>`SELECT id, url, created_at, data FROM deployment ORDER BY created_at, id COLLATE "C"`,
+      sql<ServiceRow[]>`SELECT name, revision, deployment_id, data FROM service ORDER BY name COLLATE "C"`,
     ]);
     return {
       deployments: deployments.map((r) => ({ id: r.id, url: r.url, createdAt: r.created_at, data: JSON.parse(r.data) as JsonValue })),
@@ -50,7 +51,7 @@ export class PostgresMetadataStore implements MetadataStore {
   async commit(change: MetadataChange): Promise<void> {
     const deployments = (change.putDeployments ?? []).map((d) => ({ ...d, json: JSON.stringify(d.data) }));
     const services = (change.putServices ?? []).map((s) => ({ ...s, json: JSON.stringify(s.data) }));
-    await this.sql.begin((tx) => [
+    await this.pool.sql.begin((tx) => [
       ...(change.removeDeployments ?? []).map((id) => tx`DELETE FROM deployment WHERE id = ${id}`),
       ...deployments.map(
         (d) => tx`INSERT INTO deployment (id, url, created_at, data) VALUES (${d.id}, ${d.url}, ${d.createdAt}, ${d.json})

@@ -2,7 +2,7 @@ import type { InvocationStatus } from '../../worker/model.ts';
 import type { PartitionLease } from '../leases.ts';
 import type { FsmRecord, JournalEntry, PartitionStore, PartitionTx, TimerRecord } from '../partition.ts';
 import { decodeStatus } from '../records.ts';
-import type { PgSql } from './db.ts';
+import type { PgPool, PgSql } from './db.ts';
 import { PgTransaction, readAllState, readJournal, toFsm, toTimer, type FsmRow, type TimerRow } from './transaction.ts';
 
 /**
@@ -19,13 +19,17 @@ import { PgTransaction, readAllState, readJournal, toFsm, toTimer, type FsmRow, 
  * or none of it; it never sees uncommitted writes (read committed).
  */
 export class PostgresPartitionStore implements PartitionStore {
-  readonly #sql: PgSql;
+  readonly #pool: PgPool;
   /** Settles when every transaction asked for so far has finished. */
   #queue: Promise<unknown> = Promise.resolve();
   #current: PgTransaction | undefined;
 
-  constructor(sql: PgSql) {
-    this.#sql = sql;
+  constructor(pool: PgPool) {
+    this.#pool = pool;
+  }
+
+  get #sql(): PgSql {
+    return this.#pool.sql;
   }
 
   async transaction<T>(fn: (tx: PartitionTx) => Promise<T>): Promise<T> {
@@ -39,8 +43,10 @@ export class PostgresPartitionStore implements PartitionStore {
   }
 
   async #run<T>(fn: (tx: PartitionTx) => Promise<T>): Promise<T> {
-    const conn = await this.#sql.reserve();
-    const tx = new PgTransaction(conn);
+    const pool = this.#pool;
+    const generation = pool.generation;
+    const conn = await pool.sql.reserve();
+    const tx = new PgTransaction(conn, () => pool.generation === generation);
     this.#current = tx;
     try {
       tx.begin();
@@ -55,7 +61,8 @@ export class PostgresPartitionStore implements PartitionStore {
       return value;
     } finally {
       this.#current = undefined;
-      conn.release();
+      // A connection of a retired pool is never handed back: it may have closed.
+      if (pool.generation === generation) conn.release();
     }
   }
 

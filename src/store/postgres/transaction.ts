@@ -10,7 +10,7 @@ import {
   encodeTimerPayload,
   encodeWaiters,
 } from '../records.ts';
-import type { PgSql } from './db.ts';
+import { ConnectionLostError, type PgSql } from './db.ts';
 
 /** Type code of signal notifications: their id lives in completion_id / signal_name. */
 const SIGNAL_TYPE = 0xfbff;
@@ -98,8 +98,12 @@ export class PgTransaction implements PartitionTx {
   #failed: unknown;
   #savepoints = 0;
 
-  constructor(conn: postgres.ReservedSql<Record<string, never>>) {
+  readonly #connected: () => boolean;
+
+  /** @param connected false once the connection's pool was retired: nothing may be sent on it. */
+  constructor(conn: postgres.ReservedSql<Record<string, never>>, connected: () => boolean) {
     this.#conn = conn as unknown as PgSql;
+    this.#connected = connected;
   }
 
   /** Sends BEGIN without waiting: it travels with the first statements of the transaction. */
@@ -116,7 +120,8 @@ export class PgTransaction implements PartitionTx {
 
   async rollback(): Promise<void> {
     await this.#settle();
-    await this.#conn`ROLLBACK`;
+    // A lost connection rolled the transaction back on the server already.
+    if (this.#connected()) await this.#conn`ROLLBACK`;
   }
 
   /** Runs `fn` inside a savepoint: a throw, or a failed statement, undoes only its writes. */
@@ -134,6 +139,7 @@ export class PgTransaction implements PartitionTx {
         // Rolling back to the savepoint also clears a failure that happened after it.
         this.#failed = undefined;
         try {
+          if (!this.#connected()) throw new ConnectionLostError();
           await this.#conn.unsafe(`ROLLBACK TO SAVEPOINT ${name}`);
           await this.#conn.unsafe(`RELEASE SAVEPOINT ${name}`);
         } catch (cleanup) {
@@ -148,6 +154,10 @@ export class PgTransaction implements PartitionTx {
   }
 
   #send(query: Query): void {
+    if (!this.#connected()) {
+      this.#failed ??= new ConnectionLostError();
+      return;
+    }
     this.#sent.push(
       query.then(
         () => undefined,
@@ -169,6 +179,7 @@ export class PgTransaction implements PartitionTx {
 
   /** Sends `query` behind the pending writes and waits for it; reports the first failure. */
   async #wait<R extends postgres.Row[]>(query: postgres.PendingQuery<R>): Promise<postgres.RowList<R>> {
+    if (!this.#connected()) this.#failed ??= new ConnectionLostError();
     if (this.#failed !== undefined) {
       // Queries are sent only once awaited: this one never leaves.
       await this.#settle();
