@@ -106,6 +106,15 @@ describe('PostgreSQL store', () => {
     await expect(open('bad"; DROP SCHEMA public; --')).rejects.toThrow(/invalid schema name/);
   });
 
+  it('a store that cannot be opened is named in the error, without its password', async () => {
+    const url = new URL(database.url);
+    url.password = 'secret-pw';
+    url.pathname = `/${database.name}_missing`;
+    const failure = openStore({ kind: 'postgres', url: url.toString(), schema: 'endure' });
+    await expect(failure).rejects.toThrow(/cannot open the PostgreSQL store at postgres:\/\/postgres:\*\*\*@.*_missing schema endure: .*does not exist/);
+    await expect(failure).rejects.not.toThrow(/secret-pw/);
+  });
+
   it('what a process committed survives that process being killed (SIGKILL) right after the commit', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', WRITER, database.url, 'killed'], {
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,10 +8,17 @@ import { PostgresPartitionStore } from './partition-store.ts';
  * of one schema, reached through one connection pool.
  */
 export async function openPostgresBackend(location: PgLocation): Promise<StoreBackend> {
-  const pool = await openPostgres(location);
+  const where = `${redactPassword(location.url)} schema ${location.schema}`;
+  let pool: Awaited<ReturnType<typeof openPostgres>>;
+  try {
+    pool = await openPostgres(location);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(`cannot open the PostgreSQL store at ${where}: ${reason}`, { cause: err });
+  }
   const partitions = new PostgresPartitionStore(pool);
   return {
-    capabilities: { dialect: 'postgres', location: `${redactPassword(location.url)} schema ${location.schema}`, sharedByNodes: true },
+    capabilities: { dialect: 'postgres', location: where, sharedByNodes: true },
     partitions,
     metadata: new PostgresMetadataStore(pool),
     async fixPartitionCount(requested) {

@@ -36,7 +36,7 @@ export class ConnectionLostError extends Error {
  * The `postgres` client (3.4.9) must never be given a statement for a connection whose socket
  * has closed: a reserved connection then throws from a timer, outside any promise, and takes
  * the process down, and a pooled one can be left unable to send again (porsager/postgres
- * issues 1208 and 3225 of LanternOps/breeze). So the first close of any connection retires the
+ * issue 1208). So the first close of any connection retires the
  * whole pool (what was in flight on it fails, and is retried by its producers) and the next
  * statement opens a fresh one; `generation` tells a transaction whether its connection still
  * belongs to the live pool before it sends anything on it.
