@@ -93,6 +93,36 @@ describe('PostgreSQL store', () => {
     }
   });
 
+  it('a transaction that failed leaves no transaction open on its connection for the next one', async () => {
+    // One connection in the pool: the next transaction gets the very connection that failed.
+    const url = new URL(database.url);
+    url.searchParams.set('max', '1');
+    const backend = await openStore({ kind: 'postgres', url: url.toString(), schema: 'one_connection' });
+    const store = backend.partitions;
+    try {
+      await store.transaction((tx) => tx.appendLog(1, 1, utf8('a')));
+      // The refused write is only reported when the transaction waits (here: at COMMIT)...
+      await expect(store.transaction((tx) => tx.appendLog(1, 1, utf8('b')))).rejects.toThrow(/unique/i);
+      // ...or its answer is already in when the function returns, and COMMIT is never sent.
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.appendLog(1, 1, utf8('b'));
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }),
+      ).rejects.toThrow(/unique/i);
+      await store.transaction((tx) => tx.appendLog(1, 2, utf8('c')));
+      await expect(
+        store.transaction(async () => {
+          throw new Error('fails before any statement');
+        }),
+      ).rejects.toThrow('fails before any statement');
+      await store.transaction((tx) => tx.appendLog(1, 3, utf8('d')));
+      expect((await store.readLog(1, 0)).map((r) => r.lsn)).toEqual([1, 2, 3]);
+    } finally {
+      await backend.close();
+    }
+  });
+
   it('two nodes opening a new schema at once both find it migrated', async () => {
     const opened = await Promise.all([open('race'), open('race'), open('race')]);
     try {

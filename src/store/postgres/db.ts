@@ -83,6 +83,14 @@ export class PgPool {
     }) as unknown as PgSql;
   }
 
+  /**
+   * Retires the pool of `generation` if it is still the live one: for a connection left in an
+   * unknown state (a ROLLBACK that failed), which must not serve anyone else.
+   */
+  discard(generation: number): void {
+    this.#retire(generation);
+  }
+
   #retire(generation: number): void {
     if (this.#ended || generation !== this.#generation) return;
     const old = this.#sql;

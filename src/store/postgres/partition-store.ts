@@ -50,15 +50,14 @@ export class PostgresPartitionStore implements PartitionStore {
     this.#current = tx;
     try {
       tx.begin();
-      let value: T;
-      try {
-        value = await fn(tx);
-      } catch (err) {
-        await tx.rollback();
-        throw err;
-      }
+      const value = await fn(tx);
       await tx.commit();
       return value;
+    } catch (err) {
+      // Whatever failed (the function, a statement, COMMIT), the connection must leave with
+      // no transaction open; if that cannot be made sure of, it must not serve anyone again.
+      if (!(await tx.close())) pool.discard(generation);
+      throw err;
     } finally {
       this.#current = undefined;
       // A connection of a retired pool is never handed back: it may have closed.

@@ -97,6 +97,8 @@ export class PgTransaction implements PartitionTx {
   #sent: Promise<void>[] = [];
   #failed: unknown;
   #savepoints = 0;
+  /** True from BEGIN until COMMIT or ROLLBACK has been answered. */
+  #open = true;
 
   readonly #connected: () => boolean;
 
@@ -114,14 +116,26 @@ export class PgTransaction implements PartitionTx {
   /** COMMIT; throws (and nothing is committed) if any statement of the transaction failed. */
   async commit(): Promise<void> {
     const result = await this.#wait(this.#conn`COMMIT`);
+    this.#open = false;
     // PostgreSQL answers COMMIT of an aborted transaction with ROLLBACK rather than an error.
     if (result.command !== 'COMMIT') throw new Error(`the transaction was rolled back (${result.command})`);
   }
 
-  async rollback(): Promise<void> {
+  /**
+   * Ends the transaction if it is still open (ROLLBACK). Resolves false when the connection's
+   * state is unknown (the ROLLBACK failed), true when no transaction is left open on it.
+   */
+  async close(): Promise<boolean> {
     await this.#settle();
     // A lost connection rolled the transaction back on the server already.
-    if (this.#connected()) await this.#conn`ROLLBACK`;
+    if (!this.#open || !this.#connected()) return true;
+    try {
+      await this.#conn`ROLLBACK`;
+      this.#open = false;
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Runs `fn` inside a savepoint: a throw, or a failed statement, undoes only its writes. */
