@@ -123,6 +123,45 @@ describe('PostgreSQL store', () => {
     }
   });
 
+  it('a leader frozen inside a batch does not block a takeover: the server ends its transaction', async () => {
+    const url = new URL(database.url);
+    url.searchParams.set('idle_in_transaction_session_timeout', '300');
+    const frozen = await openStore({ kind: 'postgres', url: url.toString(), schema: 'frozen' });
+    const other = await open('frozen');
+    try {
+      await frozen.partitions.acquireLease(1, 'a', 0, 1_000);
+      let resume!: () => void;
+      const thawed = new Promise<void>((resolve) => (resume = resolve));
+      let locked!: () => void;
+      const lockedNow = new Promise<void>((resolve) => (locked = resolve));
+      const batch = frozen.partitions.transaction(async (tx) => {
+        expect(await tx.lockEpoch(1)).toBe(1);
+        locked();
+        // Frozen (SIGSTOP, a long pause) with the lease row locked, past the lease.
+        await thawed;
+        await tx.appendLog(1, 1, utf8('from the deposed leader'));
+        await tx.putFsm(1, { appliedLsn: 1, epoch: 1, outboxSeq: 0, inboxSeq: 0 });
+      });
+      const outcome = batch.then(
+        () => 'committed',
+        () => 'refused',
+      );
+      await lockedNow;
+      const started = Date.now();
+      expect(await other.partitions.acquireLease(1, 'b', 2_000, 1_000)).toMatchObject({ leader: 'b', epoch: 2 });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      resume();
+      expect(await outcome).toBe('refused');
+      expect(await other.partitions.readLog(1, 0)).toEqual([]);
+      expect((await other.partitions.getFsm(1)).appliedLsn).toBe(0);
+      // The deposed store itself recovers: its next transaction opens a fresh connection.
+      expect(await frozen.partitions.transaction((tx) => tx.lockEpoch(1))).toBe(2);
+    } finally {
+      await frozen.close();
+      await other.close();
+    }
+  });
+
   it('two nodes opening a new schema at once both find it migrated', async () => {
     const opened = await Promise.all([open('race'), open('race'), open('race')]);
     try {

@@ -16,6 +16,15 @@ export interface PgLocation {
 
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
+/**
+ * How long the server lets one of Endure's transactions sit idle before ending its session. A
+ * batch never waits on anything but its own statements, so only a frozen or cut-off process
+ * reaches it; the server then rolls back its transaction and frees the lease rows it locked, so
+ * a frozen leader cannot block a takeover for longer than this. A URL parameter of the same
+ * name overrides it.
+ */
+const IDLE_IN_TRANSACTION_MS = 10_000;
+
 /** Schema names Endure accepts: a plain lower-case SQL identifier, so no quoting surprises. */
 export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -46,10 +55,26 @@ export class PgPool {
   #sql: PgSql;
   #generation = 0;
   #ended = false;
+  /** Rejects when the live pool is retired. */
+  #lost!: Promise<never>;
+  #loseLive!: () => void;
 
   constructor(location: PgLocation) {
     this.#location = location;
     this.#sql = this.#create();
+  }
+
+  /**
+   * `work` (statements on a connection of pool `generation`), or ConnectionLostError as soon as
+   * that pool is retired: a statement sent just before its socket closed may never be answered,
+   * and must not hold its caller forever.
+   */
+  guard<T>(generation: number, work: Promise<T>): Promise<T> {
+    if (generation !== this.#generation) {
+      work.catch(() => undefined);
+      return Promise.reject(new ConnectionLostError());
+    }
+    return Promise.race([work, this.#lost]);
   }
 
   /** The live pool. */
@@ -70,8 +95,14 @@ export class PgPool {
 
   #create(): PgSql {
     const generation = this.#generation;
+    this.#lost = new Promise<never>((_, reject) => (this.#loseLive = () => reject(new ConnectionLostError())));
+    this.#lost.catch(() => undefined);
     return postgres(this.#location.url, {
-      connection: { search_path: this.#location.schema, application_name: 'endure' },
+      connection: {
+        search_path: this.#location.schema,
+        application_name: 'endure',
+        idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+      },
       types: {
         int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
       },
@@ -94,8 +125,10 @@ export class PgPool {
   #retire(generation: number): void {
     if (this.#ended || generation !== this.#generation) return;
     const old = this.#sql;
+    const lose = this.#loseLive;
     this.#generation++;
     this.#sql = this.#create();
+    lose();
     old.end({ timeout: 0 }).catch(() => undefined);
   }
 }

@@ -32,11 +32,15 @@ export class PostgresMetadataStore implements MetadataStore {
   constructor(private readonly pool: PgPool) {}
 
   async load(): Promise<MetadataSnapshot> {
-    const sql = this.pool.sql;
-    const [deployments, services] = await Promise.all([
-      sql<DeploymentRow[]>`SELECT id, url, created_at, data FROM deployment ORDER BY created_at, id COLLATE "C"`,
-      sql<ServiceRow[]>`SELECT name, revision, deployment_id, data FROM service ORDER BY name COLLATE "C"`,
-    ]);
+    const { pool } = this;
+    const sql = pool.sql;
+    const [deployments, services] = await pool.guard(
+      pool.generation,
+      Promise.all([
+        sql<DeploymentRow[]>`SELECT id, url, created_at, data FROM deployment ORDER BY created_at, id COLLATE "C"`,
+        sql<ServiceRow[]>`SELECT name, revision, deployment_id, data FROM service ORDER BY name COLLATE "C"`,
+      ]),
+    );
     return {
       deployments: deployments.map((r) => ({ id: r.id, url: r.url, createdAt: r.created_at, data: JSON.parse(r.data) as JsonValue })),
       services: services.map((r) => ({
@@ -51,7 +55,9 @@ export class PostgresMetadataStore implements MetadataStore {
   async commit(change: MetadataChange): Promise<void> {
     const deployments = (change.putDeployments ?? []).map((d) => ({ ...d, json: JSON.stringify(d.data) }));
     const services = (change.putServices ?? []).map((s) => ({ ...s, json: JSON.stringify(s.data) }));
-    await this.pool.sql.begin((tx) => [
+    const { pool } = this;
+    const generation = pool.generation;
+    const work = pool.sql.begin((tx) => [
       ...(change.removeDeployments ?? []).map((id) => tx`DELETE FROM deployment WHERE id = ${id}`),
       ...deployments.map(
         (d) => tx`INSERT INTO deployment (id, url, created_at, data) VALUES (${d.id}, ${d.url}, ${d.createdAt}, ${d.json})
@@ -63,6 +69,7 @@ export class PostgresMetadataStore implements MetadataStore {
           ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, deployment_id = excluded.deployment_id, data = excluded.data`,
       ),
     ]);
+    await pool.guard(generation, work);
   }
 
   saveDeployment(deployment: DeploymentRecord, services: ServiceRecord[]): Promise<void> {

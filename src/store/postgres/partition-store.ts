@@ -46,7 +46,7 @@ export class PostgresPartitionStore implements PartitionStore {
     const pool = this.#pool;
     const generation = pool.generation;
     const conn = await pool.sql.reserve();
-    const tx = new PgTransaction(conn, () => pool.generation === generation);
+    const tx = new PgTransaction(conn, pool, generation);
     this.#current = tx;
     try {
       tx.begin();
@@ -72,7 +72,11 @@ export class PostgresPartitionStore implements PartitionStore {
 
   /** Runs a read on the pool once the transaction open at the time of the call has finished. */
   #read<T>(fn: (sql: PgSql) => Promise<T>): Promise<T> {
-    return this.#queue.then(() => fn(this.#sql));
+    return this.#queue.then(() => {
+      const pool = this.#pool;
+      const generation = pool.generation;
+      return pool.guard(generation, fn(pool.sql));
+    });
   }
 
   getInvocation(id: string): Promise<InvocationStatus | undefined> {
@@ -151,29 +155,39 @@ export class PostgresPartitionStore implements PartitionStore {
   // Leases are statements of their own on the pool, never queued behind this store's
   // transactions: the row lock a batch takes in lockEpoch is what a takeover waits for.
 
+  /** Runs `fn` on the live pool, failing if that pool is retired before it is answered. */
+  #direct<T>(fn: (sql: PgSql) => Promise<T>): Promise<T> {
+    const pool = this.#pool;
+    return pool.guard(pool.generation, fn(pool.sql));
+  }
+
   async acquireLease(partition: number, leader: string, now: number, ttlMs: number): Promise<PartitionLease | undefined> {
-    const [row] = await this.#sql<LeaseRow[]>`
+    const [row] = await this.#direct((sql) => sql<LeaseRow[]>`
       INSERT INTO partitions AS p (partition, leader, epoch, lease_expires_at) VALUES (${partition}, ${leader}, 1, ${now + ttlMs})
       ON CONFLICT (partition) DO UPDATE SET leader = excluded.leader, epoch = p.epoch + 1, lease_expires_at = excluded.lease_expires_at
         WHERE p.lease_expires_at <= ${now} OR p.leader = excluded.leader
-      RETURNING partition, leader, epoch, lease_expires_at`;
+      RETURNING partition, leader, epoch, lease_expires_at`);
     return row ? toLease(row) : undefined;
   }
 
   async renewLease(partition: number, leader: string, epoch: number, now: number, ttlMs: number): Promise<boolean> {
-    const rows = await this.#sql`
-      UPDATE partitions SET lease_expires_at = ${now + ttlMs}
-      WHERE partition = ${partition} AND leader = ${leader} AND epoch = ${epoch}`;
+    const rows = await this.#direct(
+      (sql) => sql`
+        UPDATE partitions SET lease_expires_at = ${now + ttlMs}
+        WHERE partition = ${partition} AND leader = ${leader} AND epoch = ${epoch}`,
+    );
     return rows.count === 1;
   }
 
   async releaseLease(partition: number, leader: string, epoch: number): Promise<void> {
-    await this.#sql`
-      UPDATE partitions SET lease_expires_at = 0 WHERE partition = ${partition} AND leader = ${leader} AND epoch = ${epoch}`;
+    await this.#direct(
+      (sql) => sql`UPDATE partitions SET lease_expires_at = 0 WHERE partition = ${partition} AND leader = ${leader} AND epoch = ${epoch}`,
+    );
   }
 
   async listLeases(): Promise<PartitionLease[]> {
-    return (await this.#sql<LeaseRow[]>`SELECT partition, leader, epoch, lease_expires_at FROM partitions ORDER BY partition`).map(toLease);
+    const rows = await this.#direct((sql) => sql<LeaseRow[]>`SELECT partition, leader, epoch, lease_expires_at FROM partitions ORDER BY partition`);
+    return rows.map(toLease);
   }
 
   /** Waits for the transactions asked for so far; the pool itself belongs to the backend. */

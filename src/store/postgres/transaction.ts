@@ -10,7 +10,7 @@ import {
   encodeTimerPayload,
   encodeWaiters,
 } from '../records.ts';
-import { ConnectionLostError, type PgSql } from './db.ts';
+import { ConnectionLostError, type PgPool, type PgSql } from './db.ts';
 
 /** Type code of signal notifications: their id lives in completion_id / signal_name. */
 const SIGNAL_TYPE = 0xfbff;
@@ -100,12 +100,22 @@ export class PgTransaction implements PartitionTx {
   /** True from BEGIN until COMMIT or ROLLBACK has been answered. */
   #open = true;
 
-  readonly #connected: () => boolean;
+  readonly #pool: PgPool;
+  readonly #generation: number;
 
-  /** @param connected false once the connection's pool was retired: nothing may be sent on it. */
-  constructor(conn: postgres.ReservedSql<Record<string, never>>, connected: () => boolean) {
+  /** @param generation the pool generation `conn` belongs to: once retired, nothing is sent on it. */
+  constructor(conn: postgres.ReservedSql<Record<string, never>>, pool: PgPool, generation: number) {
     this.#conn = conn as unknown as PgSql;
-    this.#connected = connected;
+    this.#pool = pool;
+    this.#generation = generation;
+  }
+
+  #connected(): boolean {
+    return this.#pool.generation === this.#generation;
+  }
+
+  #guard<T>(work: Promise<T>): Promise<T> {
+    return this.#pool.guard(this.#generation, work);
   }
 
   /** Sends BEGIN without waiting: it travels with the first statements of the transaction. */
@@ -130,11 +140,11 @@ export class PgTransaction implements PartitionTx {
     // A lost connection rolled the transaction back on the server already.
     if (!this.#open || !this.#connected()) return true;
     try {
-      await this.#conn`ROLLBACK`;
+      await this.#guard(this.#conn`ROLLBACK`);
       this.#open = false;
       return true;
     } catch {
-      return false;
+      return !this.#connected();
     }
   }
 
@@ -154,8 +164,8 @@ export class PgTransaction implements PartitionTx {
         this.#failed = undefined;
         try {
           if (!this.#connected()) throw new ConnectionLostError();
-          await this.#conn.unsafe(`ROLLBACK TO SAVEPOINT ${name}`);
-          await this.#conn.unsafe(`RELEASE SAVEPOINT ${name}`);
+          await this.#guard(this.#conn.unsafe(`ROLLBACK TO SAVEPOINT ${name}`));
+          await this.#guard(this.#conn.unsafe(`RELEASE SAVEPOINT ${name}`));
         } catch (cleanup) {
           this.#failed = cleanup;
         }
@@ -187,7 +197,13 @@ export class PgTransaction implements PartitionTx {
     while (this.#sent.length > 0) {
       const sent = this.#sent;
       this.#sent = [];
-      await Promise.all(sent);
+      try {
+        await this.#guard(Promise.all(sent));
+      } catch (err) {
+        this.#failed ??= err;
+        this.#sent = [];
+        return;
+      }
     }
   }
 
@@ -202,7 +218,7 @@ export class PgTransaction implements PartitionTx {
     let result: postgres.RowList<R> | undefined;
     let error: unknown;
     try {
-      result = await query;
+      result = await this.#guard(query);
     } catch (err) {
       error = err;
     }
