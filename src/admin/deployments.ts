@@ -1,4 +1,5 @@
-import type { DiscoverFn, EndpointManifest, SchemaRegistry, ServiceSchema } from '../metadata/index.ts';
+import { isDeploymentIdShape } from '../metadata/index.ts';
+import type { DiscoverFn, EndpointManifest, RegisterResult, SchemaRegistry, ServiceSchema } from '../metadata/index.ts';
 import { optionalBool, optionalStringMap, parseJsonObject, queryBool } from './body.ts';
 import { AdminError, AdminErrorCode, invalidField, notFound } from './errors.ts';
 import { empty, json } from './http.ts';
@@ -12,6 +13,14 @@ export interface DeploymentRouteDeps {
   discover: DiscoverFn;
   defaults: ServiceDefaults;
   discoveryTimeoutMs?: number;
+  /** Declarations in the manifest that other modules own (schedules): checked before, applied after registration. */
+  registrationHooks?: RegistrationHooks;
+}
+
+/** What other modules do with a manifest on registration; `check` throws an AdminError to refuse it. */
+export interface RegistrationHooks {
+  check(manifest: EndpointManifest): void;
+  registered(result: RegisterResult): Promise<void>;
 }
 
 function validateUri(raw: unknown): string {
@@ -34,14 +43,26 @@ function discoveryError(uri: string, err: unknown): AdminError {
     err !== null && typeof err === 'object' && 'restateCode' in err && typeof err.restateCode === 'string'
       ? err.restateCode
       : 'META0003';
-  // Restate answers a failed discovery with 500 and the discovery error's META code.
+  // Restate answers a failed discovery with 500 and the discovery error's META code; an
+  // answer too large to be a manifest gets the status the discovery error names (413).
+  const status =
+    err !== null && typeof err === 'object' && 'httpStatus' in err && typeof err.httpStatus === 'number' ? err.httpStatus : 500;
   return new AdminError(
     AdminErrorCode.DiscoveryFailed,
-    500,
+    status,
     `Error when discovering the deployment at '${uri}': ${message}`,
     restateCode,
     { cause: err },
   );
+}
+
+/** The `:id` path parameter; 400 (as Restate, but with a JSON body) when it cannot be a deployment id. */
+function deploymentIdParam(params: Record<string, string>): string {
+  const id = params.id as string;
+  if (!isDeploymentIdShape(id)) {
+    throw new AdminError(AdminErrorCode.InvalidField, 400, `Invalid deployment id '${id}': expected dp_ followed by 23 base62 characters`);
+  }
+  return id;
 }
 
 function servicesOf(registry: SchemaRegistry, id: string): ServiceSchema[] {
@@ -91,6 +112,7 @@ export function deploymentRoutes(deps: DeploymentRouteDeps): AdminRoute[] {
         } catch (err) {
           throw discoveryError(uri, err);
         }
+        deps.registrationHooks?.check(manifest);
         const result = await registry.registerDeployment(uri, manifest, {
           useHttp11,
           force,
@@ -99,6 +121,7 @@ export function deploymentRoutes(deps: DeploymentRouteDeps): AdminRoute[] {
           additionalHeaders,
           metadata,
         });
+        if (!dryRun) await deps.registrationHooks?.registered(result);
         let status: number;
         if (result.outcome === 'created') status = 201;
         else if (result.outcome === 'overwritten') status = legacy ? 201 : 200;
@@ -122,10 +145,37 @@ export function deploymentRoutes(deps: DeploymentRouteDeps): AdminRoute[] {
       method: 'GET',
       path: '/deployments/:id',
       handle(_req, { params }) {
-        const id = params.id as string;
+        const id = deploymentIdParam(params);
         const d = registry.getDeployment(id);
         if (d === undefined) throw notFound(`The requested deployment '${id}' does not exist`);
         return json(200, detailedDeploymentView(d, servicesOf(registry, id), defaults));
+      },
+    },
+    {
+      method: 'PATCH',
+      path: '/deployments/:id',
+      async handle(req, { params }) {
+        const id = deploymentIdParam(params);
+        const body = parseJsonObject(req.body);
+        if (body.arn !== undefined) throw invalidField('arn', 'Lambda deployments are not supported');
+        const current = registry.getDeployment(id);
+        if (current === undefined) throw notFound(`The requested deployment '${id}' does not exist`);
+        const uri = body.uri === undefined || body.uri === null ? current.url : validateUri(body.uri);
+        const useHttp11 = optionalBool(body, 'use_http_11') ?? current.useHttp11;
+        const additionalHeaders = optionalStringMap(body, 'additional_headers') ?? current.additionalHeaders;
+        const dryRun = optionalBool(body, 'dry_run') ?? false;
+        let manifest: EndpointManifest;
+        try {
+          manifest = await deps.discover(uri, {
+            useHttp11,
+            headers: additionalHeaders,
+            ...(deps.discoveryTimeoutMs !== undefined ? { timeoutMs: deps.discoveryTimeoutMs } : {}),
+          });
+        } catch (err) {
+          throw discoveryError(uri, err);
+        }
+        const updated = await registry.updateDeployment(id, uri, manifest, { useHttp11, additionalHeaders, dryRun });
+        return json(200, detailedDeploymentView(updated.deployment, updated.services, defaults));
       },
     },
     {
@@ -140,7 +190,7 @@ export function deploymentRoutes(deps: DeploymentRouteDeps): AdminRoute[] {
             'Graceful deployment deletion is not supported; use force=true (this can break in-flight invocations)',
           );
         }
-        await registry.removeDeployment(params.id as string, { force: true });
+        await registry.removeDeployment(deploymentIdParam(params), { force: true });
         return empty(202);
       },
     },

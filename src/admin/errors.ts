@@ -1,4 +1,5 @@
 import { MetadataError } from '../metadata/index.ts';
+import { StoreUnavailableError } from '../store/index.ts';
 import { json } from './http.ts';
 import type { AdminResponse } from './http.ts';
 
@@ -13,6 +14,7 @@ export const AdminErrorCode = {
   UnsupportedApiVersion: 'UNSUPPORTED_API_VERSION',
   DiscoveryFailed: 'DISCOVERY_FAILED',
   Conflict: 'CONFLICT',
+  InvalidQuery: 'INVALID_QUERY',
   Internal: 'INTERNAL',
 } as const;
 /** An admin error code. */
@@ -43,15 +45,20 @@ export function notFound(message: string): AdminError {
 }
 
 /**
- * The error body: `{code, message}` with the HTTP status as code (like the ingress), plus
- * Restate's `restate_code` (e.g. META0006) where one applies.
+ * The error body: Restate's `{message, restate_code}` (the code, e.g. META0006, or null), plus
+ * `code`, the HTTP status, as the ingress answers. Restate's CLI reads `message` and
+ * `restate_code` and ignores the rest.
  */
+export function errorBody(status: number, message: string, restateCode?: string): Record<string, unknown> {
+  return { code: status, message, restate_code: restateCode ?? null };
+}
+
+/** The response for an error thrown by a route: its status and {@link errorBody}. */
 export function errorResponse(err: unknown): AdminResponse {
   if (err instanceof AdminError || err instanceof MetadataError) {
-    const body: Record<string, unknown> = { code: err.status, message: err.message };
-    if (err.restateCode !== undefined) body.restate_code = err.restateCode;
-    return json(err.status, body);
+    return json(err.status, errorBody(err.status, err.message, err.restateCode));
   }
+  if (err instanceof StoreUnavailableError) return json(503, { code: 503, message: err.message });
   const message = err instanceof Error ? err.message : String(err);
-  return json(500, { code: 500, message: `Internal server error: ${message}` });
+  return json(500, errorBody(500, `Internal server error: ${message}`));
 }

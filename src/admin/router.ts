@@ -1,4 +1,4 @@
-import { AdminError, AdminErrorCode } from './errors.ts';
+import { AdminError, AdminErrorCode, errorBody } from './errors.ts';
 import { json } from './http.ts';
 import type { AdminRequest, AdminResponse } from './http.ts';
 
@@ -53,7 +53,7 @@ export class Router {
     }
     if (allowed.length === 0) return undefined;
     const err = new AdminError(AdminErrorCode.MethodNotAllowed, 405, `Method ${method} not allowed on ${path}`);
-    return json(405, { code: 405, message: err.message }, { allow: [...new Set(allowed)].join(', ') });
+    return json(405, errorBody(405, err.message), { allow: [...new Set(allowed)].join(', ') });
   }
 }
 

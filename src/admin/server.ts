@@ -1,7 +1,10 @@
-import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import type { BearerTokens } from '../common/bearer-tokens.ts';
+import { listenHttp } from '../common/http-listener.ts';
+import { LogLimiter } from '../common/log-limiter.ts';
 import type { Logger } from '../common/logger.ts';
+import { DEFAULT_CONFIG } from '../config/index.ts';
 import { AdminError, AdminErrorCode, errorResponse } from './errors.ts';
 import type { AdminHandler, AdminRequest, AdminResponse } from './http.ts';
 
@@ -12,7 +15,23 @@ export interface AdminServerOptions {
   logger?: Logger;
   /** Largest request body accepted (default 10 MiB); larger bodies get 413. */
   maxBodyBytes?: number;
+  /** Open connections beyond this are closed at once (default: the config default). */
+  maxConnections?: number;
+  /** Time a client has to send the headers (default: the config default). */
+  headersTimeoutMs?: number;
+  /** Time a client has to send a whole request (default: the config default); 408 beyond. */
+  requestTimeoutMs?: number;
+  /** When given, every request except `/health` must carry one of these tokens. */
+  auth?: BearerTokens | undefined;
 }
+
+/** The admin path that stays open when auth is on, so load balancers can probe it. */
+const HEALTH_PATH = '/health';
+
+const UNAUTHORIZED_BODY = JSON.stringify({
+  code: 401,
+  message: 'unauthorized: the admin API needs a valid bearer token (Authorization: Bearer <token>)',
+});
 
 /** A running admin listener. */
 export interface AdminServer {
@@ -43,6 +62,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
+    // A client gone mid-body: settle, so nothing waits on it forever (the answer goes nowhere).
+    req.on('close', () => {
+      if (!req.complete) reject(new AdminError(AdminErrorCode.InvalidBody, 400, 'the client closed the connection mid-body'));
+    });
   });
 }
 
@@ -61,10 +84,30 @@ function send(res: ServerResponse, r: AdminResponse): void {
   res.end(body);
 }
 
+function authorized(auth: BearerTokens, req: IncomingMessage): boolean {
+  if (auth.check(req.headers.authorization)) return true;
+  try {
+    return new URL(req.url ?? '/', 'http://admin').pathname === HEALTH_PATH;
+  } catch {
+    return false;
+  }
+}
+
 /** Serves an admin handler over HTTP/1.1 (node:http); a thin adapter with no logic of its own. */
 export function startAdminServer(handler: AdminHandler, opts: AdminServerOptions): Promise<AdminServer> {
   const limit = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
-  const server = createServer((req, res) => {
+  const logger = opts.logger ?? pino({ level: 'silent' });
+  const limited = new LogLimiter(logger);
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (opts.auth !== undefined && !authorized(opts.auth, req)) {
+      // Answered before the body is read: an unauthenticated client does not get to upload.
+      send(res, {
+        status: 401,
+        headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="endure-admin"', connection: 'close' },
+        body: UNAUTHORIZED_BODY,
+      });
+      return;
+    }
     readBody(req, limit)
       .then((body) => handler(toRequest(req, body)))
       .then(
@@ -76,26 +119,20 @@ export function startAdminServer(handler: AdminHandler, opts: AdminServerOptions
         },
       )
       .catch((err: unknown) => {
-        opts.logger?.error({ err }, 'admin response failed');
+        const message = err instanceof Error ? err.message : String(err);
+        limited.log('error', message, { err }, 'admin response failed');
         res.destroy();
       });
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      const addr = server.address() as AddressInfo;
-      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-      const url = `http://${host}:${addr.port}`;
-      opts.logger?.info({ url }, 'admin API listening');
-      resolve({
-        url,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
-      });
-    });
+  };
+  // HTTP/1.1 only, so every request is an IncomingMessage.
+  return listenHttp(onRequest as (req: unknown, res: unknown) => void, {
+    host: opts.host,
+    port: opts.port,
+    name: 'admin API',
+    logger,
+    maxConnections: opts.maxConnections ?? DEFAULT_CONFIG.http.adminMaxConnections,
+    headersTimeoutMs: opts.headersTimeoutMs ?? DEFAULT_CONFIG.http.headersTimeoutMs,
+    requestTimeoutMs: opts.requestTimeoutMs ?? DEFAULT_CONFIG.http.requestTimeoutMs,
+    http2: false,
   });
 }

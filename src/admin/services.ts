@@ -3,6 +3,7 @@ import { optionalBool, parseJsonObject } from './body.ts';
 import { parseFriendlyDuration } from './duration.ts';
 import { invalidField, notFound } from './errors.ts';
 import { json } from './http.ts';
+import { serviceOpenApi } from './openapi.ts';
 import type { AdminRoute } from './router.ts';
 import type { ServiceDefaults } from './views.ts';
 import { handlerView, serviceView } from './views.ts';
@@ -59,6 +60,11 @@ export function serviceRoutes(registry: SchemaRegistry, defaults: ServiceDefault
         if (Object.keys(changes).length === 0) return json(200, serviceView(service(name), defaults));
         return json(200, serviceView(await registry.modifyService(name, changes), defaults));
       },
+    },
+    {
+      method: 'GET',
+      path: '/services/:service/openapi',
+      handle: (_req, { params }) => json(200, serviceOpenApi(service(params.service as string))),
     },
     {
       method: 'GET',

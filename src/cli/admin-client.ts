@@ -16,23 +16,37 @@ export class AdminClientError extends CliError {
 /** A minimal client of the admin API, used by the operator commands. */
 export class AdminClient {
   private readonly base: string;
+  private readonly token: string | undefined;
 
-  constructor(baseUrl: string) {
+  /** `token`: the bearer token sent with every request, for an admin API with auth. */
+  constructor(baseUrl: string, token?: string) {
     this.base = baseUrl.replace(/\/+$/, '');
+    this.token = token;
   }
 
-  /** Sends a request and returns the parsed JSON body (undefined for an empty body). */
-  async request(method: string, path: string, body?: unknown): Promise<unknown> {
+  /**
+   * Sends a request and returns the parsed JSON body (undefined for an empty body); with
+   * `accept` set to a binary media type, the body's bytes.
+   */
+  async request(method: string, path: string, body?: unknown, options: { accept?: string } = {}): Promise<unknown> {
     const url = `${this.base}${path}`;
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (options.accept !== undefined) headers.accept = options.accept;
     let res: Response;
     try {
+      if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
       res = await fetch(url, {
         method,
-        ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
     } catch (err) {
       const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
       throw new AdminClientError(`cannot reach the admin API at ${this.base}: ${reason}`, undefined, { cause: err });
+    }
+    if (res.ok && options.accept !== undefined && !options.accept.includes('json')) {
+      return new Uint8Array(await res.arrayBuffer());
     }
     const text = await res.text();
     let parsed: unknown;
@@ -48,7 +62,13 @@ export class AdminClient {
         parsed !== null && typeof parsed === 'object' && 'message' in parsed && typeof parsed.message === 'string'
           ? parsed.message
           : text || res.statusText;
-      throw new AdminClientError(`${method} ${path} failed with ${res.status}: ${message}`, res.status);
+      const hint =
+        res.status === 401
+          ? this.token === undefined
+            ? ' (pass a token with --admin-token or ENDURE_ADMIN_TOKEN)'
+            : ' (the token given with --admin-token or ENDURE_ADMIN_TOKEN was refused)'
+          : '';
+      throw new AdminClientError(`${method} ${path} failed with ${res.status}: ${message}${hint}`, res.status);
     }
     return parsed;
   }

@@ -31,6 +31,11 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       process.stderr.write(`endure: invalid configuration\n${err.issues.map((i) => `  ${i}`).join('\n')}\n`);
       process.exit(EXIT_CONFIG);
     }
+    // The store is loaded lazily (operator commands need no database), so match by code.
+    if (err instanceof Error && (err as { code?: unknown }).code === 'ENDURE_DATABASE_UNUSABLE') {
+      process.stderr.write(`endure: refusing to start: ${err.message}\n`);
+      process.exit(1);
+    }
     if (err instanceof CliError) {
       process.stderr.write(`endure: ${err.message}\n`);
       process.exit(1);

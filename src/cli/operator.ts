@@ -9,6 +9,7 @@ const DEFAULT_ADMIN_URL = 'http://127.0.0.1:9070';
 
 interface GlobalOpts {
   adminUrl: string;
+  adminToken?: string;
   json?: boolean;
 }
 
@@ -30,15 +31,20 @@ interface ServiceView {
   handlers: { name: string; ty?: string }[];
 }
 
-function withAdminOptions(cmd: Command): Command {
+/** Adds the options every admin API command takes: URL, token, raw JSON output. */
+export function withAdminOptions(cmd: Command): Command {
   return cmd
     .option('--admin-url <url>', 'admin API base URL', process.env.ENDURE_ADMIN_URL ?? DEFAULT_ADMIN_URL)
+    .option('--admin-token <token>', 'bearer token for an admin API with auth (env ENDURE_ADMIN_TOKEN)')
     .option('--json', 'print the raw JSON response');
 }
 
-function client(cmd: Command): { admin: AdminClient; opts: GlobalOpts } {
+/** The admin client and global options of a command. */
+export function client(cmd: Command): { admin: AdminClient; opts: GlobalOpts } {
   const opts = cmd.optsWithGlobals<GlobalOpts>();
-  return { admin: new AdminClient(opts.adminUrl), opts };
+  // The variable is read here, not as a commander default, so `--help` never prints a secret.
+  const token = opts.adminToken ?? (process.env.ENDURE_ADMIN_TOKEN || undefined);
+  return { admin: new AdminClient(opts.adminUrl, token), opts };
 }
 
 /** Adds the `deployments` command group. */
@@ -140,6 +146,74 @@ export function addServiceCommands(program: Command): void {
     async (name: string, _o: unknown, cmd: Command) => {
       const { admin } = client(cmd);
       printJson(await admin.request('GET', `/services/${encodeURIComponent(name)}`));
+    },
+  );
+}
+
+interface SubscriptionView {
+  id: string;
+  source: string;
+  sink: string;
+  options: Record<string, string>;
+  created_at?: string;
+  consumer?: { state: string; delivered: number; acknowledged?: string; lag?: number; lastError?: string };
+  error?: string;
+}
+
+/** Adds the `subscriptions` command group. */
+export function addSubscriptionCommands(program: Command): void {
+  const subscriptions = program.command('subscriptions').alias('sub').description('manage subscriptions: broker streams that feed handlers');
+
+  withAdminOptions(
+    subscriptions
+      .command('create <source> <sink>')
+      .description('subscribe <sink> (service://Svc/handler) to <source> (nats://cluster/subject, rabbitmq://cluster/queue, kafka://cluster/topic)')
+      .option('-o, --option <name=value...>', 'a subscription option (repeatable), e.g. key_header=customer'),
+  ).action(async (source: string, sink: string, o: { option?: string[] }, cmd: Command) => {
+    const { admin, opts } = client(cmd);
+    const options: Record<string, string> = {};
+    for (const pair of o.option ?? []) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new CliError(`bad option '${pair}': expected name=value`);
+      options[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    const res = (await admin.request('POST', '/subscriptions', { source, sink, options })) as SubscriptionView;
+    if (opts.json) return printJson(res);
+    process.stdout.write(`Created subscription ${res.id}: ${res.source} -> ${res.sink}\n`);
+  });
+
+  withAdminOptions(subscriptions.command('list').alias('ls').description('list subscriptions with their consumer position and lag')).action(
+    async (_o: unknown, cmd: Command) => {
+      const { admin, opts } = client(cmd);
+      const res = (await admin.request('GET', '/subscriptions')) as { subscriptions: SubscriptionView[] };
+      if (opts.json) return printJson(res);
+      printTable(
+        ['ID', 'SOURCE', 'SINK', 'STATE', 'DELIVERED', 'ACKED', 'LAG'],
+        res.subscriptions.map((s) => [
+          s.id,
+          s.source,
+          s.sink,
+          s.error !== undefined ? 'error' : (s.consumer?.state ?? ''),
+          s.consumer ? String(s.consumer.delivered) : '',
+          s.consumer?.acknowledged ?? '',
+          s.consumer?.lag !== undefined ? String(s.consumer.lag) : '',
+        ]),
+      );
+    },
+  );
+
+  withAdminOptions(subscriptions.command('describe <id>').alias('get').description('show a subscription and its consumer')).action(
+    async (id: string, _o: unknown, cmd: Command) => {
+      const { admin } = client(cmd);
+      printJson(await admin.request('GET', `/subscriptions/${encodeURIComponent(id)}`));
+    },
+  );
+
+  withAdminOptions(subscriptions.command('delete <id>').alias('rm').description('delete a subscription; its consumer stops')).action(
+    async (id: string, _o: unknown, cmd: Command) => {
+      const { admin } = client(cmd);
+      await admin.request('DELETE', `/subscriptions/${encodeURIComponent(id)}`);
+      process.stdout.write(`Deleted subscription ${id}\n`);
     },
   );
 }

@@ -1,5 +1,8 @@
 import { Command } from 'commander';
-import { addDeploymentCommands, addServiceCommands } from './operator.ts';
+import { addInvocationCommands, addStateCommands } from './invocations.ts';
+import { addDeploymentCommands, addServiceCommands, addSubscriptionCommands } from './operator.ts';
+import { addSqlCommand } from './query.ts';
+import { addScheduleCommands } from './schedules.ts';
 import { addServerCommand } from './server.ts';
 
 /** Builds the `endure` command-line program. */
@@ -12,5 +15,10 @@ export function createProgram(version: string): Command {
   addServerCommand(program);
   addDeploymentCommands(program);
   addServiceCommands(program);
+  addInvocationCommands(program);
+  addStateCommands(program);
+  addSqlCommand(program);
+  addSubscriptionCommands(program);
+  addScheduleCommands(program);
   return program;
 }

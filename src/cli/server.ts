@@ -1,34 +1,24 @@
 import type { Command } from 'commander';
 import { createLogger } from '../common/logger.ts';
-import { compileConfig } from '../config/index.ts';
+import { SERVER_FLAGS, compileConfig } from '../config/index.ts';
 
-/** Flags of `endure server`, as commander yields them. */
-interface ServerFlags {
-  dataDir?: string;
-  store?: string;
-  storeSchema?: string;
-  ingressBind?: string;
-  adminBind?: string;
-  partitions?: string;
-  logLevel?: string;
-}
+/** Flags of `endure server`, as commander yields them (camelCase names, raw text values). */
+type ServerFlags = Record<string, string | boolean | undefined>;
 
-/** Adds `endure server`. */
+/** Adds `endure server`, with one option per entry of the settings table in src/config. */
 export function addServerCommand(program: Command): void {
-  program
+  const server = program
     .command('server')
-    .description('run an Endure node (ingress, admin API, partitions) on the local data directory')
-    .option('--data-dir <dir>', 'data directory (env ENDURE_DATA_DIR, default ./endure-data)')
-    .option('--store <url>', 'postgres://… to store everything in PostgreSQL (env ENDURE_STORE, default SQLite in the data directory)')
-    .option('--store-schema <name>', 'PostgreSQL schema of Endure\'s tables (env ENDURE_STORE_SCHEMA, default endure)')
-    .option('--ingress-bind <host:port>', 'ingress listen address (env ENDURE_INGRESS_BIND, default 127.0.0.1:8080)')
-    .option('--admin-bind <host:port>', 'admin API listen address (env ENDURE_ADMIN_BIND, default 127.0.0.1:9070)')
-    .option('--partitions <n>', 'number of partitions, fixed at creation (env ENDURE_PARTITIONS, default 24)')
-    .option('--log-level <level>', 'trace|debug|info|warn|error|fatal|silent (env ENDURE_LOG_LEVEL, default info)')
+    .description('run an Endure node (ingress, admin API, partitions) on the local data directory or a PostgreSQL store');
+  // No commander defaults: an absent flag must leave room for its ENDURE_* variable.
+  for (const f of SERVER_FLAGS) {
+    server.option(f.placeholder === undefined ? f.flag : `${f.flag} <${f.placeholder}>`, `${f.help} (env ${f.env})`);
+  }
+  server
     .action(async (flags: ServerFlags) => {
       // Configuration errors surface before anything starts (ConfigError is handled in main).
       const config = compileConfig({ flags: { ...flags }, env: process.env });
-      const logger = createLogger(config.logLevel);
+      const logger = createLogger(config.logLevel, config.logFormat);
       const { startNode } = await import('../node/index.ts');
       const node = await startNode(config, logger);
       logger.info({ ingress: node.ingressUrl, admin: node.adminUrl, dataDir: config.dataDir }, 'endure started');
@@ -57,5 +47,9 @@ export function addServerCommand(program: Command): void {
       };
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
+      // SIGHUP re-reads the token files (the usual "reload" signal), instead of ending the server.
+      process.on('SIGHUP', () => {
+        node.reloadAuth().catch((err: unknown) => logger.error({ err }, 'reloading the token files failed'));
+      });
     });
 }

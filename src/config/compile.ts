@@ -10,34 +10,70 @@ export interface ConfigInput {
   env?: Record<string, string | undefined>;
 }
 
-/** One configurable option: where it can come from and how to parse it. */
+/** One configurable setting: its flag, its variable, how to parse it and what it means. */
 interface Option<T> {
-  flag: string;
+  /** undefined for a setting that only has a variable (secrets stay out of the process list). */
+  flag: string | undefined;
   env: string;
   kind: ValueKind<T>;
+  help: string;
 }
 
-const opt = <T>(flag: string, env: string, kind: ValueKind<T>): Option<T> => ({ flag, env, kind });
+const opt = <T>(flag: string | undefined, env: string, kind: ValueKind<T>, help: string): Option<T> => ({ flag, env, kind, help });
 
-/** Every option, keyed by its camelCase flag name. */
+/**
+ * Every setting of `endure server`, in the order `--help` lists them. This table is the only
+ * place a flag is declared: the CLI builds its options from it, so a documented setting cannot
+ * exist as a variable only. Adding a setting is one entry here, its field in `Config` with a
+ * default, and one `read(...)` in `compileConfig`.
+ */
 const OPTIONS = {
-  dataDir: opt('--data-dir', 'ENDURE_DATA_DIR', kinds.text),
-  store: opt('--store', 'ENDURE_STORE', kinds.storeUrl),
-  storeSchema: opt('--store-schema', 'ENDURE_STORE_SCHEMA', kinds.schemaName),
-  ingressBind: opt('--ingress-bind', 'ENDURE_INGRESS_BIND', kinds.bind),
-  adminBind: opt('--admin-bind', 'ENDURE_ADMIN_BIND', kinds.bind),
-  partitions: opt('--partitions', 'ENDURE_PARTITIONS', kinds.partitions),
-  logLevel: opt('--log-level', 'ENDURE_LOG_LEVEL', kinds.logLevel),
-  inactivityTimeout: opt('--inactivity-timeout', 'ENDURE_INACTIVITY_TIMEOUT', kinds.duration),
-  abortTimeout: opt('--abort-timeout', 'ENDURE_ABORT_TIMEOUT', kinds.duration),
-  ingressMaxBodyBytes: opt('--ingress-max-body-bytes', 'ENDURE_INGRESS_MAX_BODY_BYTES', kinds.bytes),
-  eagerStateMaxBytes: opt('--eager-state-max-bytes', 'ENDURE_EAGER_STATE_MAX_BYTES', kinds.bytes),
-  retryInitialInterval: opt('--retry-initial-interval', 'ENDURE_RETRY_INITIAL_INTERVAL', kinds.positiveDuration),
-  retryFactor: opt('--retry-factor', 'ENDURE_RETRY_FACTOR', kinds.factor),
-  retryMaxInterval: opt('--retry-max-interval', 'ENDURE_RETRY_MAX_INTERVAL', kinds.positiveDuration),
-  retryMaxAttempts: opt('--retry-max-attempts', 'ENDURE_RETRY_MAX_ATTEMPTS', kinds.maxAttempts),
-  retryOnMaxAttempts: opt('--retry-on-max-attempts', 'ENDURE_RETRY_ON_MAX_ATTEMPTS', kinds.onMaxAttempts),
+  dataDir: opt('--data-dir', 'ENDURE_DATA_DIR', kinds.path, 'where the SQLite database lives'),
+  store: opt('--store', 'ENDURE_STORE', kinds.storeUrl, 'postgres://user@host:port/database to keep everything in PostgreSQL instead of SQLite'),
+  storeSchema: opt('--store-schema', 'ENDURE_STORE_SCHEMA', kinds.schemaName, 'PostgreSQL schema that holds Endure\'s tables (with --store)'),
+  ingressBind: opt('--ingress-bind', 'ENDURE_INGRESS_BIND', kinds.bind, 'HTTP ingress listen address'),
+  adminBind: opt('--admin-bind', 'ENDURE_ADMIN_BIND', kinds.bind, 'admin API listen address'),
+  partitions: opt('--partitions', 'ENDURE_PARTITIONS', kinds.partitions, 'number of partitions, fixed when the data directory is created'),
+  logLevel: opt('--log-level', 'ENDURE_LOG_LEVEL', kinds.logLevel, 'trace|debug|info|warn|error|fatal|silent'),
+  logFormat: opt('--log-format', 'ENDURE_LOG_FORMAT', kinds.logFormat, 'json (one object per line) or pretty (for a terminal)'),
+  inactivityTimeout: opt('--inactivity-timeout', 'ENDURE_INACTIVITY_TIMEOUT', kinds.duration, 'idle time after which a waiting handler is asked to suspend'),
+  abortTimeout: opt('--abort-timeout', 'ENDURE_ABORT_TIMEOUT', kinds.duration, 'time after the suspend request before the attempt is aborted'),
+  ingressMaxBodyBytes: opt('--ingress-max-body-bytes', 'ENDURE_INGRESS_MAX_BODY_BYTES', kinds.bytes, 'larger request bodies get 413'),
+  eagerStateMaxBytes: opt('--eager-state-max-bytes', 'ENDURE_EAGER_STATE_MAX_BYTES', kinds.bytes, 'object state up to this size is sent with the invocation'),
+  invokerMemoryLimit: opt('--invoker-memory-limit', 'ENDURE_INVOKER_MEMORY_LIMIT', kinds.bytes, 'bytes of invocation messages held in memory at once, over all streams'),
+  retryInitialInterval: opt('--retry-initial-interval', 'ENDURE_RETRY_INITIAL_INTERVAL', kinds.positiveDuration, 'first delay before retrying a failed attempt'),
+  retryFactor: opt('--retry-factor', 'ENDURE_RETRY_FACTOR', kinds.factor, 'growth of the retry delay'),
+  retryMaxInterval: opt('--retry-max-interval', 'ENDURE_RETRY_MAX_INTERVAL', kinds.positiveDuration, 'cap on the retry delay'),
+  retryMaxAttempts: opt('--retry-max-attempts', 'ENDURE_RETRY_MAX_ATTEMPTS', kinds.maxAttempts, 'attempts before --retry-on-max-attempts applies'),
+  retryOnMaxAttempts: opt('--retry-on-max-attempts', 'ENDURE_RETRY_ON_MAX_ATTEMPTS', kinds.onMaxAttempts, 'pause|kill the invocation once its attempts are exhausted'),
+  requestIdentityPrivateKeyPemFile: opt('--request-identity-private-key-pem-file', 'ENDURE_REQUEST_IDENTITY_PRIVATE_KEY_PEM_FILE', kinds.path, 'Ed25519 private key (PEM) that signs every request to services'),
+  ingressMaxConnections: opt('--ingress-max-connections', 'ENDURE_INGRESS_MAX_CONNECTIONS', kinds.positiveInt, 'open ingress connections beyond this are closed at once'),
+  adminMaxConnections: opt('--admin-max-connections', 'ENDURE_ADMIN_MAX_CONNECTIONS', kinds.positiveInt, 'open admin API connections beyond this are closed at once'),
+  requestHeadersTimeout: opt('--request-headers-timeout', 'ENDURE_REQUEST_HEADERS_TIMEOUT', kinds.positiveDuration, 'time a client has to send a request\'s headers'),
+  requestReadTimeout: opt('--request-read-timeout', 'ENDURE_REQUEST_READ_TIMEOUT', kinds.positiveDuration, 'time a client has to send a whole request, headers and body (408 beyond)'),
+  adminTokenFile: opt('--admin-token-file', 'ENDURE_ADMIN_TOKEN_FILE', kinds.path, 'file of bearer tokens the admin API accepts, one a line; re-read when it changes or on SIGHUP'),
+  adminTokens: opt(undefined, 'ENDURE_ADMIN_TOKENS', kinds.tokens, 'bearer tokens the admin API accepts'),
+  ingressTokenFile: opt('--ingress-token-file', 'ENDURE_INGRESS_TOKEN_FILE', kinds.path, 'file of bearer tokens the ingress accepts, one a line; re-read when it changes or on SIGHUP'),
+  ingressTokens: opt(undefined, 'ENDURE_INGRESS_TOKENS', kinds.tokens, 'bearer tokens the ingress accepts'),
+  skipIntegrityCheck: opt('--skip-integrity-check', 'ENDURE_SKIP_INTEGRITY_CHECK', kinds.switch, 'start without PRAGMA quick_check on an existing database'),
+  tracingEndpoint: opt('--tracing-endpoint', 'ENDURE_TRACING_ENDPOINT', kinds.httpUrl, 'OTLP/HTTP collector for traces of invocations, e.g. http://127.0.0.1:4318'),
+  subscriptionClusters: opt('--subscription-clusters', 'ENDURE_SUBSCRIPTION_CLUSTERS', kinds.brokerClusters, 'broker clusters subscriptions consume from: name=nats://host:port, name=amqp://user:pass@host:port, name=kafka://host:port,... separated by spaces'),
 };
+
+/** A flag of `endure server` as the CLI declares it. */
+export interface ServerFlag {
+  /** `--data-dir` */
+  flag: string;
+  env: string;
+  /** Name of the value in `--help` (`<duration>`), or undefined for an on/off switch. */
+  placeholder: string | undefined;
+  help: string;
+}
+
+/** Every flag of `endure server`, derived from the settings table. */
+export const SERVER_FLAGS: readonly ServerFlag[] = Object.values(OPTIONS).flatMap((o: Option<unknown>) =>
+  o.flag === undefined ? [] : [{ flag: o.flag, env: o.env, placeholder: o.kind.placeholder, help: o.help }],
+);
 
 function kebabToCamel(name: string): string {
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -55,11 +91,11 @@ export function compileConfig(input: ConfigInput = {}): Config {
 
   function read<T>(key: keyof typeof OPTIONS, fallback: T): T {
     const option = OPTIONS[key] as unknown as Option<T>;
-    const flagValue = flags[key];
+    const flagValue = option.flag === undefined ? undefined : flags[kebabToCamel(option.flag.slice(2))];
     const envValue = env[option.env];
     let source: string;
     let raw: string | number | boolean;
-    if (flagValue !== undefined) {
+    if (flagValue !== undefined && option.flag !== undefined) {
       source = option.flag;
       raw = flagValue;
     } else if (envValue !== undefined && envValue !== '') {
@@ -70,7 +106,8 @@ export function compileConfig(input: ConfigInput = {}): Config {
     }
     const result = option.kind.schema.safeParse(raw);
     if (result.success) return result.data;
-    issues.push(`${source}: expected ${option.kind.expected}, got ${JSON.stringify(raw)}`);
+    const shown = option.kind.secret === true ? 'a value that is not (not repeated here: it is a secret)' : JSON.stringify(raw);
+    issues.push(`${source}: expected ${option.kind.expected}, got ${shown}`);
     return fallback;
   }
 
@@ -83,10 +120,23 @@ export function compileConfig(input: ConfigInput = {}): Config {
     admin: read('adminBind', { ...d.admin }),
     partitions: read('partitions', d.partitions),
     logLevel: read('logLevel', d.logLevel),
+    logFormat: read('logFormat', d.logFormat),
     inactivityTimeoutMs: read('inactivityTimeout', d.inactivityTimeoutMs),
     abortTimeoutMs: read('abortTimeout', d.abortTimeoutMs),
     ingressMaxBodyBytes: read('ingressMaxBodyBytes', d.ingressMaxBodyBytes),
     eagerStateMaxBytes: read('eagerStateMaxBytes', d.eagerStateMaxBytes),
+    http: {
+      ingressMaxConnections: read('ingressMaxConnections', d.http.ingressMaxConnections),
+      adminMaxConnections: read('adminMaxConnections', d.http.adminMaxConnections),
+      headersTimeoutMs: read('requestHeadersTimeout', d.http.headersTimeoutMs),
+      requestTimeoutMs: read('requestReadTimeout', d.http.requestTimeoutMs),
+    },
+    auth: {
+      admin: { tokenFile: read('adminTokenFile', d.auth.admin.tokenFile), tokens: read('adminTokens', d.auth.admin.tokens) },
+      ingress: { tokenFile: read('ingressTokenFile', d.auth.ingress.tokenFile), tokens: read('ingressTokens', d.auth.ingress.tokens) },
+    },
+    invokerMemoryLimitBytes: read('invokerMemoryLimit', d.invokerMemoryLimitBytes),
+    skipIntegrityCheck: read('skipIntegrityCheck', d.skipIntegrityCheck),
     retry: {
       initialIntervalMs: read('retryInitialInterval', d.retry.initialIntervalMs),
       factor: read('retryFactor', d.retry.factor),
@@ -94,11 +144,19 @@ export function compileConfig(input: ConfigInput = {}): Config {
       maxAttempts: read('retryMaxAttempts', d.retry.maxAttempts),
       onMaxAttempts: read('retryOnMaxAttempts', d.retry.onMaxAttempts),
     },
+    requestIdentityPrivateKeyPemFile: read('requestIdentityPrivateKeyPemFile', d.requestIdentityPrivateKeyPemFile),
+    tracingEndpoint: read('tracingEndpoint', d.tracingEndpoint),
+    subscriptionClusters: read('subscriptionClusters', d.subscriptionClusters),
   };
 
   if (issues.length === 0 && config.retry.maxIntervalMs < config.retry.initialIntervalMs) {
     issues.push(
       `retry: max interval (${config.retry.maxIntervalMs}ms) is shorter than the initial interval (${config.retry.initialIntervalMs}ms)`,
+    );
+  }
+  if (issues.length === 0 && config.http.requestTimeoutMs < config.http.headersTimeoutMs) {
+    issues.push(
+      `request timeouts: the read timeout (${config.http.requestTimeoutMs}ms) is shorter than the headers timeout (${config.http.headersTimeoutMs}ms)`,
     );
   }
   if (issues.length > 0) throw new ConfigError(issues);

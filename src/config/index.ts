@@ -3,9 +3,9 @@
  * turns flags and `ENDURE_*` variables into a validated Config once at start-up. This module owns
  * parsing and validation only; it never reads files or the process environment by itself.
  */
-export { compileConfig } from './compile.ts';
-export type { ConfigInput } from './compile.ts';
-export { DEFAULT_CONFIG, LOG_LEVELS, ON_MAX_ATTEMPTS } from './config.ts';
-export type { BindAddress, Config, LogLevel, OnMaxAttempts, RetryConfig } from './config.ts';
+export { compileConfig, SERVER_FLAGS } from './compile.ts';
+export type { ConfigInput, ServerFlag } from './compile.ts';
+export { BROKER_KINDS, DEFAULT_CONFIG, LOG_FORMATS, LOG_LEVELS, ON_MAX_ATTEMPTS } from './config.ts';
+export type { AuthConfig, BindAddress, BrokerCluster, BrokerKind, Config, HttpLimits, TokenSource, LogFormat, LogLevel, OnMaxAttempts, RetryConfig } from './config.ts';
 export { ConfigError } from './errors.ts';
-export { parseBind, parseBytes, parseDurationMs } from './values.ts';
+export { MIN_TOKEN_LENGTH, parseBind, parseBrokerClusters, parseBytes, parseDurationMs, parseTokens } from './values.ts';

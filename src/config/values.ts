@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { LOG_LEVELS, ON_MAX_ATTEMPTS } from './config.ts';
-import type { BindAddress } from './config.ts';
+import { LOG_FORMATS, LOG_LEVELS, ON_MAX_ATTEMPTS } from './config.ts';
+import type { BindAddress, BrokerCluster } from './config.ts';
 
 // Value parsers shared by flags and environment variables. Each schema accepts the raw string
 // (or number/boolean from a programmatic caller) and yields the typed value; `expected` is the
@@ -62,6 +62,51 @@ export function parseStoreUrl(raw: string): string | undefined {
   }
 }
 
+/** Fewest characters a bearer token may have: a short one is guessable. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * Parses a list of bearer tokens separated by commas, whitespace or newlines (`#` starts a
+ * comment line in a file). Each must be at least {@link MIN_TOKEN_LENGTH} visible ASCII
+ * characters; undefined if any is not.
+ */
+export function parseTokens(raw: string): string[] | undefined {
+  const tokens = raw
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('#'))
+    .flatMap((line) => line.split(/[\s,]+/))
+    .filter((t) => t !== '');
+  if (tokens.some((t) => t.length < MIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(t))) return undefined;
+  return tokens;
+}
+
+/**
+ * Parses broker clusters, `name=url` entries separated by whitespace or `;`:
+ * `main=nats://127.0.0.1:4222 rabbit=amqp://guest:guest@127.0.0.1:5672 events=kafka://b1:9092,b2:9092`.
+ * Names are unique, letters, digits, `-` and `_`; undefined if any entry is malformed.
+ */
+export function parseBrokerClusters(raw: string): BrokerCluster[] | undefined {
+  const clusters: BrokerCluster[] = [];
+  for (const entry of raw.split(/[\s;]+/).filter((e) => e !== '')) {
+    const m = /^([A-Za-z0-9_-]+)=([a-z]+):\/\/(.+)$/.exec(entry);
+    if (!m) return undefined;
+    const [, name, scheme, rest] = m as unknown as [string, string, string, string];
+    if (clusters.some((c) => c.name === name)) return undefined;
+    if (scheme === 'nats' || scheme === 'tls') {
+      clusters.push({ name, kind: 'nats', servers: rest.split(',').map((s) => `${scheme}://${s}`) });
+    } else if (scheme === 'amqp' || scheme === 'amqps') {
+      clusters.push({ name, kind: 'rabbitmq', servers: [`${scheme}://${rest}`] });
+    } else if (scheme === 'kafka') {
+      const brokers = rest.split(',');
+      if (brokers.some((b) => !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(b))) return undefined;
+      clusters.push({ name, kind: 'kafka', servers: brokers });
+    } else {
+      return undefined;
+    }
+  }
+  return clusters;
+}
+
 type Raw = string | number | boolean;
 
 function fromText<T>(parse: (text: string) => T | undefined): z.ZodType<T, z.ZodTypeDef, Raw> {
@@ -79,43 +124,78 @@ function fromText<T>(parse: (text: string) => T | undefined): z.ZodType<T, z.Zod
 export interface ValueKind<T> {
   schema: z.ZodType<T, z.ZodTypeDef, Raw>;
   expected: string;
+  /** How `--help` names the value (`duration`); undefined for an on/off switch without a value. */
+  placeholder: string | undefined;
+  /** A secret: error messages must not repeat the value. */
+  secret?: boolean;
 }
 
 const integer = (min: number, max: number): ValueKind<number> => ({
   schema: fromText((t) => (/^\d+$/.test(t.trim()) ? Number(t) : undefined)).pipe(z.number().int().min(min).max(max)),
   expected: `an integer between ${min} and ${max}`,
+  placeholder: 'n',
 });
 
 /** The value kinds used by the configuration. */
 export const kinds = {
-  text: { schema: fromText((t) => (t.trim() === '' ? undefined : t)), expected: 'a non-empty string' },
-  bind: { schema: fromText(parseBind), expected: 'host:port' },
-  storeUrl: { schema: fromText(parseStoreUrl), expected: 'a postgres://user@host:port/database URL' },
+  text: { schema: fromText((t) => (t.trim() === '' ? undefined : t)), expected: 'a non-empty string', placeholder: 'text' },
+  path: { schema: fromText((t) => (t.trim() === '' ? undefined : t)), expected: 'a non-empty path', placeholder: 'path' },
+  bind: { schema: fromText(parseBind), expected: 'host:port', placeholder: 'host:port' },
+  storeUrl: {
+    schema: fromText(parseStoreUrl),
+    expected: 'a postgres://user@host:port/database URL',
+    placeholder: 'url',
+    // The URL may carry a password.
+    secret: true,
+  },
   schemaName: {
     schema: fromText((t) => (/^[a-z_][a-z0-9_]{0,62}$/.test(t.trim()) ? t.trim() : undefined)),
     expected: 'a lower-case SQL identifier (letters, digits, _; at most 63)',
+    placeholder: 'name',
   },
   partitions: integer(1, 1024),
   positiveInt: integer(1, Number.MAX_SAFE_INTEGER),
   logLevel: {
     schema: fromText((t) => t.trim().toLowerCase()).pipe(z.enum(LOG_LEVELS)),
     expected: `one of ${LOG_LEVELS.join('|')}`,
+    placeholder: 'level',
+  },
+  httpUrl: {
+    schema: fromText((t) => {
+      try {
+        const url = new URL(t.trim());
+        return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' ? url.toString() : undefined;
+      } catch {
+        return undefined;
+      }
+    }),
+    expected: 'an http:// or https:// URL without credentials',
+    placeholder: 'url',
+  },
+  logFormat: {
+    schema: fromText((t) => t.trim().toLowerCase()).pipe(z.enum(LOG_FORMATS)),
+    expected: `one of ${LOG_FORMATS.join('|')}`,
+    placeholder: 'json|pretty',
   },
   duration: {
     schema: fromText(parseDurationMs),
     expected: 'a duration in milliseconds or with a unit (500ms, 60s, 1m, 1h)',
+    placeholder: 'duration',
   },
   positiveDuration: {
     schema: fromText(parseDurationMs).pipe(z.number().positive()),
     expected: 'a positive duration (500ms, 60s, 1m, 1h)',
+    placeholder: 'duration',
   },
   bytes: {
     schema: fromText(parseBytes).pipe(z.number().int().positive()),
     expected: 'a positive size in bytes (1048576, 512KiB, 10MiB)',
+    placeholder: 'size',
   },
   factor: {
     schema: fromText((t) => (/^\d+(\.\d+)?$/.test(t.trim()) ? Number(t) : undefined)).pipe(z.number().min(1)),
     expected: 'a number >= 1',
+    placeholder: 'number',
   },
   maxAttempts: {
     schema: fromText((t) => {
@@ -124,9 +204,34 @@ export const kinds = {
       return /^\d+$/.test(s) && Number(s) >= 1 ? Number(s) : undefined;
     }),
     expected: 'a positive integer or "unlimited"',
+    placeholder: 'n|unlimited',
   },
   onMaxAttempts: {
     schema: fromText((t) => t.trim().toLowerCase()).pipe(z.enum(ON_MAX_ATTEMPTS)),
     expected: `one of ${ON_MAX_ATTEMPTS.join('|')}`,
+    placeholder: 'pause|kill',
+  },
+  tokens: {
+    schema: fromText(parseTokens),
+    expected: `bearer tokens of at least ${MIN_TOKEN_LENGTH} visible characters, separated by commas or spaces`,
+    placeholder: 'tokens',
+    secret: true,
+  },
+  brokerClusters: {
+    schema: fromText(parseBrokerClusters),
+    expected: 'name=url entries separated by spaces (url: nats://host:port, amqp://user:pass@host:port, kafka://host:port,host:port), unique names',
+    placeholder: 'clusters',
+    // AMQP URLs carry passwords.
+    secret: true,
+  },
+  switch: {
+    schema: fromText((t) => {
+      const s = t.trim().toLowerCase();
+      if (s === 'true' || s === '1' || s === 'yes') return true;
+      if (s === 'false' || s === '0' || s === 'no') return false;
+      return undefined;
+    }),
+    expected: 'true or false',
+    placeholder: undefined,
   },
 } satisfies Record<string, ValueKind<unknown>>;

@@ -1,6 +1,8 @@
 import { create, toBinary } from '@bufbuild/protobuf';
+import { UNKNOWN_TARGET, recordIngressRequest } from '../common/metrics.ts';
 import { pb } from '../protocol/index.ts';
 import type { Partitioner } from '../sharding/index.ts';
+import { StoreUnavailableError } from '../store/index.ts';
 import {
   IdDecodeError,
   formatInvocationId,
@@ -48,6 +50,8 @@ export interface IngressDeps {
   readonly partitioner: Partitioner;
   readonly responses: ResponseRegistry;
   readonly submit: (partition: number, command: Command) => Promise<void>;
+  /** Why the node cannot take calls now (its store refuses writes), or undefined when it can. */
+  readonly unhealthy?: () => string | undefined;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -62,14 +66,31 @@ const FORWARDED_HEADER_EXCLUDES = new Set([
  */
 export function createIngressHandler(deps: IngressDeps): (req: IngressRequest) => Promise<IngressResponse> {
   return async (req) => {
+    const startedAt = performance.now();
+    const seen: SeenTarget = { service: UNKNOWN_TARGET, handler: UNKNOWN_TARGET };
+    let res: IngressResponse;
     try {
-      return await route(deps, req);
+      res = await route(deps, req, seen);
     } catch (err) {
-      if (err instanceof IngressError) return errorResponse(err.status, err.message);
-      return errorResponse(500, err instanceof Error ? err.message : String(err));
+      if (err instanceof IngressError) res = errorResponse(err.status, err.message);
+      else res = errorResponse(500, err instanceof Error ? err.message : String(err));
     }
+    recordIngressRequest(seen.service, seen.handler, res.status, startedAt);
+    return res;
   };
 }
+
+/**
+ * The target a request named, for the metrics' labels: set only once the schema registry
+ * knows it (or for Restate's own API, by verb), so that no client can grow the label set.
+ */
+interface SeenTarget {
+  service: string;
+  handler: string;
+}
+
+/** Verbs of `/restate/...` that label metrics; anything else stays `unknown`. */
+const RESTATE_VERBS = new Set(['health', 'invocation', 'workflow', 'awakeables', 'a', 'call', 'send', 'attach', 'output']);
 
 /** Restate's error body. */
 export function errorResponse(status: number, message: string, source: 'ingress' | 'invocation' = 'ingress'): IngressResponse {
@@ -80,10 +101,11 @@ export function errorResponse(status: number, message: string, source: 'ingress'
   };
 }
 
-async function route(deps: IngressDeps, req: IngressRequest): Promise<IngressResponse> {
-  const q = req.url.indexOf('?');
-  const rawPath = q < 0 ? req.url : req.url.slice(0, q);
-  const query = new URLSearchParams(q < 0 ? '' : req.url.slice(q + 1));
+async function route(deps: IngressDeps, req: IngressRequest, seen: SeenTarget): Promise<IngressResponse> {
+  const target = originForm(req.url);
+  const q = target.indexOf('?');
+  const rawPath = q < 0 ? target : target.slice(0, q);
+  const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
   const segments = rawPath.split('/').slice(1);
   if (segments.length > 0 && segments[segments.length - 1] === '') segments.pop();
   let parts: string[];
@@ -93,20 +115,46 @@ async function route(deps: IngressDeps, req: IngressRequest): Promise<IngressRes
     throw new IngressError(400, 'bad path, cannot decode key');
   }
 
-  if (parts[0] === 'restate') return restateApi(deps, req, parts.slice(1), query);
+  if (parts[0] === 'restate') {
+    seen.service = 'restate';
+    if (parts[1] !== undefined && RESTATE_VERBS.has(parts[1])) seen.handler = parts[1];
+    return restateApi(deps, req, parts.slice(1), query, seen);
+  }
   if (req.method !== 'POST') {
     if (parts.length === 0) throw new IngressError(404, 'not found');
     throw new IngressError(405, 'method not allowed');
   }
-  return invokeHandler(deps, req, parts, query);
+  return invokeHandler(deps, req, parts, query, seen);
 }
 
-async function restateApi(deps: IngressDeps, req: IngressRequest, parts: string[], query: URLSearchParams): Promise<IngressResponse> {
+/**
+ * The path and query of a request target. Clients talking to a proxy (and some that are not)
+ * send the absolute form, `POST http://host:8080/Greeter/greet`; it routes like its path
+ * (RFC 9112 §3.2.2).
+ */
+function originForm(url: string): string {
+  if (url.startsWith('/')) return url;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new IngressError(400, `bad request target '${url}': expected a path or an absolute http URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new IngressError(400, `bad request target '${url}': expected a path or an absolute http URL`);
+  }
+  return parsed.pathname + parsed.search;
+}
+
+async function restateApi(deps: IngressDeps, req: IngressRequest, parts: string[], query: URLSearchParams, seen: SeenTarget): Promise<IngressResponse> {
   const [verb, ...rest] = parts;
   switch (verb) {
-    case 'health':
-      if (rest.length === 0) return { status: 200, headers: { ...JSON_HEADERS }, body: '{}' };
-      break;
+    case 'health': {
+      if (rest.length !== 0) break;
+      const problem = deps.unhealthy?.();
+      if (problem !== undefined) throw new IngressError(503, problem);
+      return { status: 200, headers: { ...JSON_HEADERS }, body: '{}' };
+    }
     case 'invocation':
       return invocationApi(deps, req, rest);
     case 'workflow': {
@@ -126,7 +174,7 @@ async function restateApi(deps: IngressDeps, req: IngressRequest, parts: string[
     case 'send': {
       if (rest.length === 0) throw new IngressError(400, 'bad path, expected /restate/call/:service/:handler or /restate/send/:service/:handler');
       requireMethod(req, 'POST');
-      return invokeHandler(deps, req, verb === 'send' ? [...rest, 'send'] : rest, query);
+      return invokeHandler(deps, req, verb === 'send' ? [...rest, 'send'] : rest, query, seen);
     }
     case 'attach':
     case 'output': {
@@ -234,7 +282,13 @@ function requireMethod(req: IngressRequest, method: string): void {
   if (req.method !== method) throw new IngressError(405, 'method not allowed');
 }
 
-async function invokeHandler(deps: IngressDeps, req: IngressRequest, parts: string[], query: URLSearchParams): Promise<IngressResponse> {
+async function invokeHandler(
+  deps: IngressDeps,
+  req: IngressRequest,
+  parts: string[],
+  query: URLSearchParams,
+  seen: SeenTarget,
+): Promise<IngressResponse> {
   const service = parts[0];
   if (service === undefined) throw badServicePath();
   const svc = deps.targets.lookup(service);
@@ -250,6 +304,8 @@ async function invokeHandler(deps: IngressDeps, req: IngressRequest, parts: stri
   const target = deps.targets.resolve(service, handler, key);
   if (target === undefined) throw serviceNotFound(service);
   if (target === 'no-handler') throw handlerNotFound(service, handler);
+  seen.service = service;
+  seen.handler = handler;
   const info = deps.targets.handlerInfo(service, handler);
   if (info && !info.public) throw new IngressError(400, 'the invoked service is not public');
   validateInput(req, info);
@@ -308,6 +364,7 @@ async function ask(
     await deps.submit(partition, build({ kind: 'ingress', node: deps.nodeId, requestId: waiter.requestId }));
   } catch (err) {
     waiter.cancel();
+    if (err instanceof StoreUnavailableError) throw new IngressError(503, err.message);
     throw new IngressError(503, `internal routing error: ${err instanceof Error ? err.message : String(err)}`);
   }
   try {
@@ -331,6 +388,9 @@ function answerResponse(answer: IngressAnswer, outputContentType: string | undef
       return errorResponse(470, 'the invocation exists but has not completed yet');
     case 'op':
       return answer.outcome === 'not-found' ? errorResponse(404, 'invocation not found') : { status: 202, headers: {}, body: '' };
+    case 'state':
+      // State mutations come through the admin API only.
+      return errorResponse(500, 'unexpected answer to an ingress request');
     case 'result': {
       const r = answer.result;
       if (!r.ok) {

@@ -1,54 +1,72 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { BearerTokens } from '../common/bearer-tokens.ts';
+import { listenHttp as listen, type AnyRequest, type AnyResponse, type HttpListener } from '../common/http-listener.ts';
+import { LogLimiter } from '../common/log-limiter.ts';
 import { errorResponse, type IngressRequest, type IngressResponse } from './handler.ts';
 
-/** A running HTTP listener. */
-export interface HttpListener {
-  readonly url: string;
-  close(): Promise<void>;
+export type { HttpListener } from '../common/http-listener.ts';
+
+/** Options of the ingress listener. */
+export interface IngressListenOptions {
+  host: string;
+  port: number;
+  maxBodyBytes: number;
+  maxConnections: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  logger: Logger;
+  name: string;
+  /** When given, every request except the health check must carry one of these tokens. */
+  auth?: BearerTokens | undefined;
+}
+
+/** The ingress path that stays open when auth is on, so load balancers can probe it. */
+const HEALTH_PATH = '/restate/health';
+
+/** Raised when the client went away before its request was read: its problem, not ours. */
+class ClientGone extends Error {
+  constructor() {
+    super('the client closed the connection before sending the whole request');
+    this.name = 'ClientGone';
+  }
 }
 
 /**
- * The node:http adapter around a request → response function: reads the body up to
- * `maxBodyBytes` (413 beyond), passes an AbortSignal that fires when the client goes away, and
- * writes the answer. Nothing in here knows about invocations.
+ * The node:http / node:http2 adapter around a request → response function: reads the body up
+ * to `maxBodyBytes` (413 beyond), passes an AbortSignal that fires when the client goes away,
+ * and writes the answer. Speaks HTTP/1.1 and prior-knowledge HTTP/2 cleartext on one port.
+ * Nothing in here knows about invocations.
  */
 export async function listenHttp(
   handler: (req: IngressRequest) => Promise<IngressResponse>,
-  opts: { host: string; port: number; maxBodyBytes: number; logger: Logger; name: string },
+  opts: IngressListenOptions,
 ): Promise<HttpListener> {
-  const server: Server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    void serve(handler, req, res, opts.maxBodyBytes, opts.logger);
+  const limited = new LogLimiter(opts.logger);
+  return listen((req, res) => {
+    if (opts.auth !== undefined && !authorized(opts.auth, req)) {
+      // Answered before the body is read: an unauthenticated client does not get to upload.
+      write(res, unauthorized(), true);
+      return;
+    }
+    void serve(handler, req, res, opts.maxBodyBytes, limited);
+  }, {
+    host: opts.host,
+    port: opts.port,
+    name: opts.name,
+    logger: opts.logger,
+    maxConnections: opts.maxConnections,
+    headersTimeoutMs: opts.headersTimeoutMs,
+    requestTimeoutMs: opts.requestTimeoutMs,
+    http2: true,
   });
-  server.headersTimeout = 60_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
-  opts.logger.info({ url }, `${opts.name} listening`);
-  return {
-    url,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
-      }),
-  };
 }
 
 async function serve(
   handler: (req: IngressRequest) => Promise<IngressResponse>,
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: AnyRequest,
+  res: AnyResponse,
   maxBodyBytes: number,
-  logger: Logger,
+  limited: LogLimiter,
 ): Promise<void> {
   const abort = new AbortController();
   res.on('close', () => {
@@ -69,22 +87,47 @@ async function serve(
     });
     write(res, response, false);
   } catch (err) {
-    logger.error({ err }, 'unexpected error while serving a request');
+    if (err instanceof ClientGone || abort.signal.aborted) {
+      limited.log('debug', 'client-gone', { method: req.method }, 'client went away before its request was answered');
+      return;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    limited.log('error', `serve:${message}`, { err }, 'unexpected error while serving a request');
     if (!res.headersSent) write(res, errorResponse(500, 'internal error'), true);
-    else res.destroy();
+    else destroy(res);
   }
 }
 
-function write(res: ServerResponse, r: IngressResponse, close: boolean): void {
-  if (res.destroyed) return;
+function authorized(auth: BearerTokens, req: AnyRequest): boolean {
+  if (auth.check(req.headers.authorization)) return true;
+  try {
+    return new URL(req.url ?? '/', 'http://ingress').pathname === HEALTH_PATH;
+  } catch {
+    return false;
+  }
+}
+
+function unauthorized(): IngressResponse {
+  const r = errorResponse(401, 'unauthorized: this ingress needs a valid bearer token (Authorization: Bearer <token>)');
+  return { ...r, headers: { ...r.headers, 'www-authenticate': 'Bearer realm="endure-ingress"' } };
+}
+
+function write(res: AnyResponse, r: IngressResponse, close: boolean): void {
+  if (res.writableEnded || res.destroyed) return;
   const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
   const headers: Record<string, string | number> = { ...r.headers, 'content-length': body.length };
-  if (close) headers.connection = 'close';
+  // `connection` is an HTTP/1.1 header; HTTP/2 forbids it.
+  if (close && res.req.httpVersionMajor < 2) headers.connection = 'close';
   res.writeHead(r.status, headers);
   res.end(body);
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | 'too-large'> {
+function destroy(res: AnyResponse): void {
+  if ('stream' in res) res.stream.destroy();
+  else res.destroy();
+}
+
+function readBody(req: AnyRequest, limit: number): Promise<Uint8Array | 'too-large'> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? -1);
     if (declared > limit) {
@@ -111,10 +154,13 @@ function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | 'to
       done = true;
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
     });
-    req.on('error', (err) => {
+    // A client that disconnects mid-body surfaces as 'error' (aborted) or as a bare 'close'.
+    const gone = (): void => {
       if (done) return;
       done = true;
-      reject(err);
-    });
+      reject(new ClientGone());
+    };
+    req.on('error', gone);
+    req.on('close', gone);
   });
 }

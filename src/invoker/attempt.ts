@@ -4,23 +4,31 @@ import {
   REQUESTED_ACK_FLAG,
   encodeFrame,
   isCommand,
+  isJournaledCommand,
+  isKnownMessageType,
+  messageTypeName,
   openInvocationStream,
   pb,
+  type ByteBudget,
   type Frame,
   type InvocationStream,
 } from '../protocol/index.ts';
-import type { JournalEntry } from '../store/index.ts';
+import { StoreUnavailableError, type JournalEntry } from '../store/index.ts';
 import { invocationIdToBytes, parseInvocationId } from '../types/index.ts';
 import type { Command, InvocationResult, InvocationStatus, ResolvedTarget } from '../worker/model.ts';
 import type { InvokerDeps } from './invoker.ts';
 import type { RetryState } from './retry.ts';
+import { AttemptTrace } from './trace.ts';
 
 /** How an attempt ended. */
 export type AttemptOutcome =
-  | { readonly kind: 'ended' }
+  /** `failed`: the handler's output was a terminal error. */
+  | { readonly kind: 'ended'; readonly failed: boolean }
   | { readonly kind: 'suspended' }
   | { readonly kind: 'aborted' }
   | { readonly kind: 'not-runnable' }
+  /** The store refused a command of this attempt: nothing after it was stored either; run again once it takes writes. */
+  | { readonly kind: 'unstored'; readonly message: string }
   | {
       readonly kind: 'failed';
       readonly message: string;
@@ -31,6 +39,8 @@ export type AttemptOutcome =
       readonly stored: boolean;
       readonly service: string;
       readonly handler: string;
+      /** The virtual object's or workflow's key, for keyed targets. */
+      readonly key: string | undefined;
     };
 
 /**
@@ -48,23 +58,34 @@ export class Attempt {
   #inputOpen = true;
   #stored = false;
   #aborted = false;
+  /** Set when the partition refused one of this attempt's commands. */
+  #refused: unknown;
   #lastSubmit: Promise<unknown> = Promise.resolve();
   #inactivityTimer: NodeJS.Timeout | undefined;
-  #where = { service: '', handler: '' };
+  #where: { service: string; handler: string; key: string | undefined } = { service: '', handler: '', key: undefined };
   #version = 0;
+  /** Whether the output this attempt journaled is a failure (terminal error). */
+  #outputFailed = false;
   /** V7: run proposals whose stored completion is answered with an ack, not the notification. */
   readonly #ackRequested = new Set<number>();
   #abortTimer: NodeJS.Timeout | undefined;
+  /** Why the stream is to be torn down at once (a protocol violation, the memory limit). */
+  #cutOff: string | undefined;
+  /** This attempt's spans, when tracing is on. */
+  #trace: AttemptTrace | undefined;
 
   constructor(
     readonly id: string,
     readonly partition: number,
     private readonly deps: InvokerDeps,
     private readonly retry: RetryState,
+    /** The node's memory budget: partial frames and commands not yet durable hold bytes of it. */
+    private readonly budget: ByteBudget,
   ) {}
 
   /** Forwards a notification the partition just journaled. */
   deliver(index: number, type: number, body: Uint8Array): void {
+    this.#trace?.notification(type, body);
     if (this.#state === 'loading') {
       this.#buffered.push({ index, frame: encodeFrame(type, body) });
       return;
@@ -98,18 +119,46 @@ export class Attempt {
     this.#stream?.abort('aborted');
   }
 
-  /** Runs the attempt to its end. Never throws. */
+  /**
+   * Runs the attempt to its end. Never throws. The outcome is decided only once every command
+   * the attempt submitted has been applied or refused: an attempt that ended, suspended or
+   * failed with one of its commands refused did none of that as far as the partition knows.
+   */
   async run(): Promise<AttemptOutcome> {
+    let outcome: AttemptOutcome;
     try {
-      return await this.#run();
+      outcome = await this.#run();
     } catch (err) {
-      if (this.#aborted) return { kind: 'aborted' };
-      return { kind: 'failed', message: err instanceof Error ? err.message : String(err), stored: this.#stored, ...this.#where };
+      outcome = this.#aborted
+        ? { kind: 'aborted' }
+        : { kind: 'failed', message: err instanceof Error ? err.message : String(err), stored: this.#stored, ...this.#where };
     } finally {
       this.#state = 'done';
       this.#clearTimers();
-      await this.#lastSubmit.catch(() => undefined);
     }
+    await this.#lastSubmit.catch(() => undefined);
+    outcome = this.#refusedOutcome(outcome);
+    this.#trace?.end(outcome.kind, outcome.kind === 'failed' ? outcome.message : undefined);
+    if (outcome.kind === 'ended') this.#trace?.endInvocation(outcome.failed ? { ok: false, message: 'the handler failed with a terminal error' } : { ok: true });
+    return outcome;
+  }
+
+  /**
+   * The outcome once a refused command is taken into account: a store that refuses writes says
+   * nothing about the handler; a command the partition rejected is this attempt's failure,
+   * retried (and given up on) by the retry policy.
+   */
+  #refusedOutcome(outcome: AttemptOutcome): AttemptOutcome {
+    const refused = this.#refused;
+    if (refused === undefined || outcome.kind === 'aborted') return outcome;
+    const message = refused instanceof Error ? refused.message : String(refused);
+    if (refused instanceof StoreUnavailableError) return { kind: 'unstored', message };
+    return { kind: 'failed', message: `the partition rejected a command: ${message}`, stored: this.#stored, ...this.#where };
+  }
+
+  /** Emits the invocation's span when the invoker gives up on it after this attempt. */
+  gaveUp(message: string): void {
+    this.#trace?.endInvocation({ ok: false, message });
   }
 
   async #run(): Promise<AttemptOutcome> {
@@ -117,13 +166,23 @@ export class Attempt {
     const loaded = await store.loadInvocation(this.id, (st) => this.#wantsState(st));
     if (!loaded || loaded.status.phase !== 'invoked') return { kind: 'not-runnable' };
     const { status, journal } = loaded;
-    this.#where = { service: status.target.service, handler: status.target.handler };
+    // An output journaled by an earlier attempt is replayed, not sent again: remember it here.
+    for (let i = journal.length - 1; i >= 0; i--) {
+      const e = journal[i]!;
+      if (e.type !== MessageType.OutputCommand) continue;
+      this.#outputFailed = fromBinary(pb.OutputCommandMessageSchema, e.body).result.case === 'failure';
+      break;
+    }
+    this.#where = { service: status.target.service, handler: status.target.handler, key: status.target.key };
     const deployment = registry.getDeployment(status.target.deploymentId) ?? this.deps.latestDeployment(status.target.service);
     if (!deployment) throw new Error(`no deployment serves ${status.target.service}`);
     const version = this.deps.negotiate(deployment.minProtocolVersion, deployment.maxProtocolVersion);
     this.#version = version;
     const state = this.#eagerState(status, loaded.state);
     if (this.#aborted) return { kind: 'aborted' };
+    if (this.deps.tracing) {
+      this.#trace = AttemptTrace.start(this.deps.tracing, status, journal[0]?.body, this.retry.attempts + 1, deployment.id);
+    }
 
     const requestResponse = deployment.protocolMode === 'REQUEST_RESPONSE';
     const stream = openInvocationStream({
@@ -133,7 +192,9 @@ export class Attempt {
       protocolVersion: version,
       mode: requestResponse ? 'request-response' : 'bidi',
       useHttp11: deployment.useHttp11,
-      headers: deployment.additionalHeaders,
+      headers: this.#trace ? { ...deployment.additionalHeaders, ...this.#trace.headers() } : deployment.additionalHeaders,
+      identity: this.deps.identity,
+      budget: this.budget,
     });
     this.#stream = stream;
     stream.write(this.#startFrame(status, journal.length, state, version));
@@ -153,22 +214,41 @@ export class Attempt {
     let outcome: AttemptOutcome | undefined;
     for await (const frame of stream.frames()) {
       if (outcome) continue; // nothing after a terminal message counts
-      if (this.#inputOpen) this.#armInactivity();
-      if (isCommand(frame.type)) {
-        this.#submit({
-          kind: 'journal-command',
-          id: this.id,
-          commandIndex: commandIndex++,
-          type: frame.type,
-          body: frame.body,
-          now: Date.now(),
-          ...this.#callee(frame),
-        });
-        continue;
-      }
-      outcome = this.#control(frame);
+      // Only progress keeps the input open: a service that sends nothing else (AwaitingOn over
+      // and over, a frame that never completes) is asked to suspend after the inactivity
+      // timeout and cut off after the abort timeout.
+      if (this.#inputOpen && (isJournaledCommand(frame.type) || frame.type === MessageType.ProposeRunCompletion)) this.#armInactivity();
+      if (isJournaledCommand(frame.type)) {
+        if (this.#hold(frame)) {
+          if (frame.type === MessageType.OutputCommand) {
+            this.#outputFailed = fromBinary(pb.OutputCommandMessageSchema, frame.body).result.case === 'failure';
+          }
+          const traceparent = this.#trace?.command(frame.type, frame.body);
+          this.#submit(
+            {
+              kind: 'journal-command',
+              id: this.id,
+              commandIndex: commandIndex++,
+              type: frame.type,
+              body: frame.body,
+              now: Date.now(),
+              ...this.#callee(frame),
+              ...(traceparent !== undefined ? { traceparent } : {}),
+            },
+            frame.body.length,
+          );
+          continue;
+        }
+        outcome = this.#overLimit(frame);
+      } else outcome = this.#control(frame);
       // The SDK waits for our side to close before it closes its own.
       if (outcome) this.#endInput();
+      // A peer that broke the protocol, or would take more memory than the node has left, is
+      // not waited for: its stream goes now.
+      if (this.#cutOff) {
+        stream.abort(this.#cutOff);
+        break;
+      }
     }
     if (this.#aborted) return { kind: 'aborted' };
     return outcome ?? { kind: 'failed', message: 'the stream closed without End, Suspension or Error', stored: this.#stored, ...this.#where };
@@ -184,7 +264,9 @@ export class Attempt {
           m.result.case === 'failure'
             ? { ok: false, code: m.result.value.code, message: m.result.value.message, metadata: m.result.value.metadata.map((x) => [x.key, x.value] as const) }
             : { ok: true, value: m.result.case === 'value' ? m.result.value : new Uint8Array() };
-        this.#submit({ kind: 'run-completion', id: this.id, completionId: m.resultCompletionId, result });
+        if (!this.#hold(frame)) return this.#overLimit(frame);
+        this.#trace?.runCompleted(m.resultCompletionId, result.ok ? undefined : result.message);
+        this.#submit({ kind: 'run-completion', id: this.id, completionId: m.resultCompletionId, result }, frame.body.length);
         return undefined;
       }
       case MessageType.Suspension: {
@@ -211,11 +293,15 @@ export class Attempt {
       }
       case MessageType.End:
         this.#submit({ kind: 'end', id: this.id, now: Date.now() });
-        return { kind: 'ended' };
+        return { kind: 'ended', failed: this.#outputFailed };
       case MessageType.AwaitingOn:
         return undefined;
-      default:
-        return { kind: 'failed', message: `protocol violation: unexpected message type 0x${frame.type.toString(16)}`, stored: this.#stored, ...this.#where };
+      default: {
+        // Unknown types included: nothing is journaled for them, and the attempt is retried.
+        const what = isKnownMessageType(frame.type) ? 'unexpected' : 'unknown';
+        this.#cutOff = 'protocol violation';
+        return { kind: 'failed', message: `protocol violation: ${what} message type ${messageTypeName(frame.type)}`, stored: this.#stored, ...this.#where };
+      }
     }
   }
 
@@ -230,15 +316,47 @@ export class Attempt {
     return callee ? { callee } : {};
   }
 
-  /** Appends a command to the partition's log. Appends from one attempt keep their order. */
-  #submit(command: Command): void {
+  /** Reserves a message's bytes from the node's budget until its command is durable. */
+  #hold(frame: Frame): boolean {
+    return this.budget.tryReserve(frame.body.length);
+  }
+
+  /** The attempt ends: the message does not fit in what is left of the node's memory budget. */
+  #overLimit(frame: Frame): AttemptOutcome {
+    this.#cutOff = 'memory limit';
+    return {
+      kind: 'failed',
+      message:
+        `the invocation memory limit of ${this.budget.limit} bytes is used up (${this.budget.used} held by invocation streams): ` +
+        `a ${messageTypeName(frame.type)} of ${frame.body.length} bytes cannot wait for its log append`,
+      stored: this.#stored,
+      ...this.#where,
+    };
+  }
+
+  /**
+   * Appends a command to the partition's log. Appends from one attempt keep their order; once
+   * one is refused the attempt stops (the partition refuses the ones queued behind it too, so
+   * the journal keeps no gap) and is run again when the store takes writes. `heldBytes`,
+   * reserved by the caller, go back to the budget once the append settled.
+   */
+  #submit(command: Command, heldBytes = 0): void {
+    if (this.#refused !== undefined) {
+      this.budget.release(heldBytes);
+      return;
+    }
     this.#stored = true;
     this.retry.retryCountSinceStored = 0;
     this.retry.lastStoredAt = Date.now();
-    this.#lastSubmit = this.deps.submit(this.partition, command).catch((err: unknown) => {
-      this.deps.logger.error({ err, invocationId: this.id }, 'appending an invoker command failed');
-      this.abort();
-    });
+    this.#lastSubmit = this.deps
+      .submit(this.partition, command)
+      .catch((err: unknown) => {
+        if (this.#refused !== undefined) return;
+        this.#refused = err;
+        this.deps.logger.warn({ err, invocationId: this.id }, 'the partition refused a command of this attempt; it runs again later');
+        this.#stream?.abort('the partition refused a command');
+      })
+      .finally(() => this.budget.release(heldBytes));
   }
 
   #startFrame(status: InvocationStatus, knownEntries: number, state: { entries: [Uint8Array, Uint8Array][]; partial: boolean }, version: number): Uint8Array {

@@ -3,5 +3,5 @@
  * partitions this node leads. It turns what SDKs send into log commands and never writes the
  * store itself; acks and completions reach an SDK only after the partition applied them.
  */
-export { Invoker, type InvokerDeps, type DeploymentInfo } from './invoker.ts';
+export { Invoker, type AttemptInfo, type InvokerDeps, type DeploymentInfo } from './invoker.ts';
 export { backoffDelay, type RetryPolicy } from './retry.ts';

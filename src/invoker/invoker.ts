@@ -1,7 +1,11 @@
 import type { Logger } from 'pino';
+import type { Tracing } from '../common/tracing.ts';
+import { recordAttempt, recordInvocation, recordRetry } from '../common/metrics.ts';
+import type { RequestIdentity } from '../protocol/index.ts';
 import type { PartitionReader } from '../store/index.ts';
 import type { Command, ResolvedTarget } from '../worker/model.ts';
 import { Attempt, type AttemptOutcome } from './attempt.ts';
+import { MemoryBudget } from './budget.ts';
 import { RetryState, backoffDelay, type RetryPolicy } from './retry.ts';
 
 /** The deployment facts an attempt needs. */
@@ -15,6 +19,18 @@ export interface DeploymentInfo {
   readonly additionalHeaders: Record<string, string>;
 }
 
+/** What the invoker knows of an invocation in its hands, for introspection (sys_invocation_state). */
+export interface AttemptInfo {
+  readonly id: string;
+  readonly status: 'running' | 'backing-off';
+  /** Failed attempts so far. */
+  readonly retryCount: number;
+  readonly lastStartAt: number | undefined;
+  readonly lastFailure: string | undefined;
+  readonly lastFailureCode: number | undefined;
+  readonly nextRetryAt: number | undefined;
+}
+
 /** What the invoker needs from the rest of the node. */
 export interface InvokerDeps {
   readonly store: PartitionReader;
@@ -25,15 +41,30 @@ export interface InvokerDeps {
   readonly negotiate: (min: number, max: number) => number;
   /** Appends a command to a partition's log; resolves once it is durable and applied. */
   readonly submit: (partition: number, command: Command) => Promise<void>;
+  /**
+   * Resolves once the partitions accept commands again after refusing one (a full disk): when
+   * an attempt whose command was refused runs again. Without it, such attempts are retried
+   * on a short backoff.
+   */
+  readonly writable?: () => Promise<void>;
   readonly config: {
     readonly inactivityTimeoutMs: number;
     readonly abortTimeoutMs: number;
     readonly eagerStateMaxBytes: number;
+    /** Bytes of invocation messages the node holds in memory at once, over all streams. */
+    readonly memoryLimitBytes: number;
   };
   /** The retry policy of a handler: its manifest overrides on top of the server's defaults. */
   readonly retryPolicy: (service: string, handler: string) => RetryPolicy;
   readonly logger: Logger;
+  /** Signs every invocation request (Restate's request identity), when configured. */
+  readonly identity?: RequestIdentity | undefined;
+  /** Records the spans of invocations, when tracing is configured. */
+  readonly tracing?: Tracing | undefined;
 }
+
+/** Delay before retrying after a refused command, when the store cannot say when it takes writes. */
+const STORE_RETRY_MS = 1000;
 
 /**
  * Runs invocations on their deployments, one attempt at a time per invocation, and retries
@@ -47,10 +78,15 @@ export class Invoker {
   readonly #rerun = new Set<string>();
   readonly #backoff = new Map<string, NodeJS.Timeout>();
   readonly #retry = new Map<string, RetryState>();
+  /** Invocations waiting for the store to take writes before their next attempt. */
+  readonly #waitingStore = new Set<string>();
   readonly #tasks = new Set<Promise<void>>();
+  readonly #budget: MemoryBudget;
   #closed = false;
 
-  constructor(private readonly deps: InvokerDeps) {}
+  constructor(private readonly deps: InvokerDeps) {
+    this.#budget = new MemoryBudget(deps.config.memoryLimitBytes);
+  }
 
   /** Starts (or restarts, once the current attempt ends) an invocation. */
   invoke(id: string, partition: number): void {
@@ -64,6 +100,7 @@ export class Invoker {
       clearTimeout(pending);
       this.#backoff.delete(id);
     }
+    this.#waitingStore.delete(id);
     this.#start(id, partition);
   }
 
@@ -77,6 +114,7 @@ export class Invoker {
     this.#running.get(id)?.abort();
     this.#rerun.delete(id);
     this.#retry.delete(id);
+    this.#waitingStore.delete(id);
     const pending = this.#backoff.get(id);
     if (pending) clearTimeout(pending);
     this.#backoff.delete(id);
@@ -85,13 +123,42 @@ export class Invoker {
   /** 'running', 'backing-off' or undefined (not in this invoker's hands). */
   stateOf(id: string): 'running' | 'backing-off' | undefined {
     if (this.#running.has(id)) return 'running';
-    if (this.#backoff.has(id)) return 'backing-off';
+    if (this.#backoff.has(id) || this.#waitingStore.has(id)) return 'backing-off';
     return undefined;
+  }
+
+  /** Bytes of the memory budget held now by partial frames and commands not yet durable. */
+  get memoryUsed(): number {
+    return this.#budget.used;
+  }
+
+  /** Every invocation running or backing off, with its retry facts. */
+  attempts(): AttemptInfo[] {
+    const out: AttemptInfo[] = [];
+    for (const [id, retry] of this.#retry) {
+      const status = this.stateOf(id);
+      if (status === undefined) continue;
+      out.push({
+        id,
+        status,
+        retryCount: retry.attempts,
+        lastStartAt: retry.lastStartAt,
+        lastFailure: retry.lastFailure?.message,
+        lastFailureCode: retry.lastFailure?.code,
+        nextRetryAt: status === 'backing-off' ? retry.nextRetryAt : undefined,
+      });
+    }
+    return out;
   }
 
   /** Number of attempts in flight. */
   get inFlight(): number {
     return this.#running.size;
+  }
+
+  /** Number of invocations waiting for their next retry. */
+  get backingOff(): number {
+    return this.#backoff.size;
   }
 
   /** Stops every attempt and waits for them to wind down. */
@@ -103,26 +170,50 @@ export class Invoker {
     await Promise.allSettled([...this.#tasks]);
   }
 
+  /** Appends the command that gives up on an invocation; a refused one is appended again later. */
+  #giveUp(id: string, partition: number, command: Command): void {
+    this.deps.submit(partition, command).catch((err: unknown) => {
+      this.deps.logger.error({ err, invocationId: id }, 'giving up on an invocation failed; trying again once the store takes writes');
+      this.#whenWritable(id, () => this.#giveUp(id, partition, command));
+    });
+  }
+
+  /** Runs `then` once the partitions take commands again, unless the invocation was aborted or restarted meanwhile. */
+  #whenWritable(id: string, then: () => void): void {
+    this.#waitingStore.add(id);
+    const writable = this.deps.writable?.() ?? new Promise<void>((r) => setTimeout(r, STORE_RETRY_MS).unref());
+    void writable.then(() => {
+      if (this.#closed || !this.#waitingStore.delete(id)) return;
+      then();
+    });
+  }
+
   #start(id: string, partition: number): void {
     let retry = this.#retry.get(id);
     if (!retry) {
       retry = new RetryState();
       this.#retry.set(id, retry);
     }
-    const attempt = new Attempt(id, partition, this.deps, retry);
+    retry.lastStartAt = Date.now();
+    const attempt = new Attempt(id, partition, this.deps, retry, this.#budget);
     this.#running.set(id, attempt);
-    const task = attempt.run().then((outcome) => this.#finished(id, partition, retry, outcome));
+    const startedAt = performance.now();
+    const task = attempt.run().then((outcome) => {
+      recordAttempt(outcome.kind, startedAt);
+      this.#finished(id, partition, retry, outcome, attempt);
+    });
     this.#tasks.add(task);
     void task.finally(() => this.#tasks.delete(task));
   }
 
-  #finished(id: string, partition: number, retry: RetryState, outcome: AttemptOutcome): void {
+  #finished(id: string, partition: number, retry: RetryState, outcome: AttemptOutcome, attempt: Attempt): void {
     this.#running.delete(id);
     const rerun = this.#rerun.delete(id);
     if (this.#closed) return;
     switch (outcome.kind) {
       case 'ended':
       case 'not-runnable':
+        if (outcome.kind === 'ended') recordInvocation(outcome.failed ? 'failed' : 'completed');
         this.#retry.delete(id);
         if (rerun) this.#start(id, partition);
         return;
@@ -132,29 +223,45 @@ export class Invoker {
         return;
       case 'aborted':
         return;
+      case 'unstored':
+        // Not the handler's failure: it does not count against the retry policy.
+        this.deps.logger.warn({ invocationId: id, error: outcome.message }, 'attempt stopped: the store refused its command; retrying once it takes writes');
+        this.#whenWritable(id, () => this.#start(id, partition));
+        return;
       case 'failed': {
         retry.failures = outcome.stored ? 1 : retry.failures + 1;
         retry.retryCountSinceStored += 1;
         retry.attempts += 1;
+        retry.lastFailure = { message: outcome.message, code: outcome.code };
         const policy = this.deps.retryPolicy(outcome.service, outcome.handler);
         const exhausted = policy.maxAttempts !== null && retry.attempts >= policy.maxAttempts;
+        const failure = {
+          invocationId: id,
+          target: formatTarget(outcome),
+          attempt: retry.attempts,
+          error: outcome.message,
+        };
         if (exhausted || outcome.behavior !== undefined) {
           this.#retry.delete(id);
+          const giveUp = outcome.behavior === 'fail' ? 'kill' : outcome.behavior === 'pause' ? 'pause' : policy.onMaxAttempts;
           this.deps.logger.warn(
-            { invocationId: id, attempts: retry.attempts, error: outcome.message, then: outcome.behavior ?? policy.onMaxAttempts },
-            exhausted ? 'invocation exhausted its retry attempts' : 'the handler asked not to retry',
+            { ...failure, then: giveUp },
+            exhausted ? 'invocation attempt failed; retry attempts exhausted' : 'invocation attempt failed; the handler asked not to retry',
           );
           const now = Date.now();
-          const giveUp = outcome.behavior === 'fail' ? 'kill' : outcome.behavior === 'pause' ? 'pause' : policy.onMaxAttempts;
+          recordInvocation(giveUp === 'kill' ? 'killed' : 'paused');
+          if (giveUp === 'kill') attempt.gaveUp(outcome.message);
           const command: Command =
             giveUp === 'kill'
               ? { kind: 'fail', id, now, result: { ok: false, code: outcome.code ?? 500, message: outcome.message } }
               : { kind: 'op', op: 'pause', id, now };
-          this.deps.submit(partition, command).catch((err: unknown) => this.deps.logger.error({ err, invocationId: id }, 'giving up on an invocation failed'));
+          this.#giveUp(id, partition, command);
           return;
         }
         const delay = outcome.nextRetryDelayMs ?? backoffDelay(policy, retry.failures);
-        this.deps.logger.warn({ invocationId: id, attempt: retry.attempts, retryInMs: delay, error: outcome.message }, 'invocation attempt failed');
+        recordRetry();
+        this.deps.logger.warn({ ...failure, retryInMs: delay }, 'invocation attempt failed');
+        retry.nextRetryAt = Date.now() + delay;
         const timer = setTimeout(() => {
           this.#backoff.delete(id);
           this.#start(id, partition);
@@ -163,4 +270,10 @@ export class Invoker {
       }
     }
   }
+}
+
+/** `Service/handler` or `Object/key/handler`, as Restate writes an invocation target. */
+function formatTarget(where: { service: string; handler: string; key: string | undefined }): string {
+  if (where.service === '') return 'unknown';
+  return where.key === undefined ? `${where.service}/${where.handler}` : `${where.service}/${where.key}/${where.handler}`;
 }

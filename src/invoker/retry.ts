@@ -28,4 +28,10 @@ export class RetryState {
   retryCountSinceStored = 0;
   /** When an entry was last stored (epoch ms), for `duration_since_last_stored_entry`. */
   lastStoredAt = Date.now();
+  /** When the current or last attempt started (epoch ms). */
+  lastStartAt: number | undefined;
+  /** Why the last attempt failed, for introspection. */
+  lastFailure: { readonly message: string; readonly code: number | undefined } | undefined;
+  /** When the next attempt starts, while backing off (epoch ms). */
+  nextRetryAt: number | undefined;
 }

@@ -8,7 +8,7 @@
 export { SchemaRegistry } from './registry.ts';
 export type { RegisterOptions, RegisterOutcome, RegisterResult, ServiceModification } from './registry.ts';
 export { MetadataError, MetadataErrorCode } from './errors.ts';
-export { newDeploymentId } from './ids.ts';
+export { isDeploymentIdShape, newDeploymentId } from './ids.ts';
 export { checkHandlerInput, contentTypeMatches } from './input.ts';
 export { HANDLER_TYPES, SERVICE_TYPES } from './manifest.ts';
 export type {

@@ -214,6 +214,60 @@ export class SchemaRegistry {
   }
 
   /**
+   * Points a deployment at a new endpoint (or the same one, rediscovered) in place, as Restate's
+   * update_deployment: same id, the same services with the same types and revisions, their
+   * schemas and the endpoint's facts replaced by what `manifest` says. For an endpoint that moved
+   * or changed its headers while invocations are pinned to the deployment. Unknown id: 404; other
+   * services or types: 400.
+   */
+  updateDeployment(
+    id: string,
+    url: string,
+    manifest: EndpointManifest,
+    opts: Pick<RegisterOptions, 'useHttp11' | 'additionalHeaders' | 'dryRun'> = {},
+  ): Promise<{ deployment: DeploymentSchema; services: ServiceSchema[] }> {
+    return this.serialise(async () => {
+      const stored = this.snapshot.deployments.get(id);
+      if (stored === undefined) {
+        throw new MetadataError(MetadataErrorCode.DeploymentNotFound, `The requested deployment '${id}' does not exist`);
+      }
+      const before = new Map(stored.services.map((s) => [s.name, s]));
+      const names = (manifest.services ?? []).map((m) => m.name);
+      if (names.length !== before.size || names.some((n) => !before.has(n))) {
+        throw new MetadataError(
+          MetadataErrorCode.InvalidManifest,
+          `the endpoint at '${url}' exposes [${names.join(', ')}], but deployment ${id} has [${[...before.keys()].join(', ')}]: an update must keep the same services`,
+        );
+      }
+      validateProtocolRange(manifest);
+      const services = (manifest.services ?? []).map((m) => {
+        const previous = before.get(m.name) as ServiceSchema;
+        if (previous.ty !== m.ty) {
+          throw new MetadataError(MetadataErrorCode.InvalidManifest, `the service '${m.name}' changes its type from ${previous.ty} to ${m.ty}`);
+        }
+        return deepFreeze(buildService(m, previous.revision, id));
+      });
+      const deployment: DeploymentSchema = deepFreeze({
+        ...stored.deployment,
+        url,
+        protocolMode: manifest.protocolMode,
+        minProtocolVersion: manifest.minProtocolVersion,
+        maxProtocolVersion: manifest.maxProtocolVersion,
+        useHttp11: opts.useHttp11 ?? stored.deployment.useHttp11,
+        additionalHeaders: { ...(opts.additionalHeaders ?? stored.deployment.additionalHeaders) },
+        ...(manifest.sdkVersion !== undefined ? { sdkVersion: manifest.sdkVersion } : {}),
+        services: services.map((s) => s.name),
+      });
+      if (opts.dryRun === true) return { deployment, services };
+      const next: StoredDeployment = { deployment, services };
+      const deployments = new Map(this.snapshot.deployments);
+      deployments.set(id, next);
+      await this.persist(deployments, { id, url, createdAt: deployment.createdAt, data: encodeDeployment(next) });
+      return { deployment, services };
+    });
+  }
+
+  /**
    * Removes a deployment. As Restate, services whose active revision it served fall back to the
    * highest revision another deployment still holds, or disappear. Unknown id: 404.
    */

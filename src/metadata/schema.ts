@@ -67,7 +67,7 @@ export interface ServiceSchema {
 
 /** A registered deployment (an SDK endpoint reachable over HTTP). */
 export interface DeploymentSchema {
-  /** `dp_` followed by 26 base62 characters. */
+  /** Restate-shaped (`dp_1` and a ULID in 22 base62 characters), or `dp_` and 26 base62 characters if registered before. */
   readonly id: string;
   readonly url: string;
   readonly protocolMode: ProtocolMode;

@@ -2,17 +2,26 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../common/logger.ts';
+import { BearerTokens } from '../common/bearer-tokens.ts';
+import { isLoopbackHost } from '../common/loopback.ts';
+import { observeNode } from '../common/metrics.ts';
+import { Tracing } from '../common/tracing.ts';
 import { createAdminHandler, startAdminServer } from '../admin/index.ts';
 import { ResponseRegistry, createIngressHandler, listenHttp, type HttpListener } from '../ingress-http/index.ts';
 import { Invoker } from '../invoker/index.ts';
 import { SchemaRegistry } from '../metadata/index.ts';
 import { closeAllSessions, discoverEndpoint, negotiateVersion } from '../protocol/index.ts';
+import { scheduleTimerKey } from '../schedule/index.ts';
 import { Partitioner } from '../sharding/index.ts';
 import { openStore, type StoreBackend, type StoreLocation } from '../store/index.ts';
+import { SINGLE_NODE_PLACEMENT, SubscriptionService, subscriptionRoutes } from '../subscriptions/index.ts';
 import { TimerService } from '../timer/index.ts';
 import { decodeCommand } from '../log/index.ts';
-import { Worker, type Action, type OutboxMessage } from '../worker/index.ts';
+import { Worker, type Action, type OutboxMessage, type WorkerHealth } from '../worker/index.ts';
+import { loadRequestIdentity } from './identity.ts';
 import { invocationRoutes } from './invocation-routes.ts';
+import { stateRoutes } from './state-routes.ts';
+import { fireScheduleTimer, scheduleRegistrationHooks, scheduleRoutes, type ScheduleDeps } from './schedule-routes.ts';
 import { Shuffle } from './shuffle.ts';
 import { Targets } from './targets.ts';
 
@@ -20,10 +29,14 @@ import { Targets } from './targets.ts';
 export interface EndureNode {
   readonly ingressUrl: string;
   readonly adminUrl: string;
+  /** Re-reads the admin and ingress token files (on SIGHUP), so tokens rotate without a restart. */
+  reloadAuth(): Promise<void>;
   close(): Promise<void>;
 }
 
 const VERSION = '0.1.0';
+/** Timers of schedules are fired as schedule ticks (node/schedule-routes.ts). */
+const SCHEDULE_TIMER_PREFIX = scheduleTimerKey('');
 
 /**
  * Starts a single Endure node on its store (SQLite in the data directory, or PostgreSQL): it
@@ -34,7 +47,9 @@ const VERSION = '0.1.0';
  * say is in flight (invocations, timers, outbox), and only then accept requests.
  */
 export async function startNode(config: Config, logger: Logger): Promise<EndureNode> {
-  const backend = await openStore(storeLocation(config));
+  const identity = loadRequestIdentity(config, logger);
+  const tracing = config.tracingEndpoint !== undefined ? Tracing.start(config.tracingEndpoint, VERSION, logger) : Tracing.disabled;
+  const backend = await openStore(storeLocation(config), { integrityCheck: !config.skipIntegrityCheck });
   const partitions = await fixPartitionCount(backend, config.partitions, logger);
   const partitioner = new Partitioner(partitions);
   const store = backend.partitions;
@@ -69,17 +84,26 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     }
   };
 
+  // This node leads every partition, and passes no leadership: its commits and the worker's
+  // store probe (the health check of the store) are unfenced. That is right only while one node
+  // runs on the store; a node of a cluster must pass the partitions it leads under its leases.
   const worker = new Worker(store, partitioner, dispatch, logger);
   const submit = worker.submit.bind(worker);
 
-  const shuffler = new Shuffle(submit, logger);
+  const writable = worker.writable.bind(worker);
+  const shuffler = new Shuffle(submit, logger, writable);
   const shuffle = (source: number, seq: number, message: OutboxMessage): void => shuffler.deliver(source, seq, message);
 
   const timers = new TimerService(
     (partition, key, now) => {
-      submit(partition, { kind: 'timer-fired', timerKey: key, now }).catch((err: unknown) =>
-        logger.error({ err, partition, key }, 'firing a timer failed'),
-      );
+      const fired = key.startsWith(SCHEDULE_TIMER_PREFIX)
+        ? fireScheduleTimer(scheduleDeps, partition, key.slice(SCHEDULE_TIMER_PREFIX.length), now)
+        : submit(partition, { kind: 'timer-fired', timerKey: key, now });
+      fired.catch((err: unknown) => {
+        // The timer left the service's memory when it fired: put it back once it can be stored.
+        logger.warn({ err, partition, key }, 'firing a timer failed; firing it again once the store takes writes');
+        void writable().then(() => timers.schedule(partition, key, Date.now()));
+      });
     },
     async (after, upTo) => {
       const due = [];
@@ -90,6 +114,8 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     },
   );
 
+  const scheduleDeps: ScheduleDeps = { nodeId, partitioner, responses, store, targets, submit };
+
   const invoker = new Invoker({
     store,
     registry: { getDeployment: (id) => targets.deployment(id) },
@@ -98,18 +124,41 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     lazyState: (s) => targets.lazyState(s),
     negotiate: negotiateVersion,
     submit,
+    writable,
     config: {
       inactivityTimeoutMs: config.inactivityTimeoutMs,
       abortTimeoutMs: config.abortTimeoutMs,
       eagerStateMaxBytes: config.eagerStateMaxBytes,
+      memoryLimitBytes: config.invokerMemoryLimitBytes,
     },
     retryPolicy: (s, h) => targets.retryPolicy(s, h, config.retry),
     logger,
+    identity,
+    tracing,
   });
 
   await worker.recover();
   await resumePartitions();
   await timers.start();
+  const unobserve = observeNode({
+    timersPending: () => timers.size,
+    invokerConnections: () => invoker.inFlight,
+    invocationsBackingOff: () => invoker.backingOff,
+    partitions: () => worker.progress(),
+    pendingCommands: () => worker.pendingCount,
+    activeInvocations: countActiveInvocations,
+  });
+
+  /** Read at scrape time through the status index; completed invocations are not counted. */
+  async function countActiveInvocations(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const phase of ['scheduled', 'inboxed', 'invoked', 'suspended', 'paused'] as const) {
+      let n = 0;
+      for (let p = 0; p < partitions; p++) n += (await store.listInvocationsInPhase(p, phase)).length;
+      counts[phase] = n;
+    }
+    return counts;
+  }
 
   async function resumePartitions(): Promise<void> {
     for (let p = 0; p < partitions; p++) {
@@ -123,39 +172,81 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
     }
   }
 
-  const ingressHandler = createIngressHandler({ nodeId, targets, partitioner, responses, submit });
+  const subscriptions = await SubscriptionService.open({
+    store: backend.subscriptions,
+    clusters: config.subscriptionClusters,
+    sinks: targets,
+    ingest: { partitioner, resolve: (s, h, k) => targets.resolve(s, h, k), submit, now: Date.now },
+    placement: SINGLE_NODE_PLACEMENT,
+    logger,
+  });
+
+  const unhealthy = (): string | undefined => describeHealth(worker.health());
+  const ingressHandler = createIngressHandler({ nodeId, targets, partitioner, responses, submit, unhealthy });
   const listeners: HttpListener[] = [];
+  // Introspection runs off the event loop that applies commands (see the backend's engine).
+  const query = backend.openQueryEngine(() => invoker.attempts());
+  const auth: { admin?: BearerTokens | undefined; ingress?: BearerTokens | undefined } = {};
   try {
+    auth.admin = await BearerTokens.open('admin API', '--admin-token-file', config.auth.admin, logger);
+    auth.ingress = await BearerTokens.open('ingress', '--ingress-token-file', config.auth.ingress, logger);
     listeners.push(
       await listenHttp(ingressHandler, {
         host: config.ingress.host,
         port: config.ingress.port,
         maxBodyBytes: config.ingressMaxBodyBytes,
+        maxConnections: config.http.ingressMaxConnections,
+        headersTimeoutMs: config.http.headersTimeoutMs,
+        requestTimeoutMs: config.http.requestTimeoutMs,
+        auth: auth.ingress,
         logger,
         name: 'ingress',
       }),
     );
-    const extraRoutes = invocationRoutes({ nodeId, partitioner, responses, store, invoker, submit });
+    const extraRoutes = [
+      ...invocationRoutes({ nodeId, partitioner, responses, store, invoker, submit }),
+      ...stateRoutes({ nodeId, partitioner, responses, registry, submit }),
+    ];
     const adminHandler = createAdminHandler({
       registry,
-      discover: discoverEndpoint,
+      discover: (url, opts) => discoverEndpoint(url, { ...opts, identity }),
       version: VERSION,
       defaults: config,
       ingressUrl: listeners[0]!.url,
-      extraRoutes,
+      query,
+      extraRoutes: [...extraRoutes, ...subscriptionRoutes(subscriptions), ...scheduleRoutes(scheduleDeps)],
+      registrationHooks: scheduleRegistrationHooks(scheduleDeps),
+      unhealthy,
     });
     const admin = await startAdminServer(adminHandler, {
       host: config.admin.host,
       port: config.admin.port,
       logger,
+      maxConnections: config.http.adminMaxConnections,
+      headersTimeoutMs: config.http.headersTimeoutMs,
+      requestTimeoutMs: config.http.requestTimeoutMs,
+      auth: auth.admin,
     });
     listeners.push(admin);
   } catch (err) {
+    auth.admin?.close();
+    auth.ingress?.close();
     await Promise.allSettled(listeners.map((l) => l.close()));
+    await query.close();
+    unobserve();
     timers.close();
     await invoker.close();
+    await tracing.close();
     await backend.close();
     throw err;
+  }
+  // Records enter like requests: only once the node is ready for them.
+  subscriptions.start();
+  if (auth.admin === undefined && !isLoopbackHost(config.admin.host)) {
+    logger.warn(
+      { admin: config.admin.host },
+      'the admin API listens beyond loopback without auth: anyone who can reach it can register deployments and kill invocations; set --admin-token-file or ENDURE_ADMIN_TOKENS',
+    );
   }
   logger.info({ store: backend.capabilities.location, partitions }, 'endure node started');
 
@@ -163,12 +254,21 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
   return {
     ingressUrl: listeners[0]!.url,
     adminUrl: listeners[1]!.url,
+    async reloadAuth() {
+      await Promise.all([auth.admin?.reload(), auth.ingress?.reload()]);
+    },
     close() {
       closing ??= (async () => {
+        auth.admin?.close();
+        auth.ingress?.close();
         await Promise.allSettled(listeners.map((l) => l.close()));
+        await subscriptions.close();
+        await query.close();
+        unobserve();
         timers.close();
         await invoker.close();
         await worker.close();
+        await tracing.close().catch((err: unknown) => logger.warn({ err }, 'exporting the last spans failed'));
         closeAllSessions();
         await backend.close();
         logger.info('endure node stopped');
@@ -183,6 +283,20 @@ function storeLocation(config: Config): StoreLocation {
   return config.store === null
     ? { kind: 'sqlite', path: join(config.dataDir, 'endure.db') }
     : { kind: 'postgres', url: config.store, schema: config.storeSchema };
+}
+
+/** What health endpoints say when the partitions cannot take commands. */
+function describeHealth(health: WorkerHealth): string | undefined {
+  switch (health.state) {
+    case 'accepting':
+      return undefined;
+    case 'refusing':
+      return `${health.error.message}; since ${new Date(health.since).toISOString()}, retrying`;
+    case 'broken':
+      return `the store failed to flush a commit to disk and refuses all work until restarted: ${
+        health.error instanceof Error ? health.error.message : String(health.error)
+      }`;
+  }
 }
 
 /** The partition count is fixed when the store is created. */

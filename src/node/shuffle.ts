@@ -17,6 +17,8 @@ export class Shuffle {
   constructor(
     private readonly submit: (partition: number, command: Command) => Promise<void>,
     private readonly logger: Logger,
+    /** Resolves once the partitions take commands again: when a refused delivery is retried. */
+    private readonly writable: () => Promise<void>,
   ) {}
 
   /** Called at start-up, for every partition, with the first outbox sequence not yet delivered. */
@@ -27,7 +29,10 @@ export class Shuffle {
   deliver(source: number, seq: number, message: OutboxMessage): void {
     this.submit(message.partition, message.command).then(
       () => this.#markDelivered(source, seq),
-      (err: unknown) => this.logger.error({ err, source, seq }, 'outbox delivery failed; retried at the next start'),
+      (err: unknown) => {
+        this.logger.warn({ err, source, seq }, 'outbox delivery failed; retrying once the store takes writes');
+        void this.writable().then(() => this.deliver(source, seq, message));
+      },
     );
   }
 
@@ -48,8 +53,16 @@ export class Shuffle {
     while (done.delete(upTo + 1)) upTo += 1;
     if (upTo === this.#truncatedTo.get(source)) return;
     this.#truncatedTo.set(source, upTo);
-    this.submit(source, { kind: 'outbox-delivered', upTo }).catch((err: unknown) =>
-      this.logger.error({ err, source, upTo }, 'truncating the outbox failed'),
-    );
+    this.#submitTruncation(source, upTo);
+  }
+
+  #submitTruncation(source: number, upTo: number): void {
+    this.submit(source, { kind: 'outbox-delivered', upTo }).catch((err: unknown) => {
+      this.logger.warn({ err, source, upTo }, 'truncating the outbox failed; retrying once the store takes writes');
+      void this.writable().then(() => {
+        // A later truncation covers this one.
+        if (this.#truncatedTo.get(source) === upTo) this.#submitTruncation(source, upTo);
+      });
+    });
   }
 }

@@ -36,6 +36,8 @@ export const TransportErrorCode = {
   StreamFailed: 'TRANSPORT_STREAM_FAILED',
   /** We tore the stream down ourselves. */
   Aborted: 'TRANSPORT_ABORTED',
+  /** The stream would hold more bytes than the node's invocation memory limit leaves. */
+  MemoryLimit: 'TRANSPORT_MEMORY_LIMIT',
 } as const;
 /** A transport error code. */
 export type TransportErrorCode = (typeof TransportErrorCode)[keyof typeof TransportErrorCode];
@@ -64,11 +66,15 @@ export class TransportError extends Error {
 export const DiscoveryErrorCode = {
   InvalidUrl: 'DISCOVERY_INVALID_URL',
   Unreachable: 'DISCOVERY_UNREACHABLE',
+  /** The endpoint did not answer in full within the discovery deadline. */
+  Timeout: 'DISCOVERY_TIMEOUT',
   /** HTTP/2 failed but the endpoint answers HTTP/1.1: it must be registered with use_http_11. */
   Http11Only: 'DISCOVERY_HTTP11_ONLY',
   BadStatus: 'DISCOVERY_BAD_STATUS',
   BadContentType: 'DISCOVERY_BAD_CONTENT_TYPE',
   InvalidManifest: 'DISCOVERY_INVALID_MANIFEST',
+  /** The answer is larger than any manifest Endure reads. */
+  ManifestTooLarge: 'DISCOVERY_MANIFEST_TOO_LARGE',
   UnsupportedProtocolVersion: 'DISCOVERY_UNSUPPORTED_PROTOCOL_VERSION',
 } as const;
 /** A discovery error code. */
@@ -77,20 +83,23 @@ export type DiscoveryErrorCode = (typeof DiscoveryErrorCode)[keyof typeof Discov
 const RESTATE_CODES: Record<DiscoveryErrorCode, string> = {
   DISCOVERY_INVALID_URL: 'META0003',
   DISCOVERY_UNREACHABLE: 'META0003',
+  DISCOVERY_TIMEOUT: 'META0003',
   DISCOVERY_HTTP11_ONLY: 'META0014',
   DISCOVERY_BAD_STATUS: 'META0003',
   DISCOVERY_BAD_CONTENT_TYPE: 'META0013',
   DISCOVERY_INVALID_MANIFEST: 'META0013',
+  DISCOVERY_MANIFEST_TOO_LARGE: 'META0013',
   DISCOVERY_UNSUPPORTED_PROTOCOL_VERSION: 'META0012',
 };
 
 /**
  * A deployment could not be discovered. `restateCode` is the META code Restate reports for the
- * same failure; the admin API answers such failures with status 500, as Restate does.
+ * same failure; the admin API answers such failures with `httpStatus`: 500, as Restate does,
+ * except 413 for an answer too large to be a manifest.
  */
 export class DiscoveryError extends Error {
   readonly restateCode: string;
-  readonly httpStatus = 500;
+  readonly httpStatus: number;
   /** The endpoint's HTTP status, when it answered. */
   readonly status: number | undefined;
 
@@ -102,6 +111,7 @@ export class DiscoveryError extends Error {
     super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'DiscoveryError';
     this.restateCode = RESTATE_CODES[code];
+    this.httpStatus = code === DiscoveryErrorCode.ManifestTooLarge ? 413 : 500;
     this.status = options.status;
   }
 }

@@ -1,8 +1,9 @@
 /**
  * The service protocol, server side: framing, message schemas, version negotiation, endpoint
- * discovery, and the transports that carry an invocation's messages (HTTP/2 bidi streams and
- * request/response over HTTP/2 or HTTP/1.1). It knows nothing of partitions, journals or the
- * store, and never decides what a message means: that belongs to the invoker and the worker.
+ * discovery, the transports that carry an invocation's messages (HTTP/2 bidi streams and
+ * request/response over HTTP/2 or HTTP/1.1), and the request identity that signs them. It
+ * knows nothing of partitions, journals or the store, and never decides what a message means:
+ * that belongs to the invoker and the worker.
  */
 export {
   MessageType,
@@ -22,6 +23,7 @@ export {
   type SchemaOf,
   type MessageOf,
   isKnownMessageType,
+  isJournaledCommand,
   schemaForType,
   messageTypeName,
   encodeMessage,
@@ -53,9 +55,18 @@ export {
   invokeUrl,
   type InvocationStream,
   type InvocationStreamOptions,
+  type ByteBudget,
 } from './transport.ts';
 export {
+  RequestIdentity,
+  RequestIdentityError,
+  identityHeaders,
+  audienceOf,
+} from './identity.ts';
+export { safeExcerpt } from './excerpt.ts';
+export {
   discoverEndpoint,
+  MAX_MANIFEST_BYTES,
   type DiscoverOptions,
   type EndpointManifest,
   type ServiceManifest,

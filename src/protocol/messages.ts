@@ -1,7 +1,7 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import { ProtocolError, ProtocolErrorCode } from './errors.ts';
-import { encodeFrame, MessageType, type Frame } from './framing.ts';
+import { encodeFrame, isCommand, isCustomEntry, MessageType, type Frame } from './framing.ts';
 import * as pb from './generated/endure/protocol_pb.ts';
 
 /** The schema of each message type's body. */
@@ -59,6 +59,15 @@ const NAMES = new Map<number, string>(Object.entries(MessageType).map(([name, co
 /** Whether Endure knows the body schema of this type (custom entries are opaque: false). */
 export function isKnownMessageType(type: number): type is KnownMessageType {
   return Object.hasOwn(MESSAGE_SCHEMAS, type);
+}
+
+/**
+ * Whether a command a service sends is journaled: a command type of the protocol, or a custom
+ * entry (0xFC00–0xFFFF, opaque by the spec). The protocol has no optional or ignorable message
+ * types, so any other code in the command range is unknown and a protocol violation.
+ */
+export function isJournaledCommand(type: number): boolean {
+  return isCustomEntry(type) || (isCommand(type) && isKnownMessageType(type));
 }
 
 /** The body schema of a message type; undefined for custom entries and unknown types. */

@@ -2,7 +2,8 @@ import { Agent, request as httpRequest, type ClientRequest, type IncomingHttpHea
 import { connect as netConnect } from 'node:net';
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { ProtocolError, TransportError, TransportErrorCode } from './errors.ts';
-import { FrameDecoder, type Frame } from './framing.ts';
+import { FrameDecoder, MAX_FRAME_BYTES, type Frame } from './framing.ts';
+import { identityHeaders, type RequestIdentity } from './identity.ts';
 import { contentTypeFor, versionOfContentType } from './version.ts';
 
 /** How to reach one handler of a deployment. */
@@ -20,6 +21,22 @@ export interface InvocationStreamOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Aborting it tears the stream down, like `abort()`. */
   readonly signal?: AbortSignal;
+  /** Signs the request (Restate's request identity); without it the request says `unsigned`. */
+  readonly identity?: RequestIdentity | undefined;
+  /** Bytes of partial frames held while they arrive are drawn from it (shared by all streams). */
+  readonly budget?: ByteBudget;
+}
+
+/** An allowance of bytes shared by many streams; the invoker owns the node's. */
+export interface ByteBudget {
+  /** The allowance in bytes. */
+  readonly limit: number;
+  /** Bytes reserved now. */
+  readonly used: number;
+  /** Takes n bytes if they fit and returns true; takes nothing and returns false if not. */
+  tryReserve(n: number): boolean;
+  /** Gives n reserved bytes back. */
+  release(n: number): void;
 }
 
 /** One invocation attempt's message stream with an SDK. */
@@ -40,10 +57,22 @@ const sessions = new Map<string, ClientHttp2Session>();
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
 /**
+ * Node refuses new streams on a session (RST_STREAM with ENHANCE_YOUR_CALM) while the data it
+ * holds for it passes `maxSessionMemory`, 10 MB by default: less than one request body the
+ * ingress accepts, so a single large invocation used to lock every other invocation of the
+ * deployment out. The session gets room for two of the largest frames Endure exchanges (in MB,
+ * Node's unit); should it still run out, it is dropped like any failed session.
+ */
+const SESSION_MEMORY_MB = Math.ceil((2 * (MAX_FRAME_BYTES + 1024 * 1024)) / 1_000_000);
+
+/**
  * One HTTP/2 session per deployment origin, multiplexing every invocation stream: a TCP
- * connection per attempt would dominate latency. A session that closes, fails or receives
- * GOAWAY leaves the pool, and the next request connects anew; streams already open on it
- * finish (or fail) on their own. Sessions are unref'd: they never keep the process alive.
+ * connection per attempt would dominate latency. A session that closes or receives GOAWAY
+ * leaves the pool, and the next request connects anew; streams already open on it finish (or
+ * fail) on their own. A session-level failure (an error, a connection-level protocol error, a
+ * stream refused for lack of session memory) is fatal to the session: it is destroyed, the
+ * attempts on it fail and are retried on a new one. Sessions are unref'd: they never keep the
+ * process alive.
  */
 function sessionFor(origin: string): ClientHttp2Session {
   const existing = sessions.get(origin);
@@ -51,6 +80,7 @@ function sessionFor(origin: string): ClientHttp2Session {
   const { hostname, port } = new URL(origin);
   const session = connect(origin, {
     peerMaxConcurrentStreams: 10_000,
+    maxSessionMemory: SESSION_MEMORY_MB,
     // Invocation streams exchange small frames back and forth: never let Nagle hold one back.
     createConnection: () => netConnect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || 80), noDelay: true }),
   });
@@ -59,11 +89,20 @@ function sessionFor(origin: string): ClientHttp2Session {
     if (sessions.get(origin) === session) sessions.delete(origin);
   };
   session.on('close', drop);
-  session.on('error', drop); // the streams on it get the error too
+  session.on('error', () => dropSession(origin, session)); // the streams on it get the error too
+  session.on('frameError', (_type: number, _code: number, streamId: number) => {
+    if (streamId === 0) dropSession(origin, session);
+  });
   session.on('goaway', drop);
   session.unref();
   sessions.set(origin, session);
   return session;
+}
+
+/** Takes a failed session out of the pool and destroys it, with every stream still on it. */
+function dropSession(origin: string, session: ClientHttp2Session): void {
+  if (sessions.get(origin) === session) sessions.delete(origin);
+  if (!session.destroyed) session.destroy();
 }
 
 /** Closes every pooled connection (at shutdown). Later streams open new ones. */
@@ -95,11 +134,12 @@ export function invokeUrl(base: string, service: string, handler: string): URL {
 export function openInvocationStream(opts: InvocationStreamOptions): InvocationStream {
   const url = invokeUrl(opts.url, opts.service, opts.handler);
   const contentType = contentTypeFor(opts.protocolVersion);
-  const headers = { ...(opts.headers ?? {}), 'content-type': contentType, accept: contentType };
+  const headers = { ...(opts.headers ?? {}), ...identityHeaders(opts.identity, url.pathname), 'content-type': contentType, accept: contentType };
   const requestResponse = opts.mode === 'request-response' || opts.useHttp11 === true;
   const stream = opts.useHttp11
     ? new Http1Stream(url, headers, opts.protocolVersion)
     : new Http2Stream(url, headers, opts.protocolVersion, requestResponse);
+  stream.budget = opts.budget;
   const signal = opts.signal;
   if (signal) {
     if (signal.aborted) stream.abort(abortReason(signal));
@@ -127,6 +167,8 @@ function abortReason(signal: AbortSignal): string {
 abstract class BaseStream implements InvocationStream {
   /** Called once when the stream is done either way (used to detach the abort signal). */
   onSettled: (() => void) | undefined;
+  /** Where the bytes of frames still arriving are reserved; unbounded without one. */
+  budget: ByteBudget | undefined;
   protected inputEnded = false;
   protected failure: TransportError | undefined;
   readonly #response: Promise<AsyncIterable<Uint8Array>>;
@@ -169,15 +211,37 @@ abstract class BaseStream implements InvocationStream {
     try {
       const body = await this.#response;
       const decoder = new FrameDecoder();
+      const budget = this.budget;
+      // Bytes reserved for what the decoder holds: a chunk is reserved as it arrives and
+      // released once it has left as whole frames.
+      let held = 0;
       try {
         for await (const chunk of body) {
-          for (const frame of decoder.push(chunk)) yield frame;
+          if (budget && !budget.tryReserve(chunk.length)) {
+            this.fail(
+              new TransportError(
+                TransportErrorCode.MemoryLimit,
+                `the invocation memory limit of ${budget.limit} bytes is used up (${budget.used} held by invocation streams): ` +
+                  `this stream holds ${held} bytes of an incomplete message and received ${chunk.length} more`,
+              ),
+            );
+            this.teardown();
+            throw this.failure;
+          }
+          held += chunk.length;
+          const frames = decoder.push(chunk);
+          budget?.release(held - decoder.pending);
+          held = decoder.pending;
+          for (const frame of frames) yield frame;
         }
       } catch (err) {
         if (this.failure) throw this.failure;
         if (err instanceof TransportError) throw err;
         if (err instanceof ProtocolError) throw err;
         throw new TransportError(TransportErrorCode.StreamFailed, `the response broke off: ${errorText(err)}`, { cause: err });
+      } finally {
+        budget?.release(held);
+        held = 0;
       }
       if (this.failure) throw this.failure;
       if (decoder.pending > 0) {
@@ -252,8 +316,10 @@ class Http2Stream extends BaseStream {
     super(url, version);
     this.#buffered = requestResponse ? [] : undefined;
     let req: ClientHttp2Stream;
+    let session: ClientHttp2Session;
     try {
-      req = sessionFor(url.origin).request({ ':method': 'POST', ':path': url.pathname + url.search, ...headers }, { endStream: false });
+      session = sessionFor(url.origin);
+      req = session.request({ ':method': 'POST', ':path': url.pathname + url.search, ...headers }, { endStream: false });
     } catch (err) {
       // The session is already unusable (e.g. destroyed in the same tick): report, don't throw.
       sessions.delete(url.origin);
@@ -267,12 +333,26 @@ class Http2Stream extends BaseStream {
       responded = true;
       this.onResponseHead(Number(h[':status']), headerText(h['content-type']), req);
     });
+    // A stream refused for lack of session memory says the whole session is spent.
+    const exhausted = () => {
+      if (req.rstCode !== constants.NGHTTP2_ENHANCE_YOUR_CALM) return false;
+      dropSession(url.origin, session);
+      this.fail(
+        new TransportError(
+          TransportErrorCode.Unreachable,
+          `the HTTP/2 session to ${url.origin} ran out of memory (stream reset with ENHANCE_YOUR_CALM); it is closed and the next attempt opens a new one`,
+        ),
+      );
+      return true;
+    };
     req.on('error', (err) => {
+      if (exhausted()) return;
       const code = responded ? TransportErrorCode.StreamFailed : TransportErrorCode.Unreachable;
       const what = responded ? 'the response broke off' : `cannot reach ${url.origin}`;
       this.fail(new TransportError(code, `${what}: ${errorText(err)}`, { cause: err }));
     });
     req.once('close', () => {
+      if (exhausted()) return;
       if (!responded) {
         this.fail(new TransportError(TransportErrorCode.Unreachable, `the stream to ${url.origin} closed before a response (code ${req.rstCode ?? 0})`));
       }

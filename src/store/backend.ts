@@ -5,6 +5,8 @@
  */
 import type { MetadataStore } from './metadata.ts';
 import type { PartitionStore } from './partition.ts';
+import type { QueryAttempt, QueryEngine } from './query.ts';
+import type { SubscriptionStore } from './subscriptions.ts';
 
 /** The SQL dialects Endure stores data in. */
 export const DIALECTS = ['sqlite', 'postgres'] as const;
@@ -19,6 +21,8 @@ export interface StoreCapabilities {
   readonly location: string;
   /** True when several Endure nodes may open the same store (PostgreSQL); false for a local file. */
   readonly sharedByNodes: boolean;
+  /** True when `POST /query` runs SQL over this store; false when its engine refuses (501). */
+  readonly sqlIntrospection: boolean;
 }
 
 /** An open store. */
@@ -26,6 +30,12 @@ export interface StoreBackend {
   readonly capabilities: StoreCapabilities;
   readonly partitions: PartitionStore;
   readonly metadata: MetadataStore;
+  readonly subscriptions: SubscriptionStore;
+  /**
+   * The engine of `POST /query` over this store; `attempts` is what the invoker knows of the
+   * invocations it runs. Closed by its caller, before the backend.
+   */
+  openQueryEngine(attempts: () => readonly QueryAttempt[]): QueryEngine;
   /**
    * The partition count, fixed when the store was created: the first call records `requested`;
    * later calls (later starts) return the recorded count whatever they ask for.
@@ -39,3 +49,12 @@ export interface StoreBackend {
 export type StoreLocation =
   | { readonly kind: 'sqlite'; readonly path: string }
   | { readonly kind: 'postgres'; readonly url: string; readonly schema: string };
+
+/** How to open a store. */
+export interface OpenStoreOptions {
+  /**
+   * Check an existing SQLite database's pages before starting (PRAGMA quick_check); default
+   * true. PostgreSQL checks its own pages: the option does not apply to it.
+   */
+  readonly integrityCheck?: boolean;
+}

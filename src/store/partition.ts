@@ -5,6 +5,7 @@
  */
 import type { PartitionLog } from '../log/index.ts';
 import type { LeaseStore } from './leases.ts';
+import type { ScheduleRecord } from '../schedule/model.ts';
 import type { InvocationResult, InvocationStatus, TimerPayload } from '../worker/model.ts';
 
 /** One journal entry: a command or a notification, as its protobuf body. */
@@ -96,6 +97,10 @@ export interface PartitionTx {
    * epoch here commits under that epoch or not at all (fencing, rule 4).
    */
   lockEpoch(partition: number): Promise<number | undefined>;
+
+  getSchedule(partition: number, id: string): Promise<ScheduleRecord | undefined>;
+  putSchedule(partition: number, record: ScheduleRecord): Promise<void>;
+  deleteSchedule(partition: number, id: string): Promise<void>;
 }
 
 /** Reads outside an apply: used by the leader's services (invoker, timers, shuffle) and the ingress. */
@@ -116,6 +121,9 @@ export interface PartitionReader {
   listTimers(partition: number, window?: { after: number; upTo: number }): Promise<TimerRecord[]>;
   listOutbox(partition: number): Promise<{ seq: number; payload: Uint8Array }[]>;
   getFsm(partition: number): Promise<FsmRecord>;
+  getSchedule(partition: number, id: string): Promise<ScheduleRecord | undefined>;
+  /** The schedules of a partition, by id. */
+  listSchedules(partition: number): Promise<ScheduleRecord[]>;
 }
 
 /** The partition store: serialized transactions plus reads, and the partitions' leases. */

@@ -1,3 +1,5 @@
+import { recordTimerFired } from '../common/metrics.ts';
+
 /** A timer the service waits for. */
 interface Entry {
   readonly partition: number;
@@ -104,6 +106,7 @@ export class TimerService {
       // Skip entries superseded by a later schedule of the same timer.
       if (this.#live.get(id) !== top.fireAt) continue;
       this.#live.delete(id);
+      recordTimerFired(now - top.fireAt);
       this.fire(top.partition, top.key, now);
     }
     this.#arm();

@@ -16,3 +16,4 @@ export {
   idempotentInvocationId,
 } from './ids.ts';
 export { parseAwakeableId } from './awakeable.ts';
+export { stateVersion } from './state-version.ts';

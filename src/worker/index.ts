@@ -4,7 +4,7 @@
  * decides; it never performs I/O besides the store, and its actions are carried out by the
  * leader only after the commit (DESIGN.md §3).
  */
-export { Worker } from './processor.ts';
+export { Worker, type WorkerHealth } from './processor.ts';
 export { NotLeaderError, type Leadership } from './leadership.ts';
 export { apply, type ApplyContext } from './state-machine.ts';
 

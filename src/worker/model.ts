@@ -3,6 +3,7 @@
  * records (its main state) and actions (its output, carried out by the leader after commit).
  * Everything here is plain data so it can be written to the log and the store as is.
  */
+import type { ScheduleSpec } from '../schedule/model.ts';
 
 /** How a service is addressed. */
 export type ServiceType = 'SERVICE' | 'VIRTUAL_OBJECT' | 'WORKFLOW';
@@ -26,7 +27,9 @@ export type Sink =
       readonly completionId: number;
       /** Notification type to journal; defaults to CallCompletionNotification. */
       readonly notificationType?: number;
-    };
+    }
+  /** A schedule tracking the invocation of one of its ticks (overlap policy). */
+  | { readonly kind: 'schedule'; readonly id: string; readonly partition: number };
 
 /** A sink on an ingress or admin request of some node. */
 export type IngressSink = Extract<Sink, { kind: 'ingress' }>;
@@ -85,6 +88,8 @@ export type Command =
       readonly now: number;
       /** For calls and sends: the resolved callee (absent when the callee is unknown). */
       readonly callee?: ResolvedTarget;
+      /** For calls and sends, when traced: the W3C traceparent the callee's invocation hangs under. */
+      readonly traceparent?: string;
     }
   | {
       readonly kind: 'run-completion';
@@ -135,7 +140,41 @@ export type Command =
       readonly sink: Sink;
       readonly dedup?: Dedup;
     }
-  | { readonly kind: 'outbox-delivered'; readonly upTo: number };
+  | { readonly kind: 'outbox-delivered'; readonly upTo: number }
+  | {
+      /** An operator replaces a key's whole state (Restate's external state mutation). */
+      readonly kind: 'state-mutation';
+      readonly service: string;
+      readonly key: string;
+      readonly entries: readonly (readonly [Uint8Array, Uint8Array])[];
+      /** The state version the operator saw; the mutation applies only if it still holds. */
+      readonly version?: string;
+      readonly sink?: IngressSink;
+      readonly dedup?: Dedup;
+    }
+  | ScheduleCommand;
+
+/** Commands on a schedule (schedule/index.ts): by operators, the timer, and its own invocations. */
+export type ScheduleOp = 'put' | 'delete' | 'pause' | 'resume' | 'trigger' | 'backfill' | 'tick' | 'done';
+
+/** A command on the schedule `id`, applied by the partition that owns hash(id). */
+export interface ScheduleCommand {
+  readonly kind: 'schedule';
+  readonly op: ScheduleOp;
+  readonly id: string;
+  readonly now: number;
+  /** For put: the new definition. */
+  readonly spec?: ScheduleSpec;
+  /** For tick, trigger, backfill: the target resolved when the command was made; absent if unknown. */
+  readonly target?: ResolvedTarget;
+  /** For backfill: the time range, both ends included. */
+  readonly from?: number;
+  readonly to?: number;
+  /** For done: the tick's invocation that completed. */
+  readonly invocationId?: string;
+  readonly sink?: IngressSink;
+  readonly dedup?: Dedup;
+}
 
 /** Lifecycle of an invocation as the partition sees it. */
 export type InvocationPhase = 'scheduled' | 'inboxed' | 'invoked' | 'suspended' | 'paused' | 'completed';
@@ -164,7 +203,9 @@ export interface InvocationStatus {
 export type TimerPayload =
   | { readonly kind: 'sleep'; readonly id: string; readonly completionId: number }
   | { readonly kind: 'scheduled-invoke'; readonly id: string }
-  | { readonly kind: 'cleanup'; readonly id: string };
+  | { readonly kind: 'cleanup'; readonly id: string }
+  /** The next tick of schedule `id`. */
+  | { readonly kind: 'schedule'; readonly id: string };
 
 
 /** Messages from one partition to another, delivered by the leader's shuffle. */
@@ -179,6 +220,8 @@ export type IngressAnswer =
   | { readonly kind: 'accepted'; readonly id: string; readonly previously: boolean }
   | { readonly kind: 'not-found'; readonly id: string }
   | { readonly kind: 'not-ready'; readonly id: string }
+  /** Outcome of a state mutation; `busy` names the invocation holding the key. */
+  | { readonly kind: 'state'; readonly outcome: 'done' | 'busy' | 'version-mismatch'; readonly holder?: string }
   /** Outcome of an operator command. */
   | {
       readonly kind: 'op';

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
+import { recordAppend, recordCommit } from '../common/metrics.ts';
 import type { Partitioner } from '../sharding/index.ts';
-import type { PartitionStore, PartitionTx } from '../store/index.ts';
+import { StoreUnavailableError, type PartitionStore, type PartitionTx } from '../store/index.ts';
 import { decodeCommand, encodeCommand } from '../log/index.ts';
 import type { Action, Command } from './model.ts';
 import { NotLeaderError, type Leadership } from './leadership.ts';
@@ -15,6 +16,22 @@ interface Pending {
 
 /** How many applied records each partition keeps in its log, for inspection. */
 const LOG_TAIL = 1000;
+
+/** Delays between probes of a store that refused a commit: from the first to the cap. */
+const PROBE_FIRST_MS = 100;
+const PROBE_MAX_MS = 2000;
+/**
+ * A refusal this soon after the last one ended continues its backoff. A nearly full disk takes
+ * small writes (the probe) and refuses larger ones: without this, every small success would
+ * restart the refused submitters at the first, shortest delay.
+ */
+const PROBE_MEMORY_MS = 30_000;
+
+/** Whether the worker takes commands; see {@link Worker}. */
+export type WorkerHealth =
+  | { readonly state: 'accepting' }
+  | { readonly state: 'refusing'; readonly since: number; readonly error: StoreUnavailableError }
+  | { readonly state: 'broken'; readonly error: unknown };
 
 /**
  * The partition processors of the partitions this node leads, sharing one commit loop.
@@ -31,7 +48,16 @@ const LOG_TAIL = 1000;
  * a partition whose lease moved on are refused with NotLeaderError and write nothing, and no
  * takeover can commit until the batch has.
  *
- * States: idle → flushing → idle; `close` drains and then rejects new submits.
+ * A commit the store refuses (disk full, I/O error) leaves nothing half-done: the batch rolled
+ * back, so its LSNs are handed out again and every submitter gets a StoreUnavailableError — and
+ * so does every command queued behind it, and every submit until a probe commit succeeds. That
+ * is what lets a submitter whose command failed rely on none of its later commands (sent
+ * before it learned of the failure) being applied without it: an attempt's journal keeps no
+ * gaps. Submitters retry what was refused (see `writable`) or hand the 503 to their client.
+ *
+ * States: idle → flushing → idle, while accepting; accepting → refusing (probe with backoff)
+ * → accepting; a failed flush to disk makes the worker broken for good (what was flushed is
+ * unknown, so nothing may be acknowledged any more). `close` drains and then rejects new submits.
  */
 export class Worker {
   #pending: Pending[] = [];
@@ -41,6 +67,8 @@ export class Worker {
   readonly #lsn = new Map<number, number>();
   readonly #applied = new Map<number, number>();
   readonly #trimmed = new Map<number, number>();
+  /** Per partition, the last LSN whose batch is durable and acknowledged. */
+  readonly #durable = new Map<number, number>();
   /** Settles when every committed batch has been acknowledged. */
   #acked: Promise<void> = Promise.resolve();
   /** Set when the disk refused a flush: nothing can be acknowledged any more. */
@@ -50,6 +78,12 @@ export class Worker {
    * (a connection lost around COMMIT), so their next LSN is read from the store, not assumed.
    */
   readonly #resync = new Set<number>();
+  /** Set while the store refuses commits; cleared by a successful commit. */
+  #refusing: { since: number; error: StoreUnavailableError; delayMs: number; timer: NodeJS.Timeout | undefined } | undefined;
+  /** When the last refusal ended, and the probe delay it had reached. */
+  #lastRefusal = { endedAt: Number.NEGATIVE_INFINITY, delayMs: PROBE_FIRST_MS };
+  /** Resolved (and replaced) whenever the worker goes from refusing to accepting. */
+  #writable = gate();
 
   constructor(
     private readonly store: PartitionStore,
@@ -81,19 +115,55 @@ export class Worker {
       });
       this.#lsn.set(p, last);
       this.#applied.set(p, last);
+      this.#durable.set(p, last);
       // Actions of records replayed here are re-derived by the leader's start-up scan.
       void actions;
     }
   }
 
-  /** Appends `command` to `partition`'s log and applies it; resolves once durable and applied. */
+  /**
+   * Appends `command` to `partition`'s log and applies it; resolves once durable and applied.
+   * Rejects with StoreUnavailableError, without applying it, while the store refuses writes.
+   */
   submit(partition: number, command: Command): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('worker is closed'));
     if (this.#broken !== undefined) return Promise.reject(this.#broken);
+    if (this.#refusing) return Promise.reject(this.#refusing.error);
     return new Promise((resolve, reject) => {
       this.#pending.push({ partition, command, resolve, reject });
       this.#schedule();
     });
+  }
+
+  /** Whether submits are taken now, and if not, why. */
+  health(): WorkerHealth {
+    if (this.#broken !== undefined) return { state: 'broken', error: this.#broken };
+    if (this.#refusing) return { state: 'refusing', since: this.#refusing.since, error: this.#refusing.error };
+    return { state: 'accepting' };
+  }
+
+  /**
+   * Resolves once the worker accepts submits (at once if it does): what a submitter whose
+   * command was refused waits for before trying again. Never resolves once the worker is
+   * broken or closed.
+   */
+  writable(): Promise<void> {
+    if (this.#closed || this.#broken !== undefined) return new Promise(() => undefined);
+    return this.#refusing ? this.#writable.opened : Promise.resolve();
+  }
+
+  /** Per partition: the last LSN appended and the last one applied and durable (for metrics). */
+  progress(): { partition: number; appended: number; applied: number }[] {
+    const out = [];
+    for (let p = 0; p < this.partitioner.partitions; p++) {
+      out.push({ partition: p, appended: this.#lsn.get(p) ?? 0, applied: this.#durable.get(p) ?? 0 });
+    }
+    return out;
+  }
+
+  /** Commands submitted and not yet taken into a batch. */
+  get pendingCount(): number {
+    return this.#pending.length;
   }
 
   /** Waits for in-flight batches and refuses new submits. */
@@ -105,6 +175,7 @@ export class Worker {
     }
     await this.#acked;
     this.#closed = true;
+    if (this.#refusing?.timer) clearTimeout(this.#refusing.timer);
   }
 
   #schedule(): void {
@@ -128,6 +199,7 @@ export class Worker {
     const touched = new Set<number>();
     const resynced = new Map<number, number>();
     let durable: Promise<void>;
+    const startedAt = performance.now();
     try {
       ({ durable } = await this.store.commit(async (tx) => {
         for (const p of new Set(batch.map((e) => e.partition))) {
@@ -136,7 +208,7 @@ export class Worker {
           this.#lsn.set(p, appliedLsn);
           resynced.set(p, appliedLsn);
         }
-        const fenced = await this.#fence(tx, batch);
+        const fenced = await this.#fence(tx, [...new Set(batch.map((e) => e.partition))]);
         for (const entry of batch) {
           const p = entry.partition;
           const stale = fenced.get(p);
@@ -154,6 +226,8 @@ export class Worker {
             touched.add(p);
             actions.push(...produced);
           } catch (err) {
+            // The store refusing a write is no verdict on this command: the batch fails whole.
+            if (err instanceof StoreUnavailableError) throw err;
             failed.set(entry, err);
           }
         }
@@ -164,14 +238,20 @@ export class Worker {
         }
       }));
     } catch (err) {
-      // The batch did not commit, or its outcome is unknown: fail every submitter (producers
-      // retry, and deduplication absorbs a retry of what did commit) and re-read the LSNs.
+      // The batch did not commit, or its outcome is unknown (a connection lost around COMMIT):
+      // forget the LSNs it used and re-read them from the store before the next batch, fail
+      // every submitter, and every command queued behind the batch (see the class comment).
+      // Producers retry, and deduplication absorbs a retry of what did commit.
       for (const p of [...touched, ...resynced.keys()]) {
         this.#lsn.set(p, this.#applied.get(p) ?? 0);
         this.#resync.add(p);
       }
-      this.logger.error({ err }, 'commit of a batch failed');
-      for (const e of batch) e.reject(err);
+      const refused = StoreUnavailableError.from(err);
+      const queued = this.#pending;
+      this.#pending = [];
+      this.#refuse(refused, batch.length + queued.length);
+      for (const e of batch) e.reject(refused);
+      for (const e of queued) e.reject(refused);
       return;
     }
     for (const [p, lsn] of resynced) {
@@ -179,10 +259,17 @@ export class Worker {
       this.#resync.delete(p);
     }
     for (const p of touched) this.#applied.set(p, this.#lsn.get(p) ?? 0);
+    const applied = [...touched].map((p) => [p, this.#lsn.get(p) ?? 0] as const);
     // The next batch may commit while this one flushes to disk; answers and actions wait for
     // durability, in commit order (durable promises resolve in order).
     this.#acked = this.#acked.then(
-      () => durable.then(() => this.#acknowledge(batch, failed, actions, touched)),
+      () =>
+        durable.then(() => {
+          recordCommit(batch.length, (performance.now() - startedAt) / 1000);
+          for (const e of batch) if (!failed.has(e)) recordAppend(e.command.kind);
+          for (const [p, lsn] of applied) this.#durable.set(p, lsn);
+          this.#acknowledge(batch, failed, actions, touched);
+        }),
       () => undefined,
     ).catch((err: unknown) => {
       this.#broken = err;
@@ -192,14 +279,13 @@ export class Worker {
   }
 
   /**
-   * Locks and checks the lease epoch of every partition in the batch (all at once: the reads
-   * travel together); returns the error for each partition this node does not lead any more.
+   * Locks and checks the lease epoch of each of `partitions` (all at once: the reads travel
+   * together); returns the error for each partition this node does not lead any more.
    */
-  async #fence(tx: PartitionTx, batch: Pending[]): Promise<Map<number, NotLeaderError>> {
+  async #fence(tx: PartitionTx, partitions: number[]): Promise<Map<number, NotLeaderError>> {
     const stale = new Map<number, NotLeaderError>();
     const leadership = this.leadership;
     if (!leadership) return stale;
-    const partitions = [...new Set(batch.map((e) => e.partition))];
     const epochs = await Promise.all(partitions.map((p) => tx.lockEpoch(p)));
     partitions.forEach((p, i) => {
       const believed = leadership.epochOf(p);
@@ -207,6 +293,68 @@ export class Worker {
       if (believed === undefined || believed !== current) stale.set(p, new NotLeaderError(p, believed, current));
     });
     return stale;
+  }
+
+  /** Enters (or stays in) the refusing state, and keeps probing the store until it accepts a write. */
+  #refuse(error: StoreUnavailableError, dropped: number): void {
+    if (this.#refusing) {
+      this.#refusing.error = error;
+      return;
+    }
+    this.logger.error({ err: error, commands: dropped }, 'the store refused a commit; refusing commands until it accepts writes again');
+    const now = Date.now();
+    const delayMs = now - this.#lastRefusal.endedAt < PROBE_MEMORY_MS ? this.#lastRefusal.delayMs : PROBE_FIRST_MS;
+    this.#refusing = { since: now, error, delayMs, timer: undefined };
+    this.#scheduleProbe();
+  }
+
+  #scheduleProbe(): void {
+    const refusing = this.#refusing;
+    if (!refusing || this.#closed) return;
+    refusing.timer = setTimeout(() => void this.#probe(), refusing.delayMs);
+    refusing.timer.unref();
+    refusing.delayMs = Math.min(refusing.delayMs * 2, PROBE_MAX_MS);
+  }
+
+  /**
+   * Tries a write that changes nothing — one partition's fsm record, rewritten as it is — to
+   * learn whether the store takes writes again. The partition is one this worker leads, and the
+   * probe is fenced like any other commit: it never writes to a partition another node leads.
+   * Submits stay refused meanwhile, so no command can slip in ahead of a submitter that has not
+   * yet seen its own command refused.
+   */
+  async #probe(): Promise<void> {
+    const refusing = this.#refusing;
+    if (!refusing || this.#closed) return;
+    try {
+      const { durable } = await this.store.commit(async (tx) => {
+        const p = this.#probePartition();
+        if (p === undefined) return;
+        const stale = (await this.#fence(tx, [p])).get(p);
+        if (stale) throw stale;
+        await tx.putFsm(p, await tx.getFsm(p));
+      });
+      await durable;
+    } catch (err) {
+      refusing.error = StoreUnavailableError.from(err);
+      this.logger.debug({ err }, 'the store still refuses writes');
+      this.#scheduleProbe();
+      return;
+    }
+    this.#refusing = undefined;
+    this.#lastRefusal = { endedAt: Date.now(), delayMs: refusing.delayMs };
+    this.logger.warn({ refusedForMs: Date.now() - refusing.since }, 'the store accepts writes again');
+    const writable = this.#writable;
+    this.#writable = gate();
+    writable.open();
+  }
+
+  /** A partition this worker leads (without a leadership it leads them all), if any. */
+  #probePartition(): number | undefined {
+    const leadership = this.leadership;
+    if (!leadership) return 0;
+    for (let p = 0; p < this.partitioner.partitions; p++) if (leadership.epochOf(p) !== undefined) return p;
+    return undefined;
   }
 
   #acknowledge(batch: Pending[], failed: Map<Pending, unknown>, actions: Action[], touched: Set<number>): void {
@@ -232,4 +380,11 @@ export class Worker {
       }
     }
   }
+}
+
+/** A promise opened from outside (Node 20 has no Promise.withResolvers). */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
 }

@@ -2,8 +2,9 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { MessageType, pb } from '../protocol/index.ts';
 import type { Partitioner } from '../sharding/index.ts';
 import type { PartitionTx } from '../store/index.ts';
-import { IdDecodeError, deriveInvocationId, formatInvocationId, idempotentInvocationId, parseAwakeableId, parseInvocationId, workflowRunId } from '../types/index.ts';
+import { IdDecodeError, deriveInvocationId, formatInvocationId, idempotentInvocationId, parseAwakeableId, parseInvocationId, stateVersion, workflowRunId } from '../types/index.ts';
 import { encodeCommand } from '../log/index.ts';
+import { applySchedule, type ScheduleHost } from './schedules.ts';
 import type {
   Action,
   Command,
@@ -82,7 +83,22 @@ class Apply {
         return this.#attach(cmd.id, cmd.mode, cmd.sink);
       case 'outbox-delivered':
         return this.tx.deleteOutboxUpTo(this.ctx.partition, cmd.upTo);
+      case 'state-mutation':
+        return this.#stateMutation(cmd);
+      case 'schedule':
+        return applySchedule(this.#scheduleHost(), cmd);
     }
+  }
+
+  #scheduleHost(): ScheduleHost {
+    return {
+      tx: this.tx,
+      partition: this.ctx.partition,
+      partitionOfInvocation: (id) => this.ctx.partitioner.partitionOfInvocation(id),
+      outbox: (m) => this.#outbox(m),
+      putTimer: (key, fireAt, payload) => this.#putTimer(key, fireAt, payload),
+      answer: (sink, answer) => this.#answer(sink, answer),
+    };
   }
 
   /** Deduplication (rule 5): true the first time a producer's sequence number is seen. */
@@ -247,7 +263,7 @@ class Apply {
           await this.#callResponse(status.id, m.resultCompletionId, UNKNOWN_TARGET, undefined, status);
           break;
         }
-        await this.#sendInvocation(cmd.callee, childId, m.parameter, m.headers, m.idempotencyKey, cmd.now, undefined, {
+        await this.#sendInvocation(cmd.callee, childId, m.parameter, traced(m.headers, cmd.traceparent), m.idempotencyKey, cmd.now, undefined, {
           kind: 'invocation',
           id: status.id,
           partition: this.ctx.partition,
@@ -261,7 +277,7 @@ class Apply {
         await this.#notifyInvocationId(status, m.invocationIdNotificationIdx, childId);
         if (!cmd.callee) break;
         const at = Number(m.invokeTime);
-        await this.#sendInvocation(cmd.callee, childId, m.parameter, m.headers, m.idempotencyKey, cmd.now, at > 0 ? at : undefined, undefined);
+        await this.#sendInvocation(cmd.callee, childId, m.parameter, traced(m.headers, cmd.traceparent), m.idempotencyKey, cmd.now, at > 0 ? at : undefined, undefined);
         break;
       }
       case MessageType.OutputCommand: {
@@ -585,7 +601,7 @@ class Apply {
     status.completedAt = now;
     status.modifiedAt = now;
     status.waiting = undefined;
-    for (const sink of status.sinks) await this.#deliver(sink, id, result);
+    for (const sink of status.sinks) await this.#deliver(sink, id, result, now);
     status.sinks = [];
     await this.tx.putInvocation(status);
     // The input stays: restart-as-new needs it. The rest of the journal goes.
@@ -614,9 +630,14 @@ class Apply {
     }
   }
 
-  async #deliver(sink: Sink, id: string, result: InvocationResult): Promise<void> {
+  async #deliver(sink: Sink, id: string, result: InvocationResult, now = 0): Promise<void> {
     if (sink.kind === 'ingress') {
       this.actions.push({ kind: 'answer', sink, answer: { kind: 'result', id, result } });
+      return;
+    }
+    if (sink.kind === 'schedule') {
+      // The schedule learns that its tick's invocation ended (overlap policy).
+      await this.#outbox({ partition: sink.partition, command: { kind: 'schedule', op: 'done', id: sink.id, invocationId: id, now } });
       return;
     }
     // Awaited by another invocation: goes through the outbox to the caller's partition.
@@ -704,6 +725,23 @@ class Apply {
     }
   }
 
+  /**
+   * Replaces a key's state. Refused while an invocation holds the key (its handler would see
+   * its state change under it) and when the state no longer has the version the operator saw.
+   */
+  async #stateMutation(cmd: Extract<Command, { kind: 'state-mutation' }>): Promise<void> {
+    const answer = (outcome: 'done' | 'busy' | 'version-mismatch', holder?: string) =>
+      this.#answer(cmd.sink, { kind: 'state', outcome, ...(holder !== undefined ? { holder } : {}) });
+    const holder = await this.tx.getLock(cmd.service, cmd.key);
+    if (holder !== undefined) return answer('busy', holder);
+    if (cmd.version !== undefined && stateVersion(await this.tx.getAllState(cmd.service, cmd.key)) !== cmd.version) {
+      return answer('version-mismatch');
+    }
+    await this.tx.clearAllState(cmd.service, cmd.key);
+    for (const [name, value] of cmd.entries) await this.tx.setState(cmd.service, cmd.key, name, value);
+    return answer('done');
+  }
+
   /** Kill propagates down the call tree: every call still waiting for its answer is killed too. */
   async #killChildren(status: InvocationStatus): Promise<void> {
     const journal = await this.tx.readJournal(status.id);
@@ -749,7 +787,9 @@ class Apply {
 
   async #timerFired(key: string, now: number): Promise<void> {
     const timer = await this.tx.getTimer(this.ctx.partition, key);
-    if (!timer) return;
+    // A schedule's timer fires as a schedule tick, which carries the resolved target; a plain
+    // timer-fired for it must not consume it.
+    if (!timer || timer.payload.kind === 'schedule') return;
     await this.tx.deleteTimer(this.ctx.partition, key);
     const p = timer.payload;
     const status = await this.tx.getInvocation(p.id);
@@ -780,6 +820,8 @@ class Apply {
   // ---- attach / output ----
 
   async #attach(id: string, mode: 'attach' | 'output', sink: Sink): Promise<void> {
+    // Schedules learn of completions through the invocation's own sinks, never by attaching.
+    if (sink.kind === 'schedule') return;
     const status = await this.tx.getInvocation(id);
     if (sink.kind === 'invocation') {
       if (status?.phase === 'completed' && status.result) return this.#deliver(sink, id, status.result);
@@ -882,4 +924,14 @@ function resultOneof(result: InvocationResult) {
         case: 'failure',
         value: { code: result.code, message: result.message, metadata: (result.metadata ?? []).map(([key, value]) => ({ key, value })) },
       } as const);
+}
+
+/**
+ * The callee's input headers: the call's own, with the trace context the caller's invoker chose
+ * for the call (it replaces one the handler may have set). Pure: the traceparent comes with
+ * the command.
+ */
+function traced(headers: { key: string; value: string }[], traceparent: string | undefined): { key: string; value: string }[] {
+  if (traceparent === undefined) return headers;
+  return [...headers.filter((h) => h.key.toLowerCase() !== 'traceparent'), { key: 'traceparent', value: traceparent }];
 }

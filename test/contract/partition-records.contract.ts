@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { MessageType } from '../../src/protocol/index.ts';
 import type { JournalEntry, PartitionStore, PartitionTx, TimerRecord } from '../../src/store/index.ts';
 import type { InvocationStatus } from '../../src/worker/index.ts';
+import { schedules as scheduleRecords } from '../fixtures/records/values.ts';
 import { NON_UTF8, b, bareStatus, fullStatus, hex, plain, utf8 } from './fixtures.ts';
 
 const P = 3;
@@ -21,6 +22,7 @@ export function partitionRecordsContract(store: () => PartitionStore): void {
   describe('locks, inbox, outbox', () => queues(store, tx));
   describe('timers', () => timers(store, tx));
   describe('idempotency, dedup, promises', () => indexes(tx));
+  describe('schedules', () => schedules(store, tx));
 }
 
 type Tx = <T>(fn: (tx: PartitionTx) => Promise<T>) => Promise<T>;
@@ -483,5 +485,31 @@ function indexes(tx: Tx): void {
     for (const n of ['pending', 'done', 'failed', 'empty']) expect(await read('Wf', 'k', n)).toBeUndefined();
     expect(plain(await read('Wf', 'k2', 'done'))).toEqual(plain(done));
     expect(plain(await read('Wf2', 'k', 'done'))).toEqual(plain(done));
+  });
+}
+
+function schedules(store: () => PartitionStore, tx: Tx): void {
+  const running = scheduleRecords['schedule-running']!;
+  const paused = scheduleRecords['schedule-paused-interval']!;
+
+  it('a schedule reads back exactly, through a transaction and the reader, in its partition only', async () => {
+    await tx(async (t) => {
+      await t.putSchedule(P, running);
+      await t.putSchedule(P, paused);
+    });
+    expect(await tx((t) => t.getSchedule(P, running.spec.id))).toStrictEqual(running);
+    expect(await store().getSchedule(P, paused.spec.id)).toStrictEqual(paused);
+    expect(await store().getSchedule(Q, running.spec.id)).toBeUndefined();
+    expect((await store().listSchedules(P)).map((r) => r.spec.id)).toEqual(['nightly', 'poll']);
+    expect(await store().listSchedules(Q)).toEqual([]);
+  });
+
+  it('a schedule is overwritten by id and deleted by id', async () => {
+    await tx((t) => t.putSchedule(P, running));
+    await tx((t) => t.putSchedule(P, { ...running, paused: true, nextTick: undefined, running: [] }));
+    expect(await store().getSchedule(P, 'nightly')).toStrictEqual({ ...running, paused: true, nextTick: undefined, running: [] });
+    await tx((t) => t.deleteSchedule(P, 'nightly'));
+    expect(await store().getSchedule(P, 'nightly')).toBeUndefined();
+    await tx((t) => t.deleteSchedule(P, 'nightly'));
   });
 }

@@ -8,3 +8,4 @@ export { readEffects, countEffects, type Effect } from "./effects.ts";
 export { freePort } from "./ports.ts";
 export { ManagedProcess, killAllStarted, sleep } from "./processes.ts";
 export { startSuite, uid, TEST_SERVICES, type Suite } from "./suite.ts";
+export { startRawDeployment, rawOutput, rawRetryableError, type RawAttempt, type RawDeployment } from "./raw-deployment.ts";

@@ -7,6 +7,7 @@ import { echo, failing } from "./basic.ts";
 import { counter, locking, store } from "./objects.ts";
 import { sleeper, steps } from "./durable.ts";
 import { caller, recorder } from "./calls.ts";
+import { eventCounter } from "./events.ts";
 
 const endpoint = restate
   .endpoint()
@@ -18,7 +19,8 @@ const endpoint = restate
   .bind(sleeper)
   .bind(steps)
   .bind(recorder)
-  .bind(caller);
+  .bind(caller)
+  .bind(eventCounter);
 for (const service of (await import("./semantics.ts")).semanticsServices) endpoint.bind(service);
 
 const server = http2.createServer(endpoint.http2Handler());

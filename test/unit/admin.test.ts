@@ -108,10 +108,81 @@ describe('admin API', () => {
   it('answers 404 with a JSON error for unknown services, handlers, deployments and routes', async () => {
     const svc = await request(handler, 'GET', '/services/Nope');
     expect(svc.status).toBe(404);
-    expect(bodyOf(svc)).toEqual({ code: 404, message: "The requested service 'Nope' does not exist" });
-    expect((await request(handler, 'GET', '/deployments/dp_missing')).status).toBe(404);
-    expect((await request(handler, 'DELETE', '/deployments/dp_missing?force=true')).status).toBe(404);
+    expect(bodyOf(svc)).toEqual({ code: 404, message: "The requested service 'Nope' does not exist", restate_code: null });
+    const unknown = 'dp_11lTZoV3qOSWlOJF20thAAA';
+    const dp = await request(handler, 'GET', `/v4/deployments/${unknown}`);
+    expect(dp.status).toBe(404);
+    expect(bodyOf(dp)).toEqual({ code: 404, message: `The requested deployment '${unknown}' does not exist`, restate_code: null });
+    expect((await request(handler, 'DELETE', `/deployments/${unknown}?force=true`)).status).toBe(404);
     expect((await request(handler, 'GET', '/no/such/route')).status).toBe(404);
+  });
+
+  it('answers 400 with a JSON error for a malformed deployment id', async () => {
+    for (const id of ['dp_missing', 'dp_1111', 'dp_1zzzzzzzzzzzzzzzzzzzzzz', 'inv_1abc']) {
+      const res = await request(handler, 'GET', `/v4/deployments/${id}`);
+      expect(res.status, id).toBe(400);
+      expect(res.headers['content-type']).toBe('application/json');
+      expect(bodyOf(res)).toMatchObject({ code: 400, restate_code: null, message: expect.stringContaining(id) });
+    }
+    expect((await request(handler, 'DELETE', '/deployments/dp_missing?force=true')).status).toBe(400);
+    // Ids stored before they took Restate's shape (dp_ and 26 characters) stay addressable.
+    expect((await request(handler, 'GET', '/v4/deployments/dp_11111111111111111111111111')).status).toBe(404);
+  });
+
+  it('gives new deployments ids in Restate shape whose ULID carries the creation time', async () => {
+    const before = Date.now();
+    const id = bodyOf(await request(handler, 'POST', '/deployments', { uri: 'http://127.0.0.1:9080' })).id as string;
+    expect(id).toMatch(/^dp_1[0-9a-zA-Z]{22}$/);
+    // Decode as Restate does: base62 (digits, lower, upper) to a u128, then byte-swap to the ULID.
+    let v = 0n;
+    for (const c of id.slice(4)) v = v * 62n + BigInt('0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'.indexOf(c));
+    expect(v < 1n << 128n).toBe(true);
+    let ulid = 0n;
+    for (let i = 0; i < 16; i++) ulid = (ulid << 8n) | ((v >> BigInt(8 * i)) & 0xffn);
+    const createdMs = Number(ulid >> 80n);
+    expect(createdMs).toBeGreaterThanOrEqual(before);
+    expect(createdMs).toBeLessThanOrEqual(Date.now());
+    expect((await request(handler, 'GET', `/v4/deployments/${id}`)).status).toBe(200);
+  });
+
+  it('updates a deployment in place: same id and revisions, new endpoint; refuses other services', async () => {
+    const id = bodyOf(await request(handler, 'POST', '/deployments', { uri: 'http://127.0.0.1:9080' })).id as string;
+    manifests.set('http://127.0.0.1:9081/', greeterManifest);
+    manifests.set('http://127.0.0.1:9082/', { ...greeterManifest, services: [{ ...greeterManifest.services[0]!, name: 'Other' }] });
+
+    const dry = await request(handler, 'PATCH', `/v4/deployments/${id}`, { uri: 'http://127.0.0.1:9081', dry_run: true });
+    expect(dry.status).toBe(200);
+    expect(registry.getDeployment(id)?.url).toBe('http://127.0.0.1:9080');
+
+    const res = await request(handler, 'PATCH', `/v4/deployments/${id}`, { uri: 'http://127.0.0.1:9081', additional_headers: { 'x-env': 'b' } });
+    expect(res.status).toBe(200);
+    expect(bodyOf(res)).toMatchObject({ id, uri: 'http://127.0.0.1:9081', additional_headers: { 'x-env': 'b' }, services: [{ name: 'Greeter', revision: 1 }] });
+    expect(registry.getDeployment(id)?.url).toBe('http://127.0.0.1:9081');
+    expect(registry.getService('Greeter')).toMatchObject({ revision: 1, deploymentId: id });
+
+    const other = await request(handler, 'PATCH', `/v4/deployments/${id}`, { uri: 'http://127.0.0.1:9082' });
+    expect(other.status).toBe(400);
+    expect(bodyOf(other).message).toContain('same services');
+    expect(registry.getDeployment(id)?.url).toBe('http://127.0.0.1:9081');
+    expect((await request(handler, 'PATCH', '/v4/deployments/dp_11lTZoV3qOSWlOJF20thAAA', {})).status).toBe(404);
+    expect((await request(handler, 'PATCH', `/v4/deployments/${id}`, { uri: 'ftp://x' })).status).toBe(400);
+  });
+
+  it("serves a service's OpenAPI document with its handlers' call and send paths", async () => {
+    await request(handler, 'POST', '/deployments', { uri: 'http://127.0.0.1:9080' });
+    const res = await request(handler, 'GET', '/v4/services/Greeter/openapi');
+    expect(res.status).toBe(200);
+    const doc = bodyOf(res) as { openapi: string; info: { title: string }; paths: Record<string, { post: Record<string, unknown> }> };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(doc.info.title).toBe('Greeter');
+    expect(Object.keys(doc.paths).sort()).toEqual(['/Greeter/greet', '/Greeter/greet/send']);
+    expect(doc.paths['/Greeter/greet']?.post).toMatchObject({
+      operationId: 'greet',
+      requestBody: { required: false, content: { 'application/json': {} } },
+      responses: { '200': { content: { 'application/json': {} } } },
+    });
+    expect(doc.paths['/Greeter/greet/send']?.post).toMatchObject({ responses: { '202': {} } });
+    expect((await request(handler, 'GET', '/v4/services/Nope/openapi')).status).toBe(404);
   });
 
   it('answers 405 for a known path with the wrong method', async () => {
@@ -204,11 +275,15 @@ describe('admin API', () => {
 
   it('serves health and version, also under /vN prefixes', async () => {
     expect((await request(handler, 'GET', '/health')).status).toBe(200);
+    // Restate's CLI needs a Restate version of 1.5 or later to send its current query shapes.
     expect(bodyOf(await request(handler, 'GET', '/version'))).toMatchObject({
-      version: '0.1.0-test',
+      version: '1.7.0',
+      endure_version: '0.1.0-test',
       min_admin_api_version: 2,
       max_admin_api_version: 4,
+      features: {},
     });
+    expect((await request(handler, 'GET', '/v4/health')).status).toBe(200);
     expect((await request(handler, 'GET', '/v3/services')).status).toBe(200);
     expect((await request(handler, 'GET', '/v1/services')).status).toBe(400);
   });

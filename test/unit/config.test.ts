@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_CONFIG, compileConfig, parseBytes, parseDurationMs } from '../../src/config/index.ts';
+import { isLoopbackHost } from '../../src/common/loopback.ts';
 
 function configError(fn: () => unknown): ConfigError {
   try {
@@ -124,5 +125,43 @@ describe('value parsers', () => {
     expect(parseBytes('1MB')).toBe(1_000_000);
     expect(parseBytes('42')).toBe(42);
     expect(parseBytes('12 parsecs')).toBeUndefined();
+  });
+});
+
+describe('bearer token settings', () => {
+  it('reads token lists separated by commas or whitespace', () => {
+    const c = compileConfig({
+      env: { ENDURE_ADMIN_TOKENS: 'aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb\ncccccccccccccccc', ENDURE_INGRESS_TOKEN_FILE: '/etc/endure/ingress-tokens' },
+    });
+    expect(c.auth.admin.tokens).toEqual(['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb', 'cccccccccccccccc']);
+    expect(c.auth.admin.tokenFile).toBeUndefined();
+    expect(c.auth.ingress).toEqual({ tokenFile: '/etc/endure/ingress-tokens', tokens: [] });
+  });
+
+  it('refuses a short token without repeating it in the error', () => {
+    const e = configError(() => compileConfig({ env: { ENDURE_INGRESS_TOKENS: 'letmein' } }));
+    expect(e.message).toContain('ENDURE_INGRESS_TOKENS: expected bearer tokens of at least 16 visible characters');
+    expect(e.message).not.toContain('letmein');
+  });
+});
+
+describe('isLoopbackHost', () => {
+  it('tells loopback addresses from wildcards and other addresses', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '::ffff:127.0.0.1']) expect(isLoopbackHost(host), host).toBe(true);
+    for (const host of ['0.0.0.0', '::', '10.0.0.5', '192.168.1.1', 'example.com', '::ffff:10.0.0.1']) expect(isLoopbackHost(host), host).toBe(false);
+  });
+});
+
+describe('the integrity check setting', () => {
+  it('checks by default, and --skip-integrity-check or ENDURE_SKIP_INTEGRITY_CHECK turns it off', () => {
+    expect(compileConfig({}).skipIntegrityCheck).toBe(false);
+    expect(compileConfig({ flags: { 'skip-integrity-check': true } }).skipIntegrityCheck).toBe(true);
+    expect(compileConfig({ env: { ENDURE_SKIP_INTEGRITY_CHECK: 'true' } }).skipIntegrityCheck).toBe(true);
+    expect(compileConfig({ env: { ENDURE_SKIP_INTEGRITY_CHECK: '0' } }).skipIntegrityCheck).toBe(false);
+  });
+
+  it('rejects a value that is not a boolean, naming the variable', () => {
+    const err = configError(() => compileConfig({ env: { ENDURE_SKIP_INTEGRITY_CHECK: 'maybe' } }));
+    expect(err.issues).toEqual(['ENDURE_SKIP_INTEGRITY_CHECK: expected true or false, got "maybe"']);
   });
 });

@@ -54,7 +54,7 @@ describe('SchemaRegistry', () => {
   it('registers the services of a deployment and serves them from memory', async () => {
     const r = await registry.registerDeployment('http://127.0.0.1:9080', manifest(counter, greeter), {});
     expect(r.outcome).toBe('created');
-    expect(r.deployment.id).toMatch(/^dp_[0-9A-Za-z]{26}$/);
+    expect(r.deployment.id).toMatch(/^dp_1[0-9a-zA-Z]{22}$/);
     expect(r.deployment.services).toEqual(['Counter', 'Greeter']);
     const svc = registry.getService('Counter');
     expect(svc).toMatchObject({ name: 'Counter', ty: 'VIRTUAL_OBJECT', revision: 1, deploymentId: r.deployment.id, public: true });

@@ -36,6 +36,7 @@ import {
   invokeUrl,
   isCommand,
   isCustomEntry,
+  isJournaledCommand,
   isNotification,
   messageTypeName,
   negotiateVersion,
@@ -115,6 +116,16 @@ describe('framing', () => {
     expect(isCommand(0xfc05)).toBe(true);
     expect(isNotification(0xfc05)).toBe(false);
     expect(isCustomEntry(MessageType.SignalNotification)).toBe(false);
+  });
+
+  it('journals only the command types the protocol defines, and custom entries', () => {
+    expect(isJournaledCommand(MessageType.SetStateCommand)).toBe(true);
+    expect(isJournaledCommand(0xfc05)).toBe(true);
+    expect(isJournaledCommand(0x040f)).toBe(false); // a gap in the command range
+    expect(isJournaledCommand(0x0415)).toBe(false);
+    expect(isJournaledCommand(0x7fff)).toBe(false);
+    expect(isJournaledCommand(MessageType.End)).toBe(false);
+    expect(isJournaledCommand(MessageType.SleepCompletionNotification)).toBe(false);
   });
 });
 

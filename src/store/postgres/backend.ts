@@ -2,10 +2,13 @@ import type { StoreBackend } from '../backend.ts';
 import { openPostgres, type PgLocation } from './db.ts';
 import { PostgresMetadataStore } from './metadata.ts';
 import { PostgresPartitionStore } from './partition-store.ts';
+import { UnsupportedQueryEngine } from './query.ts';
+import { PostgresSubscriptionStore } from './subscriptions.ts';
 
 /**
  * Opens the PostgreSQL backend: the log, the partition store and the metadata store as tables
- * of one schema, reached through one connection pool.
+ * of one schema, reached through one connection pool, with the subscriptions. SQL
+ * introspection (`POST /query`) is not offered on it yet: its engine refuses with 501.
  */
 export async function openPostgresBackend(location: PgLocation): Promise<StoreBackend> {
   const where = `${redactPassword(location.url)} schema ${location.schema}`;
@@ -18,9 +21,11 @@ export async function openPostgresBackend(location: PgLocation): Promise<StoreBa
   }
   const partitions = new PostgresPartitionStore(pool);
   return {
-    capabilities: { dialect: 'postgres', location: where, sharedByNodes: true },
+    capabilities: { dialect: 'postgres', location: where, sharedByNodes: true, sqlIntrospection: false },
     partitions,
     metadata: new PostgresMetadataStore(pool),
+    subscriptions: new PostgresSubscriptionStore(pool),
+    openQueryEngine: () => new UnsupportedQueryEngine(),
     async fixPartitionCount(requested) {
       const sql = pool.sql;
       await sql`INSERT INTO meta (name, value) VALUES ('partitions', ${String(requested)}) ON CONFLICT (name) DO NOTHING`;

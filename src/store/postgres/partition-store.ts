@@ -1,3 +1,5 @@
+import { decodeScheduleRecord } from '../../log/index.ts';
+import type { ScheduleRecord } from '../../schedule/model.ts';
 import type { InvocationStatus } from '../../worker/model.ts';
 import type { PartitionLease } from '../leases.ts';
 import type { FsmRecord, JournalEntry, PartitionStore, PartitionTx, TimerRecord } from '../partition.ts';
@@ -138,6 +140,21 @@ export class PostgresPartitionStore implements PartitionStore {
       const [row] = await sql<FsmRow[]>`SELECT applied_lsn, epoch, outbox_seq, inbox_seq FROM fsm WHERE partition = ${partition}`;
       return toFsm(row);
     });
+  }
+
+  getSchedule(partition: number, id: string): Promise<ScheduleRecord | undefined> {
+    return this.#read(async (sql) => {
+      const [row] = await sql<{ data: Uint8Array }[]>`SELECT data FROM schedule WHERE partition = ${partition} AND id = ${id}`;
+      return row ? decodeScheduleRecord(row.data) : undefined;
+    });
+  }
+
+  listSchedules(partition: number): Promise<ScheduleRecord[]> {
+    return this.#read(async (sql) =>
+      (await sql<{ data: Uint8Array }[]>`SELECT data FROM schedule WHERE partition = ${partition} ORDER BY id`).map((r) =>
+        decodeScheduleRecord(r.data),
+      ),
+    );
   }
 
   readLog(partition: number, afterLsn: number): Promise<{ lsn: number; payload: Uint8Array }[]> {

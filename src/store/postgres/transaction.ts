@@ -1,4 +1,6 @@
 import type postgres from 'postgres';
+import { decodeScheduleRecord, encodeScheduleRecord } from '../../log/index.ts';
+import type { ScheduleRecord } from '../../schedule/model.ts';
 import type { FsmRecord, JournalEntry, PartitionTx, TimerRecord } from '../partition.ts';
 import {
   decodeResult,
@@ -404,6 +406,19 @@ export class PgTransaction implements PartitionTx {
     this.#send(this.#conn`
       INSERT INTO dedup (partition, producer, seq) VALUES (${partition}, ${producer}, ${seq})
       ON CONFLICT (partition, producer) DO UPDATE SET seq = excluded.seq`);
+  }
+
+  async getSchedule(partition: number, id: string): Promise<ScheduleRecord | undefined> {
+    const [row] = await this.#wait(this.#conn<{ data: Uint8Array }[]>`SELECT data FROM schedule WHERE partition = ${partition} AND id = ${id}`);
+    return row ? decodeScheduleRecord(row.data) : undefined;
+  }
+  async putSchedule(partition: number, record: ScheduleRecord): Promise<void> {
+    this.#send(this.#conn`
+      INSERT INTO schedule (partition, id, data) VALUES (${partition}, ${record.spec.id}, ${encodeScheduleRecord(record)})
+      ON CONFLICT (partition, id) DO UPDATE SET data = excluded.data`);
+  }
+  async deleteSchedule(partition: number, id: string): Promise<void> {
+    this.#send(this.#conn`DELETE FROM schedule WHERE partition = ${partition} AND id = ${id}`);
   }
 
   async lockEpoch(partition: number): Promise<number | undefined> {

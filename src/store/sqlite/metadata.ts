@@ -1,4 +1,5 @@
 import type { SqliteDb } from './db.ts';
+import { refusal } from './refusal.ts';
 import type {
   DeploymentRecord,
   JsonValue,
@@ -91,7 +92,13 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   commit(change: MetadataChange): Promise<void> {
-    return this.serialize(() => this.applyChange(change));
+    return this.serialize(() => {
+      try {
+        this.applyChange(change);
+      } catch (err) {
+        throw refusal(err) ?? err;
+      }
+    });
   }
 
   saveDeployment(deployment: DeploymentRecord, services: ServiceRecord[]): Promise<void> {

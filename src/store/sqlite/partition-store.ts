@@ -1,3 +1,5 @@
+import { decodeScheduleRecord, encodeScheduleRecord } from '../../log/index.ts';
+import type { ScheduleRecord } from '../../schedule/model.ts';
 import type { InvocationStatus } from '../../worker/model.ts';
 import type { PartitionLease } from '../leases.ts';
 import type { FsmRecord, JournalEntry, PartitionStore, PartitionTx, TimerRecord } from '../partition.ts';
@@ -11,7 +13,9 @@ import {
   encodeTimerPayload,
   encodeWaiters,
 } from '../records.ts';
+import { StoreRefusal, StoreUnavailableError } from '../errors.ts';
 import type { SqliteDb } from './db.ts';
+import { refusal } from './refusal.ts';
 import { WalSync } from './wal-sync.ts';
 
 /**
@@ -66,7 +70,7 @@ export class SqlitePartitionStore implements PartitionStore {
         return result;
       } catch (err) {
         if (this.#db.inTransaction) this.#s.rollback.run();
-        throw err;
+        throw refusal(err) ?? err;
       }
     });
     return { value, durable: this.#wal.sync() };
@@ -80,6 +84,14 @@ export class SqlitePartitionStore implements PartitionStore {
       this.#db.exec(`RELEASE ${name}`);
       return result;
     } catch (err) {
+      // A refused write fails the whole transaction, not just this savepoint: after SQLITE_FULL
+      // or an I/O error SQLite may have rolled the transaction back already, and what followed
+      // would run outside any transaction.
+      const refused = refusal(err);
+      if (refused) throw refused;
+      if (!this.#db.inTransaction) {
+        throw new StoreUnavailableError(StoreRefusal.Failing, 'SQLite rolled the transaction back', { cause: err });
+      }
       this.#db.exec(`ROLLBACK TO ${name}`);
       this.#db.exec(`RELEASE ${name}`);
       throw err;
@@ -131,6 +143,12 @@ export class SqlitePartitionStore implements PartitionStore {
   }
   getFsm(partition: number): Promise<FsmRecord> {
     return this.#read(() => readFsm(this.#s, partition));
+  }
+  getSchedule(partition: number, id: string): Promise<ScheduleRecord | undefined> {
+    return this.#read(() => readSchedule(this.#s, partition, id));
+  }
+  listSchedules(partition: number): Promise<ScheduleRecord[]> {
+    return this.#read(() => (this.#s.schedulesOf.all(partition) as { data: Uint8Array }[]).map((r) => decodeScheduleRecord(r.data)));
   }
   readLog(partition: number, afterLsn: number): Promise<{ lsn: number; payload: Uint8Array }[]> {
     return this.#read(() => this.#s.logAfter.all(partition, afterLsn) as { lsn: number; payload: Uint8Array }[]);
@@ -268,6 +286,12 @@ function prepare(db: SqliteDb) {
       'DELETE FROM idempotency WHERE service = ? AND key = ? AND handler = ? AND idempotency_key = ?',
     ),
     getDedup: db.prepare('SELECT seq FROM dedup WHERE partition = ? AND producer = ?'),
+    getSchedule: db.prepare('SELECT data FROM schedule WHERE partition = ? AND id = ?'),
+    putSchedule: db.prepare(
+      'INSERT INTO schedule (partition, id, data) VALUES (?, ?, ?) ON CONFLICT (partition, id) DO UPDATE SET data = excluded.data',
+    ),
+    deleteSchedule: db.prepare('DELETE FROM schedule WHERE partition = ? AND id = ?'),
+    schedulesOf: db.prepare('SELECT data FROM schedule WHERE partition = ? ORDER BY id'),
     putDedup: db.prepare(
       'INSERT INTO dedup (partition, producer, seq) VALUES (?, ?, ?) ON CONFLICT (partition, producer) DO UPDATE SET seq = excluded.seq',
     ),
@@ -452,5 +476,19 @@ function makeTx(s: Statements): PartitionTx {
       const row = s.epochOf.get(partition) as { epoch: number } | undefined;
       return row?.epoch;
     },
+    async getSchedule(partition, id) {
+      return readSchedule(s, partition, id);
+    },
+    async putSchedule(partition, record) {
+      s.putSchedule.run(partition, record.spec.id, encodeScheduleRecord(record));
+    },
+    async deleteSchedule(partition, id) {
+      s.deleteSchedule.run(partition, id);
+    },
   };
+}
+
+function readSchedule(s: ReturnType<typeof prepare>, partition: number, id: string): ScheduleRecord | undefined {
+  const row = s.getSchedule.get(partition, id) as { data: Uint8Array } | undefined;
+  return row ? decodeScheduleRecord(row.data) : undefined;
 }
