@@ -7,6 +7,7 @@ import type {
   ServiceRecord,
 } from '../metadata.ts';
 import type { PgPool } from './db.ts';
+import { refusal } from './refusal.ts';
 
 interface DeploymentRow {
   id: string;
@@ -69,7 +70,11 @@ export class PostgresMetadataStore implements MetadataStore {
           ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, deployment_id = excluded.deployment_id, data = excluded.data`,
       ),
     ]);
-    await pool.guard(generation, work);
+    try {
+      await pool.guard(generation, work);
+    } catch (err) {
+      throw refusal(err) ?? err;
+    }
   }
 
   saveDeployment(deployment: DeploymentRecord, services: ServiceRecord[]): Promise<void> {

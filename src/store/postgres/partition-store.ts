@@ -5,6 +5,7 @@ import type { PartitionLease } from '../leases.ts';
 import type { FsmRecord, JournalEntry, PartitionStore, PartitionTx, TimerRecord } from '../partition.ts';
 import { decodeStatus } from '../records.ts';
 import type { PgPool, PgSql } from './db.ts';
+import { refusal } from './refusal.ts';
 import { PgTransaction, readAllState, readJournal, toFsm, toTimer, type FsmRow, type TimerRow } from './transaction.ts';
 
 /**
@@ -59,7 +60,7 @@ export class PostgresPartitionStore implements PartitionStore {
       // Whatever failed (the function, a statement, COMMIT), the connection must leave with
       // no transaction open; if that cannot be made sure of, it must not serve anyone again.
       if (!(await tx.close())) pool.discard(generation);
-      throw err;
+      throw refusal(err) ?? err;
     } finally {
       this.#current = undefined;
       // A connection of a retired pool is never handed back: it may have closed.

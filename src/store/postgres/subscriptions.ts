@@ -1,5 +1,6 @@
 import type { SubscriptionRecord, SubscriptionStore } from '../subscriptions.ts';
 import type { PgPool } from './db.ts';
+import { refusal } from './refusal.ts';
 
 interface SubscriptionRow {
   id: string;
@@ -42,9 +43,13 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
     return result.count > 0;
   }
 
-  /** Runs one statement on the live pool. */
-  #run<T>(fn: (sql: PgPool['sql']) => Promise<T>): Promise<T> {
+  /** Runs one statement on the live pool; a database out of reach is a StoreUnavailableError. */
+  async #run<T>(fn: (sql: PgPool['sql']) => Promise<T>): Promise<T> {
     const pool = this.pool;
-    return pool.guard(pool.generation, fn(pool.sql));
+    try {
+      return await pool.guard(pool.generation, fn(pool.sql));
+    } catch (err) {
+      throw refusal(err) ?? err;
+    }
   }
 }

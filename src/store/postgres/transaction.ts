@@ -13,6 +13,7 @@ import {
   encodeWaiters,
 } from '../records.ts';
 import { ConnectionLostError, type PgPool, type PgSql } from './db.ts';
+import { refusal } from './refusal.ts';
 
 /** Type code of signal notifications: their id lives in completion_id / signal_name. */
 const SIGNAL_TYPE = 0xfbff;
@@ -162,6 +163,13 @@ export class PgTransaction implements PartitionTx {
         await this.#wait(this.#conn.unsafe(`RELEASE SAVEPOINT ${name}`));
       } catch (err) {
         await this.#settle();
+        // A refused write (connection lost, disk full) is no verdict on what ran in the
+        // savepoint: the whole transaction fails, and stays failed until it is rolled back.
+        const refused = refusal(err) ?? refusal(this.#failed);
+        if (refused) {
+          this.#failed ??= refused;
+          throw refused;
+        }
         // Rolling back to the savepoint also clears a failure that happened after it.
         this.#failed = undefined;
         try {
