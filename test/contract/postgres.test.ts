@@ -8,13 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { createLogger } from '../../src/common/logger.ts';
 import { Partitioner } from '../../src/sharding/index.ts';
-import { openStore, type StoreBackend } from '../../src/store/index.ts';
+import { StoreUnavailableError, openStore, type StoreBackend } from '../../src/store/index.ts';
 import { Worker } from '../../src/worker/index.ts';
 import { createTestDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { NON_UTF8, fullStatus, hex, plain, utf8, type Opened } from './fixtures.ts';
 import { leaseContract } from './leases.contract.ts';
 import { metadataStoreContract } from './metadata-store.contract.ts';
 import { partitionStoreContract } from './partition-store.contract.ts';
+import { subscriptionStoreContract } from './subscription-store.contract.ts';
 import { DURABLE_PARTITION, writeDurabilityFixture } from './sqlite-durability.ts';
 
 const WRITER = fileURLToPath(new URL('./postgres-writer.ts', import.meta.url));
@@ -44,6 +45,7 @@ function opener<S>(pick: (b: StoreBackend) => S): () => Promise<Opened<S>> {
 partitionStoreContract('postgres', opener((b) => b.partitions));
 metadataStoreContract('postgres', opener((b) => b.metadata));
 leaseContract('postgres', opener((b) => b.partitions));
+subscriptionStoreContract('postgres', opener((b) => b.subscriptions));
 
 /** Asserts that everything the durability fixture committed, and nothing it rolled back, is stored. */
 async function expectDurabilityFixture(backend: StoreBackend): Promise<void> {
@@ -204,6 +206,41 @@ describe('PostgreSQL store', () => {
     }
   });
 
+  it('a transaction whose connection the database drops is refused as StoreUnavailableError, not as a bad command', async () => {
+    const backend = await open('refused');
+    const admin = postgres(database.url, { max: 1, onnotice: () => undefined });
+    try {
+      const refused = backend.partitions.transaction(async (tx) => {
+        await tx.getFsm(1);
+        await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'endure' AND pid <> pg_backend_pid()`;
+        await backend.partitions.savepoint(tx, async () => {
+          await tx.appendLog(1, 1, utf8('lost'));
+          await tx.getFsm(1);
+        });
+      });
+      await expect(refused).rejects.toBeInstanceOf(StoreUnavailableError);
+      // Nothing of it was written, and the store takes the next transaction.
+      await backend.partitions.transaction((tx) => tx.appendLog(1, 1, utf8('next')));
+      expect((await backend.partitions.readLog(1, 0)).map((r) => r.lsn)).toEqual([1]);
+    } finally {
+      await admin.end();
+      await backend.close();
+    }
+  });
+
+  it('POST /query is refused with 501: SQL introspection runs on SQLite only for now', async () => {
+    const backend = await open('no_query');
+    const engine = backend.openQueryEngine(() => []);
+    try {
+      expect(backend.capabilities.sqlIntrospection).toBe(false);
+      await expect(engine.query('SELECT 1')).rejects.toMatchObject({ kind: 'unsupported', message: expect.stringMatching(/SQLite only for now/) });
+    } finally {
+      await engine.close();
+      await backend.close();
+    }
+  });
+
   it('a worker keeps committing after the database drops its connections, with no gap or repeat in the log', async () => {
     const backend = await open('dropped');
     const worker = new Worker(backend.partitions, new Partitioner(4), () => undefined, createLogger('silent'));
@@ -225,7 +262,9 @@ describe('PostgreSQL store', () => {
         }
         await Promise.all(wave);
       }
-      // Whatever failed while the connections went down, the worker is usable again.
+      // Whatever failed while the connections went down, the worker is usable again once its
+      // probe finds the store taking writes (it refuses submits until then).
+      await worker.writable();
       const after = await Promise.allSettled(Array.from({ length: 20 }, () => worker.submit(P, { kind: 'outbox-delivered', upTo: 0 })));
       expect(after.map((r) => r.status)).toEqual(Array(20).fill('fulfilled'));
       expect(ok + failed).toBe(1000);
