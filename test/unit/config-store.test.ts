@@ -38,4 +38,10 @@ describe('store settings', () => {
       expect(issues({ flags: { storeSchema: bad } })).toEqual([expect.stringMatching(/^--store-schema: expected a lower-case SQL identifier/)]);
     }
   });
+
+  it('a rejected store URL is not repeated in the error: it may carry a password', () => {
+    const found = issues({ flags: { store: 'mysql://admin:hunter2-secret@db.example/endure' } });
+    expect(found).toEqual([expect.stringMatching(/^--store: expected a postgres:\/\//)]);
+    expect(found.join('\n')).not.toMatch(/hunter2-secret/);
+  });
 });
