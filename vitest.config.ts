@@ -23,7 +23,7 @@ export default defineConfig({
       {
         // A representative part of the end-to-end suite and a crash test on PostgreSQL (every
         // server gets a fresh database on 127.0.0.1:5432): calls, sends, sleeps, objects,
-        // awakeables and signals, idempotency, workflows, kill -9.
+        // awakeables and signals, idempotency, workflows, kill -9, schedule ticks through kill -9.
         extends: true,
         test: {
           name: "e2e-postgres",
@@ -34,6 +34,7 @@ export default defineConfig({
             "test/e2e/semantics/idempotency.test.ts",
             "test/e2e/semantics/workflows.test.ts",
             "test/crash/counter.test.ts",
+            "test/crash/schedule.test.ts",
           ],
           env: { E2E_STORE: "postgres" },
         },
