@@ -12,6 +12,15 @@ const STATUS_OF: Record<QueryErrorKind, number> = {
   [QueryErrorKind.TooManyRows]: 400,
   [QueryErrorKind.Timeout]: 400,
   [QueryErrorKind.Unavailable]: 503,
+  [QueryErrorKind.Unsupported]: 501,
+};
+
+const CODE_OF: Record<QueryErrorKind, AdminErrorCode> = {
+  [QueryErrorKind.Invalid]: AdminErrorCode.InvalidQuery,
+  [QueryErrorKind.TooManyRows]: AdminErrorCode.InvalidQuery,
+  [QueryErrorKind.Timeout]: AdminErrorCode.InvalidQuery,
+  [QueryErrorKind.Unavailable]: AdminErrorCode.Internal,
+  [QueryErrorKind.Unsupported]: AdminErrorCode.NotImplemented,
 };
 
 /** Whether the client asked for JSON rather than Arrow (Restate's CLI sends `*\/*` for Arrow). */
@@ -42,7 +51,8 @@ export function toJsonRows(result: QueryResult): Record<string, unknown>[] {
  * `POST /query` (`{"query": "<sql>"}`): SQL over Restate's introspection tables. Answers
  * `{"rows": […]}` as `application/json` when the client accepts JSON, an Arrow IPC stream
  * otherwise. A query that does not parse, does not read, or runs too long gets a 400 with the
- * database's message; nothing a query says can change the store.
+ * database's message; a store without SQL introspection (PostgreSQL, for now) answers 501;
+ * nothing a query says can change the store.
  */
 export function queryRoutes(engine: QueryEngine): AdminRoute[] {
   return [
@@ -57,8 +67,7 @@ export function queryRoutes(engine: QueryEngine): AdminRoute[] {
           result = await engine.query(body.query);
         } catch (err) {
           if (!(err instanceof QueryError)) throw err;
-          const code = err.kind === QueryErrorKind.Unavailable ? AdminErrorCode.Internal : AdminErrorCode.InvalidQuery;
-          throw new AdminError(code, STATUS_OF[err.kind], `Query error: ${err.message}`, undefined, { cause: err });
+          throw new AdminError(CODE_OF[err.kind], STATUS_OF[err.kind], `Query error: ${err.message}`, undefined, { cause: err });
         }
         if (wantsJson(req.headers.accept)) return json(200, { rows: toJsonRows(result) });
         return { status: 200, headers: { 'content-type': ARROW_STREAM }, body: toArrowStream(result) };

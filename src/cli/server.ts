@@ -9,7 +9,7 @@ type ServerFlags = Record<string, string | boolean | undefined>;
 export function addServerCommand(program: Command): void {
   const server = program
     .command('server')
-    .description('run an Endure node (ingress, admin API, partitions) on the local data directory');
+    .description('run an Endure node (ingress, admin API, partitions) on the local data directory or a PostgreSQL store');
   // No commander defaults: an absent flag must leave room for its ENDURE_* variable.
   for (const f of SERVER_FLAGS) {
     server.option(f.placeholder === undefined ? f.flag : `${f.flag} <${f.placeholder}>`, `${f.help} (env ${f.env})`);

@@ -29,6 +29,8 @@ const opt = <T>(flag: string | undefined, env: string, kind: ValueKind<T>, help:
  */
 const OPTIONS = {
   dataDir: opt('--data-dir', 'ENDURE_DATA_DIR', kinds.path, 'where the SQLite database lives'),
+  store: opt('--store', 'ENDURE_STORE', kinds.storeUrl, 'postgres://user@host:port/database to keep everything in PostgreSQL instead of SQLite'),
+  storeSchema: opt('--store-schema', 'ENDURE_STORE_SCHEMA', kinds.schemaName, 'PostgreSQL schema that holds Endure\'s tables (with --store)'),
   ingressBind: opt('--ingress-bind', 'ENDURE_INGRESS_BIND', kinds.bind, 'HTTP ingress listen address'),
   adminBind: opt('--admin-bind', 'ENDURE_ADMIN_BIND', kinds.bind, 'admin API listen address'),
   partitions: opt('--partitions', 'ENDURE_PARTITIONS', kinds.partitions, 'number of partitions, fixed when the data directory is created'),
@@ -112,6 +114,8 @@ export function compileConfig(input: ConfigInput = {}): Config {
   const d = DEFAULT_CONFIG;
   const config: Config = {
     dataDir: read('dataDir', d.dataDir),
+    store: read('store', d.store),
+    storeSchema: read('storeSchema', d.storeSchema),
     ingress: read('ingressBind', { ...d.ingress }),
     admin: read('adminBind', { ...d.admin }),
     partitions: read('partitions', d.partitions),

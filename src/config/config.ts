@@ -75,6 +75,10 @@ export interface BrokerCluster {
 /** The compiled, validated configuration of an Endure node. Internals never see raw options. */
 export interface Config {
   dataDir: string;
+  /** A `postgres://` URL to store everything in PostgreSQL; null keeps SQLite under `dataDir`. */
+  store: string | null;
+  /** The PostgreSQL schema that holds Endure's tables (unused on SQLite). */
+  storeSchema: string;
   ingress: BindAddress;
   admin: BindAddress;
   partitions: number;
@@ -106,6 +110,8 @@ export interface Config {
  */
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   dataDir: './endure-data',
+  store: null,
+  storeSchema: 'endure',
   ingress: { host: '127.0.0.1', port: 8080 },
   admin: { host: '127.0.0.1', port: 9070 },
   partitions: 24,

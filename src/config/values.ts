@@ -51,6 +51,17 @@ export function parseBind(raw: string): BindAddress | undefined {
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
+/** Accepts a `postgres://` or `postgresql://` URL with a host; undefined otherwise. */
+export function parseStoreUrl(raw: string): string | undefined {
+  const text = raw.trim();
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '' ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Fewest characters a bearer token may have: a short one is guessable. */
 export const MIN_TOKEN_LENGTH = 16;
 
@@ -130,6 +141,18 @@ export const kinds = {
   text: { schema: fromText((t) => (t.trim() === '' ? undefined : t)), expected: 'a non-empty string', placeholder: 'text' },
   path: { schema: fromText((t) => (t.trim() === '' ? undefined : t)), expected: 'a non-empty path', placeholder: 'path' },
   bind: { schema: fromText(parseBind), expected: 'host:port', placeholder: 'host:port' },
+  storeUrl: {
+    schema: fromText(parseStoreUrl),
+    expected: 'a postgres://user@host:port/database URL',
+    placeholder: 'url',
+    // The URL may carry a password.
+    secret: true,
+  },
+  schemaName: {
+    schema: fromText((t) => (/^[a-z_][a-z0-9_]{0,62}$/.test(t.trim()) ? t.trim() : undefined)),
+    expected: 'a lower-case SQL identifier (letters, digits, _; at most 63)',
+    placeholder: 'name',
+  },
   partitions: integer(1, 1024),
   positiveInt: integer(1, Number.MAX_SAFE_INTEGER),
   logLevel: {

@@ -24,8 +24,7 @@ import {
 } from '../protocol/index.ts';
 import { scheduleTimerKey } from '../schedule/index.ts';
 import { Partitioner } from '../sharding/index.ts';
-import { SqliteMetadataStore } from '../store/sqlite/metadata.ts';
-import { SqlitePartitionStore, SqliteQueryEngine, SqliteSubscriptionStore, openSqlite, type SqliteDb } from '../store/index.ts';
+import { openStore, type StoreBackend, type StoreLocation } from '../store/index.ts';
 import { SINGLE_NODE_PLACEMENT, SubscriptionService, subscriptionRoutes } from '../subscriptions/index.ts';
 import { TimerService } from '../timer/index.ts';
 import { decodeCommand } from '../log/index.ts';
@@ -68,8 +67,9 @@ const VERSION = '0.1.0';
 const SCHEDULE_TIMER_PREFIX = scheduleTimerKey('');
 
 /**
- * Starts a single Endure node on its embedded SQLite store: it leads every partition, so the
- * appender and the partition processors share one process and one commit loop.
+ * Starts a single Endure node on its store (SQLite in the data directory, or PostgreSQL): it
+ * leads every partition, so the appender and the partition processors share one process and
+ * one commit loop.
  *
  * Start-up order matters: replay the logs' unapplied tails, then resume what the partitions
  * say is in flight (invocations, timers, outbox), and only then accept requests.
@@ -77,12 +77,11 @@ const SCHEDULE_TIMER_PREFIX = scheduleTimerKey('');
 export async function startNode(config: Config, logger: Logger, options: NodeOptions = {}): Promise<EndureNode> {
   const identity = loadRequestIdentity(config, logger);
   const tracing = config.tracingEndpoint !== undefined ? Tracing.start(config.tracingEndpoint, VERSION, logger) : Tracing.disabled;
-  const dbPath = join(config.dataDir, 'endure.db');
-  const db = openSqlite(dbPath, { integrityCheck: !config.skipIntegrityCheck });
-  const partitions = fixPartitionCount(db, config.partitions, logger);
+  const backend = await openStore(storeLocation(config), { integrityCheck: !config.skipIntegrityCheck });
+  const partitions = await fixPartitionCount(backend, config.partitions, logger);
   const partitioner = new Partitioner(partitions);
-  const store = new SqlitePartitionStore(db);
-  const registry = await SchemaRegistry.open(new SqliteMetadataStore(db, (fn) => store.exclusive(fn)));
+  const store = backend.partitions;
+  const registry = await SchemaRegistry.open(backend.metadata);
   const inProcess = options.inProcess;
   let inProcessRegistration: RegisterResult | undefined;
   if (inProcess) {
@@ -95,7 +94,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
       inProcessRegistration = await registry.registerDeployment(inProcess.url, manifest, { force: true });
     } catch (err) {
       await tracing.close();
-      db.close();
+      await backend.close();
       throw err;
     }
   }
@@ -129,6 +128,9 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     }
   };
 
+  // This node leads every partition, and passes no leadership: its commits and the worker's
+  // store probe (the health check of the store) are unfenced. That is right only while one node
+  // runs on the store; a node of a cluster must pass the partitions it leads under its leases.
   const worker = new Worker(store, partitioner, dispatch, logger);
   const submit = worker.submit.bind(worker);
 
@@ -219,7 +221,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
   }
 
   const subscriptions = await SubscriptionService.open({
-    store: new SqliteSubscriptionStore(db, (fn) => store.exclusive(fn)),
+    store: backend.subscriptions,
     clusters: config.subscriptionClusters,
     sinks: targets,
     ingest: { partitioner, resolve: (s, h, k) => targets.resolve(s, h, k), submit, now: Date.now },
@@ -230,8 +232,8 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
   const unhealthy = (): string | undefined => describeHealth(worker.health());
   const ingressHandler = createIngressHandler({ nodeId, targets, partitioner, responses, submit, unhealthy });
   const listeners: HttpListener[] = [];
-  // Introspection reads the database through its own read-only connection in a worker thread.
-  const query = new SqliteQueryEngine(dbPath, undefined, () => invoker.attempts());
+  // Introspection runs off the event loop that applies commands (see the backend's engine).
+  const query = backend.openQueryEngine(() => invoker.attempts());
   const auth: { admin?: BearerTokens | undefined; ingress?: BearerTokens | undefined } = {};
   const registrationHooks = scheduleRegistrationHooks(scheduleDeps);
   try {
@@ -286,7 +288,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     timers.close();
     await invoker.close();
     await tracing.close();
-    db.close();
+    await backend.close();
     throw err;
   }
   // Records enter like requests: only once the node is ready for them.
@@ -297,7 +299,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
       'the admin API listens beyond loopback without auth: anyone who can reach it can register deployments and kill invocations; set --admin-token-file or ENDURE_ADMIN_TOKENS',
     );
   }
-  logger.info({ dataDir: config.dataDir, partitions }, 'endure node started');
+  logger.info({ store: backend.capabilities.location, partitions }, 'endure node started');
 
   let closing: Promise<void> | undefined;
   return {
@@ -319,14 +321,20 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
         shuffler.close();
         await worker.close();
         await tracing.close().catch((err: unknown) => logger.warn({ err }, 'exporting the last spans failed'));
-        await store.close();
         closeAllSessions();
-        db.close();
+        await backend.close();
         logger.info('endure node stopped');
       })();
       return closing;
     },
   };
+}
+
+/** Where the configuration says the data lives. */
+function storeLocation(config: Config): StoreLocation {
+  return config.store === null
+    ? { kind: 'sqlite', path: join(config.dataDir, 'endure.db') }
+    : { kind: 'postgres', url: config.store, schema: config.storeSchema };
 }
 
 /** What health endpoints say when the partitions cannot take commands. */
@@ -353,16 +361,11 @@ async function noInProcessEndpoint(request: Request): Promise<Response> {
   throw new Error(`${protocol}//${host} is served in-process by an application embedding Endure; this process does not serve it`);
 }
 
-/** The partition count is fixed when the data directory is created. */
-function fixPartitionCount(db: SqliteDb, requested: number, logger: Logger): number {
-  const row = db.prepare("SELECT value FROM meta WHERE name = 'partitions'").get() as { value: string } | undefined;
-  if (!row) {
-    db.prepare("INSERT INTO meta (name, value) VALUES ('partitions', ?)").run(String(requested));
-    return requested;
-  }
-  const stored = Number(row.value);
+/** The partition count is fixed when the store is created. */
+async function fixPartitionCount(backend: StoreBackend, requested: number, logger: Logger): Promise<number> {
+  const stored = await backend.fixPartitionCount(requested);
   if (stored !== requested) {
-    logger.warn({ stored, requested }, 'the data directory was created with another partition count; keeping it');
+    logger.warn({ stored, requested }, 'the store was created with another partition count; keeping it');
   }
   return stored;
 }

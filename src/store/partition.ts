@@ -4,6 +4,7 @@
  * answers from a synchronous driver inside one serialized transaction.
  */
 import type { PartitionLog } from '../log/index.ts';
+import type { LeaseStore } from './leases.ts';
 import type { ScheduleRecord } from '../schedule/model.ts';
 import type { InvocationResult, InvocationStatus, TimerPayload } from '../worker/model.ts';
 
@@ -90,6 +91,13 @@ export interface PartitionTx {
   getDedup(partition: number, producer: string): Promise<number | undefined>;
   putDedup(partition: number, producer: string, seq: number): Promise<void>;
 
+  /**
+   * The epoch of `partition`'s lease (undefined if it never had one), with the lease row locked
+   * until this transaction ends: no takeover commits in between, so a batch that checked its
+   * epoch here commits under that epoch or not at all (fencing, rule 4).
+   */
+  lockEpoch(partition: number): Promise<number | undefined>;
+
   getSchedule(partition: number, id: string): Promise<ScheduleRecord | undefined>;
   putSchedule(partition: number, record: ScheduleRecord): Promise<void>;
   deleteSchedule(partition: number, id: string): Promise<void>;
@@ -118,8 +126,8 @@ export interface PartitionReader {
   listSchedules(partition: number): Promise<ScheduleRecord[]>;
 }
 
-/** The partition store: serialized transactions plus reads. */
-export interface PartitionStore extends PartitionReader, PartitionLog {
+/** The partition store: serialized transactions plus reads, and the partitions' leases. */
+export interface PartitionStore extends PartitionReader, PartitionLog, LeaseStore {
   /** Runs `fn` in one transaction; commits (durably) when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: PartitionTx) => Promise<T>): Promise<T>;
   /**

@@ -32,6 +32,8 @@ export const QueryErrorKind = {
   TooManyRows: 'too-many-rows',
   /** The query engine could not run it (worker failure, closed). */
   Unavailable: 'unavailable',
+  /** This store has no SQL introspection (yet). */
+  Unsupported: 'unsupported',
 } as const;
 /** A query error kind. */
 export type QueryErrorKind = (typeof QueryErrorKind)[keyof typeof QueryErrorKind];

@@ -39,15 +39,26 @@ export class TimerService {
   /** Loads the first window and keeps extending it. Call once the partitions are ready. */
   async start(): Promise<void> {
     await this.#extend();
-    this.#extender = setInterval(() => void this.#extend(), this.horizonMs / 2);
+    this.#extender = setInterval(() => {
+      // A failed load (store unreachable) is retried at the next tick, from the same point.
+      this.#extend().catch(() => undefined);
+    }, this.horizonMs / 2);
     this.#extender.unref();
   }
 
   async #extend(): Promise<void> {
     const after = this.#loadedUpTo;
     const upTo = Date.now() + this.horizonMs;
+    // Raised before the load, so that timers committed while it runs are scheduled directly.
     this.#loadedUpTo = upTo;
-    for (const t of await this.load(after, upTo)) this.schedule(t.partition, t.key, t.fireAt);
+    let due: { partition: number; key: string; fireAt: number }[];
+    try {
+      due = await this.load(after, upTo);
+    } catch (err) {
+      this.#loadedUpTo = after;
+      throw err;
+    }
+    for (const t of due) this.schedule(t.partition, t.key, t.fireAt);
   }
 
   /** Schedules (or reschedules) a timer. */

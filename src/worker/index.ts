@@ -5,6 +5,7 @@
  * leader only after the commit (DESIGN.md §3).
  */
 export { Worker, type WorkerHealth } from './processor.ts';
+export { NotLeaderError, type Leadership } from './leadership.ts';
 export { apply, type ApplyContext } from './state-machine.ts';
 
 export type * from './model.ts';

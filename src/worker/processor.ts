@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import { recordAppend, recordCommit } from '../common/metrics.ts';
 import type { Partitioner } from '../sharding/index.ts';
-import { StoreUnavailableError, type PartitionStore } from '../store/index.ts';
+import { StoreUnavailableError, type PartitionStore, type PartitionTx } from '../store/index.ts';
 import { decodeCommand, encodeCommand } from '../log/index.ts';
 import type { Action, Command } from './model.ts';
+import { NotLeaderError, type Leadership } from './leadership.ts';
 import { apply } from './state-machine.ts';
 
 interface Pending {
@@ -42,6 +43,11 @@ export type WorkerHealth =
  * commit order (rules 1 and 3: log first; act only after a durable commit). A command whose
  * apply throws is rolled back alone (savepoint) and its submitter gets the error.
  *
+ * With a `leadership`, every batch first locks the lease rows of its partitions inside its own
+ * transaction and compares their epochs with the ones this node leads at (rule 4): commands of
+ * a partition whose lease moved on are refused with NotLeaderError and write nothing, and no
+ * takeover can commit until the batch has.
+ *
  * A commit the store refuses (disk full, I/O error) leaves nothing half-done: the batch rolled
  * back, so its LSNs are handed out again and every submitter gets a StoreUnavailableError — and
  * so does every command queued behind it, and every submit until a probe commit succeeds. That
@@ -67,6 +73,11 @@ export class Worker {
   #acked: Promise<void> = Promise.resolve();
   /** Set when the disk refused a flush: nothing can be acknowledged any more. */
   #broken: unknown;
+  /**
+   * Partitions whose last commit failed: the failure may have come after the commit took effect
+   * (a connection lost around COMMIT), so their next LSN is read from the store, not assumed.
+   */
+  readonly #resync = new Set<number>();
   /** Set while the store refuses commits; cleared by a successful commit. */
   #refusing: { since: number; error: StoreUnavailableError; delayMs: number; timer: NodeJS.Timeout | undefined } | undefined;
   /** When the last refusal ended, and the probe delay it had reached. */
@@ -79,6 +90,7 @@ export class Worker {
     private readonly partitioner: Partitioner,
     private readonly onActions: (actions: Action[]) => void,
     private readonly logger: Logger,
+    private readonly leadership?: Leadership,
   ) {}
 
   /**
@@ -185,12 +197,25 @@ export class Worker {
     const actions: Action[] = [];
     const failed = new Map<Pending, unknown>();
     const touched = new Set<number>();
+    const resynced = new Map<number, number>();
     let durable: Promise<void>;
     const startedAt = performance.now();
     try {
       ({ durable } = await this.store.commit(async (tx) => {
+        for (const p of new Set(batch.map((e) => e.partition))) {
+          if (!this.#resync.has(p)) continue;
+          const { appliedLsn } = await tx.getFsm(p);
+          this.#lsn.set(p, appliedLsn);
+          resynced.set(p, appliedLsn);
+        }
+        const fenced = await this.#fence(tx, [...new Set(batch.map((e) => e.partition))]);
         for (const entry of batch) {
           const p = entry.partition;
+          const stale = fenced.get(p);
+          if (stale) {
+            failed.set(entry, stale);
+            continue;
+          }
           const lsn = (this.#lsn.get(p) ?? 0) + 1;
           try {
             const produced = await this.store.savepoint(tx, async () => {
@@ -213,9 +238,14 @@ export class Worker {
         }
       }));
     } catch (err) {
-      // The whole batch rolled back: forget the LSNs it used, fail every submitter, and every
-      // command queued behind the batch (see the class comment).
-      for (const p of touched) this.#lsn.set(p, this.#applied.get(p) ?? 0);
+      // The batch did not commit, or its outcome is unknown (a connection lost around COMMIT):
+      // forget the LSNs it used and re-read them from the store before the next batch, fail
+      // every submitter, and every command queued behind the batch (see the class comment).
+      // Producers retry, and deduplication absorbs a retry of what did commit.
+      for (const p of [...touched, ...resynced.keys()]) {
+        this.#lsn.set(p, this.#applied.get(p) ?? 0);
+        this.#resync.add(p);
+      }
       const refused = StoreUnavailableError.from(err);
       const queued = this.#pending;
       this.#pending = [];
@@ -223,6 +253,10 @@ export class Worker {
       for (const e of batch) e.reject(refused);
       for (const e of queued) e.reject(refused);
       return;
+    }
+    for (const [p, lsn] of resynced) {
+      this.#applied.set(p, lsn);
+      this.#resync.delete(p);
     }
     for (const p of touched) this.#applied.set(p, this.#lsn.get(p) ?? 0);
     const applied = [...touched].map((p) => [p, this.#lsn.get(p) ?? 0] as const);
@@ -242,6 +276,23 @@ export class Worker {
       this.logger.fatal({ err }, 'flushing a commit to disk failed; refusing further work');
       for (const e of batch) e.reject(err);
     });
+  }
+
+  /**
+   * Locks and checks the lease epoch of each of `partitions` (all at once: the reads travel
+   * together); returns the error for each partition this node does not lead any more.
+   */
+  async #fence(tx: PartitionTx, partitions: number[]): Promise<Map<number, NotLeaderError>> {
+    const stale = new Map<number, NotLeaderError>();
+    const leadership = this.leadership;
+    if (!leadership) return stale;
+    const epochs = await Promise.all(partitions.map((p) => tx.lockEpoch(p)));
+    partitions.forEach((p, i) => {
+      const believed = leadership.epochOf(p);
+      const current = epochs[i];
+      if (believed === undefined || believed !== current) stale.set(p, new NotLeaderError(p, believed, current));
+    });
+    return stale;
   }
 
   /** Enters (or stays in) the refusing state, and keeps probing the store until it accepts a write. */
@@ -267,16 +318,21 @@ export class Worker {
 
   /**
    * Tries a write that changes nothing — one partition's fsm record, rewritten as it is — to
-   * learn whether the store takes writes again. The partition must be one this worker leads
-   * (here: all of them), so the probe is fenced like any other commit. Submits stay refused meanwhile, so no command
-   * can slip in ahead of a submitter that has not yet seen its own command refused.
+   * learn whether the store takes writes again. The partition is one this worker leads, and the
+   * probe is fenced like any other commit: it never writes to a partition another node leads.
+   * Submits stay refused meanwhile, so no command can slip in ahead of a submitter that has not
+   * yet seen its own command refused.
    */
   async #probe(): Promise<void> {
     const refusing = this.#refusing;
     if (!refusing || this.#closed) return;
     try {
       const { durable } = await this.store.commit(async (tx) => {
-        await tx.putFsm(0, await tx.getFsm(0));
+        const p = this.#probePartition();
+        if (p === undefined) return;
+        const stale = (await this.#fence(tx, [p])).get(p);
+        if (stale) throw stale;
+        await tx.putFsm(p, await tx.getFsm(p));
       });
       await durable;
     } catch (err) {
@@ -291,6 +347,14 @@ export class Worker {
     const writable = this.#writable;
     this.#writable = gate();
     writable.open();
+  }
+
+  /** A partition this worker leads (without a leadership it leads them all), if any. */
+  #probePartition(): number | undefined {
+    const leadership = this.leadership;
+    if (!leadership) return 0;
+    for (let p = 0; p < this.partitioner.partitions; p++) if (leadership.epochOf(p) !== undefined) return p;
+    return undefined;
   }
 
   #acknowledge(batch: Pending[], failed: Map<Pending, unknown>, actions: Action[], touched: Set<number>): void {
@@ -308,7 +372,11 @@ export class Worker {
       const trimmed = this.#trimmed.get(p) ?? 0;
       if (applied - trimmed >= 2 * LOG_TAIL) {
         this.#trimmed.set(p, applied - LOG_TAIL);
-        void this.store.trimLog(p, applied - LOG_TAIL);
+        this.store.trimLog(p, applied - LOG_TAIL).catch((err: unknown) => {
+          // Trimming is housekeeping: a later batch tries again.
+          this.#trimmed.set(p, trimmed);
+          this.logger.warn({ err, partition: p }, 'trimming the log failed');
+        });
       }
     }
   }

@@ -184,6 +184,21 @@ function commitAndRollback(store: () => PartitionStore): void {
     await store().transaction(async (tx) => expect(await tx.getDedup(P, 'p')).toBe(2));
   });
 
+  it('a write the database refuses fails the transaction with its own error, and nothing of it is stored', async () => {
+    await store().transaction((tx) => tx.appendLog(P, 1, b(1)));
+    await expect(
+      store().transaction(async (tx) => {
+        await tx.setState('S', 'k', utf8('n'), utf8('v'));
+        // LSN 1 exists: the database refuses the row (the error may surface at a later await).
+        await tx.appendLog(P, 1, b(2));
+        await tx.putDedup(P, 'p', 1);
+      }),
+    ).rejects.toThrow(/unique/i);
+    expect(await store().getAllState('S', 'k')).toEqual([]);
+    expect((await store().readLog(P, 0)).map((r) => hex(r.payload))).toEqual(['01']);
+    await store().transaction(async (tx) => expect(await tx.getDedup(P, 'p')).toBeUndefined());
+  });
+
   it('a transaction sees its own writes before it commits', async () => {
     await store().transaction(async (tx) => {
       await tx.setState('S', 'k', utf8('n'), utf8('v'));
@@ -229,6 +244,30 @@ function savepoints(store: () => PartitionStore): void {
     expect(await store().getFsm(P)).toEqual({ appliedLsn: 1, epoch: 1, outboxSeq: 1, inboxSeq: 1 });
     expect(await store().listOutbox(P)).toEqual([]);
     expect(await store().readJournal('inv_x')).toEqual([]);
+  });
+
+  it('a write the database refuses inside a savepoint fails that savepoint alone; the rest commits', async () => {
+    await store().transaction(async (tx) => {
+      await tx.appendLog(P, 1, b(1));
+      await tx.setState('S', 'k', utf8('before'), utf8('1'));
+      const sp = store().savepoint(tx, async () => {
+        await tx.setState('S', 'k', utf8('inside'), utf8('2'));
+        await tx.appendLog(P, 1, b(2));
+        await tx.setState('S', 'k', utf8('inside2'), utf8('3'));
+      });
+      await expect(sp).rejects.toThrow(/unique/i);
+      await tx.appendLog(P, 2, b(3));
+      await tx.setState('S', 'k', utf8('after'), utf8('4'));
+      expect(await tx.getState('S', 'k', utf8('inside'))).toBeUndefined();
+    });
+    expect(await stateOf()).toEqual([
+      ['after', '4'],
+      ['before', '1'],
+    ]);
+    expect((await store().readLog(P, 0)).map((r) => [r.lsn, hex(r.payload)])).toEqual([
+      [1, '01'],
+      [2, '03'],
+    ]);
   });
 
   it('a savepoint that succeeds keeps its writes and resolves with its value', async () => {

@@ -10,9 +10,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openSqlite, SqlitePartitionStore, type PartitionStore, type SqliteDb } from '../../src/store/index.ts';
 import type { MetadataStore } from '../../src/store/metadata.ts';
 import { SqliteMetadataStore } from '../../src/store/sqlite/metadata.ts';
+import { SqliteSubscriptionStore } from '../../src/store/sqlite/subscriptions.ts';
 import { NON_UTF8, fullStatus, hex, plain, utf8, type Opened } from './fixtures.ts';
+import { leaseContract } from './leases.contract.ts';
 import { metadataStoreContract } from './metadata-store.contract.ts';
 import { partitionStoreContract } from './partition-store.contract.ts';
+import { subscriptionStoreContract } from './subscription-store.contract.ts';
 import { DURABLE_PARTITION, writeDurabilityFixture } from './sqlite-durability.ts';
 
 const WRITER = fileURLToPath(new URL('./sqlite-writer.ts', import.meta.url));
@@ -24,10 +27,16 @@ function tempDbPath(): { path: string; remove(): void } {
 }
 
 /** Opens both stores on one database, as the node does. */
-function openStores(path: string): { db: SqliteDb; store: SqlitePartitionStore; metadata: SqliteMetadataStore } {
+function openStores(path: string): {
+  db: SqliteDb;
+  store: SqlitePartitionStore;
+  metadata: SqliteMetadataStore;
+  subscriptions: SqliteSubscriptionStore;
+} {
   const db = openSqlite(path);
   const store = new SqlitePartitionStore(db);
-  return { db, store, metadata: new SqliteMetadataStore(db, (fn) => store.exclusive(fn)) };
+  const serialize = <T>(fn: () => T): Promise<T> => store.exclusive(fn);
+  return { db, store, metadata: new SqliteMetadataStore(db, serialize), subscriptions: new SqliteSubscriptionStore(db, serialize) };
 }
 
 function opener<S>(inFile: boolean, pick: (s: ReturnType<typeof openStores>) => S): () => Promise<Opened<S>> {
@@ -49,6 +58,8 @@ partitionStoreContract('sqlite :memory:', opener(false, (s) => s.store));
 partitionStoreContract('sqlite file', opener(true, (s) => s.store));
 metadataStoreContract('sqlite :memory:', opener(false, (s) => s.metadata));
 metadataStoreContract('sqlite file', opener(true, (s) => s.metadata));
+leaseContract('sqlite file', opener(true, (s) => s.store));
+subscriptionStoreContract('sqlite file', opener(true, (s) => s.subscriptions));
 
 /** Asserts that everything the durability fixture committed, and nothing it rolled back, is stored. */
 async function expectDurabilityFixture(store: PartitionStore, metadata: MetadataStore): Promise<void> {

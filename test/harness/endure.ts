@@ -1,12 +1,14 @@
 // Starts an Endure server process for a test file: free loopback ports, a temp data
 // directory, captured output, health checks. With E2E_SERVER=restate the same interface
 // drives Restate's own server (binary from RESTATE_SERVER_BIN) to check that the tests
-// encode Restate's behaviour.
+// encode Restate's behaviour. With E2E_STORE=postgres every server stores its data in a fresh
+// database on the machine's PostgreSQL (dropped by stop()) instead of SQLite.
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./ports.ts";
+import { createTestDatabase, type TestDatabase } from "./postgres.ts";
 import { ManagedProcess, sleep } from "./processes.ts";
 
 /** Repository root (where bin/endure.js lives). */
@@ -44,6 +46,9 @@ export interface EndureProcess {
 /** Which server the end-to-end tests target. */
 export const TARGET: "endure" | "restate" = process.env.E2E_SERVER === "restate" ? "restate" : "endure";
 
+/** Where Endure servers started by the tests keep their data. */
+export const STORE: "sqlite" | "postgres" = process.env.E2E_STORE === "postgres" ? "postgres" : "sqlite";
+
 interface Ports {
   ingress: number;
   admin: number;
@@ -58,10 +63,17 @@ export async function startEndure(opts: EndureOptions = {}): Promise<EndureProce
   const ingressUrl = `http://127.0.0.1:${ports.ingress}`;
   const adminUrl = `http://127.0.0.1:${ports.admin}`;
   const timeoutMs = opts.startTimeoutMs ?? 30_000;
+  const database = TARGET === "endure" && STORE === "postgres" ? await createTestDatabase() : undefined;
+  const serverOpts: EndureOptions = database ? { ...opts, env: { ENDURE_STORE: database.url, ...opts.env } } : opts;
 
   let previousLogs = "";
-  let proc = spawnServer(dataDir, ports, opts);
-  await waitHealthy(proc, ingressUrl, adminUrl, timeoutMs);
+  let proc = spawnServer(dataDir, ports, serverOpts);
+  try {
+    await waitHealthy(proc, ingressUrl, adminUrl, timeoutMs);
+  } catch (err) {
+    await database?.drop();
+    throw err;
+  }
 
   return {
     ingressUrl,
@@ -79,12 +91,13 @@ export async function startEndure(opts: EndureOptions = {}): Promise<EndureProce
     async restart() {
       await proc.kill("SIGTERM");
       previousLogs += proc.log;
-      proc = spawnServer(dataDir, ports, opts);
+      proc = spawnServer(dataDir, ports, serverOpts);
       await waitHealthy(proc, ingressUrl, adminUrl, timeoutMs);
     },
     async stop() {
       await proc.kill("SIGTERM");
       if (ownsDir) await rm(dataDir, { recursive: true, force: true });
+      await database?.drop();
     },
   };
 }

@@ -1,7 +1,7 @@
 // Test harness for end-to-end and crash tests: starts Endure and SDK service processes on
 // free loopback ports, registers deployments, calls the ingress, reads side-effect files.
 // Every process it starts is tracked by PID and killed by `killAllStarted` / `Suite.stop`.
-export { startEndure, TARGET, REPO_ROOT, type EndureOptions, type EndureProcess } from "./endure.ts";
+export { startEndure, TARGET, STORE, REPO_ROOT, type EndureOptions, type EndureProcess } from "./endure.ts";
 export { startServices, type ServicesProcess } from "./services.ts";
 export { call, get, register, eventually, type HttpResult, type CallOptions, type Deployment } from "./http.ts";
 export { readEffects, countEffects, type Effect } from "./effects.ts";

@@ -59,4 +59,21 @@ describe('timer service', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(fired).toEqual(['x']);
   });
+
+  it('a window the store fails to load is read again at the next tick, and its timers fire', async () => {
+    const fired: string[] = [];
+    const now = Date.now();
+    const store = rowsStore([{ partition: 0, key: 'in the failed window', fireAt: now + 130 }]);
+    let loads = 0;
+    const flaky = async (after: number, upTo: number) => {
+      // The first extension after start finds the store unreachable.
+      if (++loads === 2) throw new Error('store unreachable');
+      return store.load(after, upTo);
+    };
+    service = new TimerService((_p, key) => fired.push(key), flaky, 100);
+    await service.start();
+    await new Promise((r) => setTimeout(r, 350));
+    expect(loads).toBeGreaterThanOrEqual(3);
+    expect(fired).toEqual(['in the failed window']);
+  });
 });

@@ -5,7 +5,7 @@ import { pb } from '../../src/protocol/index.ts';
 import { Partitioner } from '../../src/sharding/index.ts';
 import { SqlitePartitionStore, StoreUnavailableError, openSqlite, type SqliteDb } from '../../src/store/index.ts';
 import { formatInvocationId, newInvocationId } from '../../src/types/index.ts';
-import { Worker, type Command, type ResolvedTarget } from '../../src/worker/index.ts';
+import { Worker, type Command, type Leadership, type ResolvedTarget } from '../../src/worker/index.ts';
 
 // The commit loop when the store refuses a commit: SQLite's max_page_count makes a real
 // SQLITE_FULL ("database or disk is full") on demand, and raising it is space coming back.
@@ -137,6 +137,28 @@ describe('a commit the store refuses', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(worker.health()).toEqual({ state: 'accepting' });
     expect((await store.readLog(0, 0)).map((r) => r.lsn)[0]).toBe(2001);
+    await worker.close();
+  });
+
+  it('the probe of a refusing store writes only to a partition this worker leads, under its lease', async () => {
+    db = openSqlite(':memory:');
+    const handle = db;
+    const store = new SqlitePartitionStore(handle);
+    const lease = await store.acquireLease(1, 'me', 0, 60_000);
+    // Leads partition 1 only: partition 0 belongs to another node, whose fsm row must stay untouched.
+    const leadership: Leadership = { epochOf: (p) => (p === 1 ? lease?.epoch : undefined) };
+    const worker = new Worker(store, partitioner, () => undefined, pino({ level: 'silent' }), leadership);
+    const fsmRows = () => (handle.prepare('SELECT partition FROM fsm ORDER BY partition').all() as { partition: number }[]).map((r) => r.partition);
+    const before = fsmRows();
+    expect(before).not.toContain(0);
+    handle.pragma(`max_page_count = ${handle.pragma('page_count', { simple: true }) as number}`);
+    await expect(worker.submit(1, invoke(64 * 1024))).rejects.toThrow(StoreUnavailableError);
+    handle.pragma('max_page_count = 1000000');
+    await worker.writable();
+    expect(worker.health()).toEqual({ state: 'accepting' });
+    expect(fsmRows()).not.toContain(0);
+    await worker.submit(1, invoke(10));
+    expect((await store.readLog(1, 0)).map((r) => r.lsn)).toEqual([1]);
     await worker.close();
   });
 });

@@ -1,6 +1,7 @@
 import { decodeScheduleRecord, encodeScheduleRecord } from '../../log/index.ts';
 import type { ScheduleRecord } from '../../schedule/model.ts';
 import type { InvocationStatus } from '../../worker/model.ts';
+import type { PartitionLease } from '../leases.ts';
 import type { FsmRecord, JournalEntry, PartitionStore, PartitionTx, TimerRecord } from '../partition.ts';
 import {
   decodeResult,
@@ -157,6 +158,24 @@ export class SqlitePartitionStore implements PartitionStore {
       this.#s.trimLog.run(partition, upToLsn);
     });
   }
+  // Leases take their turn on the connection like transactions do, and are durable on return.
+
+  acquireLease(partition: number, leader: string, now: number, ttlMs: number): Promise<PartitionLease | undefined> {
+    return this.exclusive(() => {
+      const row = this.#s.acquireLease.get({ partition, leader, now, expiresAt: now + ttlMs }) as LeaseRow | undefined;
+      return row ? toLease(row) : undefined;
+    });
+  }
+  renewLease(partition: number, leader: string, epoch: number, now: number, ttlMs: number): Promise<boolean> {
+    return this.exclusive(() => this.#s.renewLease.run(now + ttlMs, partition, leader, epoch).changes === 1);
+  }
+  async releaseLease(partition: number, leader: string, epoch: number): Promise<void> {
+    await this.exclusive(() => this.#s.releaseLease.run(partition, leader, epoch));
+  }
+  listLeases(): Promise<PartitionLease[]> {
+    return this.#read(() => (this.#s.leases.all() as LeaseRow[]).map(toLease));
+  }
+
   async close(): Promise<void> {
     await this.#queue;
     await this.#wal.settled();
@@ -172,6 +191,17 @@ interface TimerRow {
   timer_key: string;
   fire_at: number;
   payload: Uint8Array;
+}
+
+interface LeaseRow {
+  partition: number;
+  leader: string;
+  epoch: number;
+  lease_expires_at: number;
+}
+
+function toLease(r: LeaseRow): PartitionLease {
+  return { partition: r.partition, leader: r.leader, epoch: r.epoch, expiresAt: r.lease_expires_at };
 }
 
 function toTimer(r: TimerRow): TimerRecord {
@@ -265,6 +295,17 @@ function prepare(db: SqliteDb) {
     putDedup: db.prepare(
       'INSERT INTO dedup (partition, producer, seq) VALUES (?, ?, ?) ON CONFLICT (partition, producer) DO UPDATE SET seq = excluded.seq',
     ),
+    acquireLease: db.prepare(
+      `INSERT INTO partitions (partition, leader, epoch, lease_expires_at) VALUES (:partition, :leader, 1, :expiresAt)
+       ON CONFLICT (partition) DO UPDATE SET leader = excluded.leader, epoch = partitions.epoch + 1,
+         lease_expires_at = excluded.lease_expires_at
+         WHERE partitions.lease_expires_at <= :now OR partitions.leader = excluded.leader
+       RETURNING partition, leader, epoch, lease_expires_at`,
+    ),
+    renewLease: db.prepare('UPDATE partitions SET lease_expires_at = ? WHERE partition = ? AND leader = ? AND epoch = ?'),
+    releaseLease: db.prepare('UPDATE partitions SET lease_expires_at = 0 WHERE partition = ? AND leader = ? AND epoch = ?'),
+    leases: db.prepare('SELECT partition, leader, epoch, lease_expires_at FROM partitions ORDER BY partition'),
+    epochOf: db.prepare('SELECT epoch FROM partitions WHERE partition = ?'),
   };
 }
 
@@ -429,6 +470,11 @@ function makeTx(s: Statements): PartitionTx {
     },
     async putDedup(partition, producer, seq) {
       s.putDedup.run(partition, producer, seq);
+    },
+    async lockEpoch(partition) {
+      // BEGIN IMMEDIATE already holds the database's write lock: no takeover can commit meanwhile.
+      const row = s.epochOf.get(partition) as { epoch: number } | undefined;
+      return row?.epoch;
     },
     async getSchedule(partition, id) {
       return readSchedule(s, partition, id);
