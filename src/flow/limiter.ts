@@ -1,0 +1,54 @@
+/**
+ * The pure arithmetic of a limiter: the token bucket, the queue order, and the names of a
+ * limiter's partition key and timer. No clock: every time is an argument.
+ */
+import type { FlowLimiter, FlowRule, FlowWaiter } from './model.ts';
+
+/** Tokens of the bucket at `now` (never less than at the last refill: command times may interleave). */
+export function refill(rule: FlowRule, limiter: FlowLimiter, now: number): void {
+  const rate = rule.rate;
+  if (rate === undefined) return;
+  const elapsed = now - limiter.refilledAt;
+  if (elapsed <= 0) return;
+  limiter.tokens = Math.min(rate.burst, limiter.tokens + (elapsed * rate.count) / rate.intervalMs);
+  limiter.refilledAt = now;
+}
+
+/** When the bucket next holds a whole token (after a refill at `limiter.refilledAt`). */
+export function nextTokenAt(rule: FlowRule, limiter: FlowLimiter): number {
+  const rate = rule.rate;
+  if (rate === undefined || limiter.tokens >= 1) return limiter.refilledAt;
+  return limiter.refilledAt + Math.ceil(((1 - limiter.tokens) * rate.intervalMs) / rate.count);
+}
+
+/** Queues a waiter: higher priority first, then by arrival. */
+export function insertWaiter(queue: FlowWaiter[], w: FlowWaiter): void {
+  let i = queue.length;
+  while (i > 0 && queue[i - 1]!.priority < w.priority) i--;
+  queue.splice(i, 0, w);
+}
+
+/** The permits a rule allows at once (no concurrency limit: unbounded). */
+export function limitOf(rule: FlowRule | undefined): number {
+  return rule?.concurrency ?? Number.POSITIVE_INFINITY;
+}
+
+/** The partition key of a rule: its limiters all live with it. */
+export function flowPartitionKey(rule: string): string {
+  return `flow/${rule}`;
+}
+
+const TIMER_PREFIX = 'flow:';
+
+/** The timer that pumps a limiter when a token or a debounce window is due. */
+export function flowTimerKey(rule: string, limitKey: string): string {
+  return `${TIMER_PREFIX}${rule}\u0000${limitKey}`;
+}
+
+/** Inverse of flowTimerKey; undefined for other timers. */
+export function parseFlowTimerKey(key: string): { rule: string; limitKey: string } | undefined {
+  if (!key.startsWith(TIMER_PREFIX)) return undefined;
+  const i = key.indexOf('\u0000');
+  if (i < 0) return undefined;
+  return { rule: key.slice(TIMER_PREFIX.length, i), limitKey: key.slice(i + 1) };
+}
