@@ -2,7 +2,9 @@
  * The pure arithmetic of a limiter: the token bucket, the queue order, and the names of a
  * limiter's partition key and timer. No clock: every time is an argument.
  */
-import type { FlowLimiter, FlowRule, FlowWaiter } from './model.ts';
+import { fromBinary } from '@bufbuild/protobuf';
+import { pb } from '../protocol/index.ts';
+import { LIMIT_KEY_HEADER, MAX_LIMIT_KEY_LENGTH, MAX_PRIORITY, MIN_PRIORITY, PRIORITY_HEADER, type FlowLimiter, type FlowRule, type FlowWaiter } from './model.ts';
 
 /** Tokens of the bucket at `now` (never less than at the last refill: command times may interleave). */
 export function refill(rule: FlowRule, limiter: FlowLimiter, now: number): void {
@@ -51,4 +53,33 @@ export function parseFlowTimerKey(key: string): { rule: string; limitKey: string
   const i = key.indexOf('\u0000');
   if (i < 0) return undefined;
   return { rule: key.slice(TIMER_PREFIX.length, i), limitKey: key.slice(i + 1) };
+}
+
+/**
+ * The limit key and priority of an invocation, from the headers of its input command (protobuf
+ * InputCommandMessage). A missing or unreadable priority is 0; out-of-range ones are clamped;
+ * an overlong key is cut, so that any input gives the same answer on every replay.
+ */
+export function limitKeyAndPriority(inputEntry: Uint8Array): { limitKey: string; priority: number } {
+  let headers: { key: string; value: string }[];
+  try {
+    headers = fromBinary(pb.InputCommandMessageSchema, inputEntry).headers;
+  } catch {
+    return { limitKey: '', priority: 0 };
+  }
+  let limitKey = '';
+  let priority = 0;
+  for (const h of headers) {
+    const name = h.key.toLowerCase();
+    if (name === LIMIT_KEY_HEADER) limitKey = h.value.slice(0, MAX_LIMIT_KEY_LENGTH);
+    else if (name === PRIORITY_HEADER) priority = parsePriority(h.value);
+  }
+  return { limitKey, priority };
+}
+
+/** An integer priority; anything else is 0. */
+export function parsePriority(raw: string): number {
+  const v = raw.trim();
+  if (!/^[+-]?\d{1,16}$/.test(v)) return 0;
+  return Math.min(MAX_PRIORITY, Math.max(MIN_PRIORITY, Number(v)));
 }
