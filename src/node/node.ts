@@ -24,6 +24,7 @@ import { invocationRoutes } from './invocation-routes.ts';
 import { stateRoutes } from './state-routes.ts';
 import { fireScheduleTimer, scheduleRegistrationHooks, scheduleRoutes, type ScheduleDeps } from './schedule-routes.ts';
 import { Shuffle } from './shuffle.ts';
+import { FlowRules, flowRoutes } from './flow-routes.ts';
 import { Targets } from './targets.ts';
 
 /** A running Endure node. */
@@ -55,7 +56,8 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
   const partitioner = new Partitioner(partitions);
   const store = new SqlitePartitionStore(db);
   const registry = await SchemaRegistry.open(new SqliteMetadataStore(db, (fn) => store.exclusive(fn)));
-  const targets = new Targets(registry);
+  const flowRules = new FlowRules();
+  const targets = new Targets(registry, (s, h) => flowRules.ruleFor(s, h));
   const responses = new ResponseRegistry();
   // A fresh node id per process: sinks persisted by an earlier process never match new requests.
   const nodeId = randomBytes(8).toString('hex');
@@ -136,6 +138,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
   });
 
   await worker.recover();
+  await flowRules.load(store, partitions);
   await resumePartitions();
   await timers.start();
   const unobserve = observeNode({
@@ -212,7 +215,7 @@ export async function startNode(config: Config, logger: Logger): Promise<EndureN
       defaults: config,
       ingressUrl: listeners[0]!.url,
       query,
-      extraRoutes: [...extraRoutes, ...subscriptionRoutes(subscriptions), ...scheduleRoutes(scheduleDeps)],
+      extraRoutes: [...extraRoutes, ...subscriptionRoutes(subscriptions), ...scheduleRoutes(scheduleDeps), ...flowRoutes({ nodeId, partitioner, responses, store, rules: flowRules, submit })],
       registrationHooks: scheduleRegistrationHooks(scheduleDeps),
       unhealthy,
     });

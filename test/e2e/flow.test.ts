@@ -1,0 +1,124 @@
+// Flow control end to end: a real Endure process, the official SDK in its own process. The
+// handlers record what they see (test/services/flow-main.ts); the limits are checked from there.
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  call,
+  eventually,
+  get,
+  killAllStarted,
+  readEffects,
+  register,
+  sleep,
+  startEndure,
+  startServices,
+  type EndureProcess,
+  type ServicesProcess,
+} from "../harness/index.ts";
+
+let endure: EndureProcess;
+let services: ServicesProcess;
+let scratch: string;
+let effectsFile: string;
+
+beforeAll(async () => {
+  scratch = await mkdtemp(path.join(os.tmpdir(), "endure-flow-"));
+  effectsFile = path.join(scratch, "effects.jsonl");
+  services = await startServices("test/services/flow-main.ts", { EFFECTS_FILE: effectsFile });
+  endure = await startEndure();
+  await register(endure.adminUrl, services.url);
+  await setRule("Gate/hold", { concurrency: 3 });
+  await setRule("Gate/tick", { rate: { count: 5, interval: "1s", burst: 1 } });
+  await setRule("Gate/settle", { debounce: "1s" });
+});
+
+afterAll(async () => {
+  await Promise.allSettled([endure?.stop(), services?.stop()]);
+  await killAllStarted();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+async function setRule(id: string, body: unknown): Promise<void> {
+  const res = await call(endure.adminUrl, `/flow-rules/${encodeURIComponent(id)}`, body, {}, { method: "PUT" });
+  expect(res.status, res.text).toBeLessThan(300);
+}
+
+async function send(handler: string, input: unknown, headers: Record<string, string> = {}): Promise<void> {
+  const res = await call(endure.ingressUrl, `/Gate/${handler}/send`, input, headers);
+  expect(res.status, res.text).toBe(202);
+}
+
+async function effects(kind: string, id: string, count: number, timeoutMs: number) {
+  return eventually(
+    async () => {
+      const all = (await readEffects(effectsFile, id)).filter((e) => e.kind === kind);
+      return all.length >= count ? all : undefined;
+    },
+    timeoutMs,
+    `${count} ${kind} effects of ${id}`,
+  );
+}
+
+describe("flow control", () => {
+  it("a concurrency limit of 3 under 100 sends never runs more than 3 at once and completes all 100", async () => {
+    await Promise.all(Array.from({ length: 100 }, () => send("hold", { id: "c100", ms: 40 })));
+    const entered = await effects("enter", "c100", 100, 60_000);
+    const peak = Math.max(...entered.map((e) => e.concurrent as number));
+    expect(peak).toBe(3);
+    await sleep(300);
+    expect((await readEffects(effectsFile, "c100")).length).toBe(100);
+  });
+
+  it("a rate limit of 5 per second (burst 1) spreads 30 sends over at least 5.8 s", async () => {
+    const started = Date.now();
+    await Promise.all(Array.from({ length: 30 }, (_, n) => send("tick", { id: "r30", n })));
+    const ticks = await effects("tick", "r30", 30, 30_000);
+    const times = ticks.map((e) => e.t).sort((a, b) => a - b);
+    // 29 tokens at 5 per second after the first start: 5.8 s, less scheduling jitter.
+    expect(times[29]! - times[0]!).toBeGreaterThanOrEqual(5_600);
+    // No second ever saw more than the rate (plus one of jitter at a window's edge).
+    for (let i = 0; i + 6 < times.length; i++) expect(times[i + 6]! - times[i]!).toBeGreaterThan(1_000);
+    expect(times[0]! - started).toBeLessThan(5_000);
+  });
+
+  it("waiting invocations of higher priority start first", async () => {
+    const key = { "x-endure-limit-key": "prio" };
+    // Three holds take the key's three permits; then low and high priority ones queue.
+    for (let i = 0; i < 3; i++) await send("hold", { id: "prio", ms: 1_500, n: 0 }, key);
+    await effects("enter", "prio", 3, 10_000);
+    for (let n = 1; n <= 4; n++) await send("hold", { id: "prio", ms: 150, n }, { ...key, "x-endure-priority": "0" });
+    for (let n = 11; n <= 14; n++) await send("hold", { id: "prio", ms: 150, n }, { ...key, "x-endure-priority": "10" });
+    const entered = await effects("enter", "prio", 11, 20_000);
+    const order = entered.sort((a, b) => a.t - b.t).map((e) => e.n as number).filter((n) => n > 0);
+    expect(order.slice(0, 4).sort()).toEqual([11, 12, 13, 14]);
+    expect(order.slice(4).sort()).toEqual([1, 2, 3, 4]);
+    expect(Math.max(...entered.map((e) => e.concurrent as number))).toBe(3);
+  });
+
+  it("of the sends with one limit key within the debounce window only the last runs", async () => {
+    for (let n = 1; n <= 5; n++) await send("settle", { id: "deb", n }, { "x-endure-limit-key": "a" });
+    for (let n = 1; n <= 2; n++) await send("settle", { id: "deb", n: 100 + n }, { "x-endure-limit-key": "b" });
+    const settled = await effects("settle", "deb", 2, 10_000);
+    await sleep(1_500);
+    const all = (await readEffects(effectsFile, "deb")).filter((e) => e.kind === "settle");
+    expect(all.map((e) => e.n).sort()).toEqual([102, 5]);
+    expect(settled.length).toBe(2);
+  });
+
+  it("rules and waiting invocations survive a restart", async () => {
+    // 12 ticks at 5 per second: most still wait when the server goes down.
+    await Promise.all(Array.from({ length: 12 }, (_, n) => send("tick", { id: "restart", n })));
+    await effects("tick", "restart", 1, 10_000);
+    await endure.restart();
+    const ticks = await effects("tick", "restart", 12, 30_000);
+    expect(new Set(ticks.map((e) => e.n)).size).toBe(12);
+    const rule = await get(`${endure.adminUrl}/flow-rules/${encodeURIComponent("Gate/hold")}`);
+    expect(rule.json).toMatchObject({ id: "Gate/hold", concurrency: 3 });
+    // The concurrency limit still holds for new sends.
+    await Promise.all(Array.from({ length: 15 }, () => send("hold", { id: "after", ms: 40 })));
+    const entered = await effects("enter", "after", 15, 30_000);
+    expect(Math.max(...entered.map((e) => e.concurrent as number))).toBe(3);
+  });
+});
