@@ -194,6 +194,7 @@ function putInvocation(w: BinaryWriter, inv: NewInvocation): void {
 function readEntry(r: BinaryReader, end: number): LogEntry {
   let command: Command | undefined;
   let partition: number | undefined;
+  let unknown: number | undefined;
   while (r.pos < end) {
     const t = r.uint32();
     if (t === tag(PARTITION_FIELD, VARINT)) {
@@ -203,10 +204,13 @@ function readEntry(r: BinaryReader, end: number): LogEntry {
     } else if ((t & 7) === LEN && t >>> 3 < PARTITION_FIELD) {
       throw new Error(`unknown command kind (field ${t >>> 3})`);
     } else {
+      // Past the partition field, a message may be a command kind of a later version.
+      if ((t & 7) === LEN) unknown = t >>> 3;
       skip(r, t);
     }
   }
   done(r, end);
+  if (command === undefined && unknown !== undefined) throw new Error(`unknown command kind (field ${unknown})`);
   if (command === undefined) throw new Error('log entry holds no command');
   return partition === undefined ? { command } : { command, partition };
 }
