@@ -1,10 +1,12 @@
 // Flow control end to end: a real Endure process, the official SDK in its own process. The
 // handlers record what they see (test/services/flow-main.ts); the limits are checked from there.
+import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  REPO_ROOT,
   call,
   eventually,
   get,
@@ -43,6 +45,18 @@ afterAll(async () => {
 async function setRule(id: string, body: unknown): Promise<void> {
   const res = await call(endure.adminUrl, `/flow-rules/${encodeURIComponent(id)}`, body, {}, { method: "PUT" });
   expect(res.status, res.text).toBeLessThan(300);
+}
+
+/** Runs `endure <args>` against this server. */
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(REPO_ROOT, "bin/endure.js"), ...args, "--admin-url", endure.adminUrl],
+      { timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
 }
 
 async function send(handler: string, input: unknown, headers: Record<string, string> = {}): Promise<void> {
@@ -105,6 +119,24 @@ describe("flow control", () => {
     const all = (await readEffects(effectsFile, "deb")).filter((e) => e.kind === "settle");
     expect(all.map((e) => e.n).sort()).toEqual([102, 5]);
     expect(settled.length).toBe(2);
+  });
+
+  it("bad rules get a 400 naming the field and change nothing; the CLI sets, lists and deletes rules", async () => {
+    const bad = await call(endure.adminUrl, "/flow-rules/Gate%2Fhold", { concurrency: 0 }, {}, { method: "PUT" });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain("'concurrency'");
+    const unknown = await call(endure.adminUrl, "/flow-rules/Gate%2Fhold", { concurency: 2 }, {}, { method: "PUT" });
+    expect(unknown.status).toBe(400);
+    expect((await get(`${endure.adminUrl}/flow-rules/Gate%2Fhold`)).json).toMatchObject({ concurrency: 3 });
+    expect((await get(`${endure.adminUrl}/flow-rules/Nope`)).status).toBe(404);
+
+    const set = await cli("flow-rules", "set", "Gate", "--rate", "100", "--interval", "1s", "--burst", "5");
+    expect(set.code, set.stderr).toBe(0);
+    const listed = await cli("flow-rules", "list");
+    expect(listed.stdout).toMatch(/Gate\s+-\s+100 per 1000 ms\s+5/);
+    expect(listed.stdout).toContain("Gate/hold");
+    expect((await cli("flow-rules", "delete", "Gate")).code).toBe(0);
+    expect((await cli("flow-rules", "describe", "Gate")).code).not.toBe(0);
   });
 
   it("rules and waiting invocations survive a restart", async () => {
