@@ -81,5 +81,5 @@
  */
 export * from './model.ts';
 export { FlowRuleError, parseFlowRule, flowRuleId } from './spec.ts';
-export { refill, nextTokenAt, insertWaiter, flowPartitionKey, flowTimerKey, parseFlowTimerKey, limitOf, limitKeyAndPriority, parsePriority } from './limiter.ts';
+export { refill, nextTokenAt, insertWaiter, flowPartitionKey, flowTimerKey, parseFlowTimerKey, limitOf, limitKeyAndPriority, parsePriority, flowHeaderProblem } from './limiter.ts';
 export { flowRuleView, flowLimiterView } from './view.ts';

@@ -83,3 +83,18 @@ export function parsePriority(raw: string): number {
   if (!/^[+-]?\d{1,16}$/.test(v)) return 0;
   return Math.min(MAX_PRIORITY, Math.max(MIN_PRIORITY, Number(v)));
 }
+
+/** Why the flow headers of an ingress request are refused, or undefined when they are fine. */
+export function flowHeaderProblem(limitKey: string | undefined, priority: string | undefined): string | undefined {
+  if (limitKey !== undefined && limitKey.length > MAX_LIMIT_KEY_LENGTH) {
+    return `bad header ${LIMIT_KEY_HEADER}: longer than ${MAX_LIMIT_KEY_LENGTH} characters`;
+  }
+  if (priority !== undefined) {
+    const v = priority.trim();
+    const n = /^[+-]?\d{1,16}$/.test(v) ? Number(v) : NaN;
+    if (!(n >= MIN_PRIORITY && n <= MAX_PRIORITY)) {
+      return `bad header ${PRIORITY_HEADER}: expected an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}, got '${priority}'`;
+    }
+  }
+  return undefined;
+}

@@ -111,6 +111,42 @@ describe("flow control", () => {
     expect(Math.max(...entered.map((e) => e.concurrent as number))).toBe(3);
   });
 
+  it("killing and cancelling waiting invocations frees nothing they did not hold", async () => {
+    const key = { "x-endure-limit-key": "kill" };
+    for (let i = 0; i < 3; i++) await send("hold", { id: "kill", ms: 1_200, n: 0 }, key);
+    await effects("enter", "kill", 3, 10_000);
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) {
+      const res = await call(endure.ingressUrl, "/Gate/hold/send", { id: "kill", ms: 10, n }, key);
+      ids.push((res.json as { invocationId: string }).invocationId);
+    }
+    expect((await call(endure.adminUrl, `/invocations/${ids[0]}/kill`, undefined, {}, { method: "PATCH" })).status).toBeLessThan(300);
+    expect((await call(endure.adminUrl, `/invocations/${ids[1]}/cancel`, undefined, {}, { method: "PATCH" })).status).toBeLessThan(300);
+    // No permit came free: the three holds still run, so the last waiter has not started.
+    const rule = (await get(`${endure.adminUrl}/flow-rules/${encodeURIComponent("Gate/hold")}`)).json as {
+      limiters: { limit_key: string; running: string[]; waiting: { id: string }[] }[];
+    };
+    const limiter = rule.limiters.find((l) => l.limit_key === "kill")!;
+    expect(limiter.running).toHaveLength(3);
+    expect(limiter.waiting.map((w) => w.id)).toEqual([ids[2]]);
+    const entered = await effects("enter", "kill", 4, 10_000);
+    await sleep(300);
+    expect(entered.map((e) => e.n).sort()).toEqual([0, 0, 0, 3]);
+    expect((await readEffects(effectsFile, "kill")).length).toBe(4);
+  });
+
+  it("sends made by a handler are limited too, per the limit key they carry", async () => {
+    await send("fanout", { id: "fan", count: 12, key: "from-handler" });
+    await effects("enter", "fan", 3, 10_000);
+    // The limiter of the key the sends carried holds the three permits.
+    const rule = (await get(`${endure.adminUrl}/flow-rules/${encodeURIComponent("Gate/hold")}`)).json as {
+      limiters: { limit_key: string; running: string[] }[];
+    };
+    expect(rule.limiters.find((l) => l.limit_key === "from-handler")?.running).toHaveLength(3);
+    const entered = await effects("enter", "fan", 12, 30_000);
+    expect(Math.max(...entered.map((e) => e.concurrent as number))).toBe(3);
+  });
+
   it("of the sends with one limit key within the debounce window only the last runs", async () => {
     for (let n = 1; n <= 5; n++) await send("settle", { id: "deb", n }, { "x-endure-limit-key": "a" });
     for (let n = 1; n <= 2; n++) await send("settle", { id: "deb", n: 100 + n }, { "x-endure-limit-key": "b" });
@@ -129,6 +165,11 @@ describe("flow control", () => {
     expect(unknown.status).toBe(400);
     expect((await get(`${endure.adminUrl}/flow-rules/Gate%2Fhold`)).json).toMatchObject({ concurrency: 3 });
     expect((await get(`${endure.adminUrl}/flow-rules/Nope`)).status).toBe(404);
+    const badPriority = await call(endure.ingressUrl, "/Gate/hold/send", { id: "bad", ms: 1 }, { "x-endure-priority": "urgent" });
+    expect(badPriority.status).toBe(400);
+    expect(badPriority.text).toContain("x-endure-priority");
+    const longKey = await call(endure.ingressUrl, "/Gate/hold/send", { id: "bad", ms: 1 }, { "x-endure-limit-key": "k".repeat(257) });
+    expect(longKey.status).toBe(400);
 
     const set = await cli("flow-rules", "set", "Gate", "--rate", "100", "--interval", "1s", "--burst", "5");
     expect(set.code, set.stderr).toBe(0);

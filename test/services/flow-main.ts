@@ -28,6 +28,17 @@ const gate = restate.service({
         record("tick", input.id, { n: input.n });
       });
     },
+    /** Sends `count` holds from inside a handler, each with the limit key `key`. */
+    fanout: async (ctx: restate.Context, input: { id: string; count: number; key: string }) => {
+      for (let n = 0; n < input.count; n++) {
+        ctx.genericSend({
+          service: "Gate",
+          method: "hold",
+          parameter: new TextEncoder().encode(JSON.stringify({ id: input.id, ms: 300, n })),
+          headers: { "x-endure-limit-key": input.key, "content-type": "application/json" },
+        });
+      }
+    },
     /** Records which of the sends of one debounce window ran. */
     settle: async (ctx: restate.Context, input: { id: string; n: number }) => {
       await ctx.run("settle", () => {
