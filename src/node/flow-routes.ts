@@ -53,27 +53,20 @@ export interface FlowDeps {
 
 /**
  * `/flow-rules`: set (PUT /flow-rules/{id}), list, get (with live limiters), delete. The id is
- * `Service` or `Service/handler` (URL-encoded: `Service%2Fhandler`). Every change is a command
- * on the rule's partition; the answer is the processor's.
+ * `Service` or `Service/handler`. Every change is a command on the rule's partition; the
+ * answer is the processor's.
  */
 export function flowRoutes(deps: FlowDeps): AdminRoute[] {
-  return [
-    {
-      method: 'GET',
-      path: '/flow-rules',
-      handle: async () => {
-        const all: FlowRule[] = [];
-        for (let p = 0; p < deps.partitioner.partitions; p++) all.push(...(await deps.store.listFlowRules(p)));
-        all.sort((a, b) => (a.id < b.id ? -1 : 1));
-        return json(200, { rules: all.map(flowRuleView) });
-      },
-    },
-    { method: 'GET', path: '/flow-rules/:id', handle: (_req, { params }) => view(deps, params.id ?? '', 200) },
+  // A handler's rule is addressed as /flow-rules/Service%2Fhandler or /flow-rules/Service/handler.
+  const idOf = (params: Record<string, string | undefined>) =>
+    params.handler === undefined ? (params.id ?? '') : `${params.id ?? ''}/${params.handler}`;
+  const one = (path: string): AdminRoute[] => [
+    { method: 'GET', path, handle: (_req, { params }) => view(deps, idOf(params), 200) },
     {
       method: 'PUT',
-      path: '/flow-rules/:id',
+      path,
       handle: async (req, { params }) => {
-        const id = params.id ?? '';
+        const id = idOf(params);
         const now = Date.now();
         const partition = flowRulePartition(deps.partitioner, id);
         const previous = await deps.store.getFlowRule(partition, id);
@@ -91,14 +84,28 @@ export function flowRoutes(deps: FlowDeps): AdminRoute[] {
     },
     {
       method: 'DELETE',
-      path: '/flow-rules/:id',
+      path,
       handle: async (_req, { params }) => {
-        const id = params.id ?? '';
+        const id = idOf(params);
         await run(deps, { kind: 'flow', op: 'delete-rule', rule: id, now: Date.now() });
         deps.rules.delete(id);
         return empty(202);
       },
     },
+  ];
+  return [
+    {
+      method: 'GET',
+      path: '/flow-rules',
+      handle: async () => {
+        const all: FlowRule[] = [];
+        for (let p = 0; p < deps.partitioner.partitions; p++) all.push(...(await deps.store.listFlowRules(p)));
+        all.sort((a, b) => (a.id < b.id ? -1 : 1));
+        return json(200, { rules: all.map(flowRuleView) });
+      },
+    },
+    ...one('/flow-rules/:id'),
+    ...one('/flow-rules/:id/:handler'),
   ];
 }
 

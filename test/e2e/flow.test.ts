@@ -164,6 +164,7 @@ describe("flow control", () => {
     const unknown = await call(endure.adminUrl, "/flow-rules/Gate%2Fhold", { concurency: 2 }, {}, { method: "PUT" });
     expect(unknown.status).toBe(400);
     expect((await get(`${endure.adminUrl}/flow-rules/Gate%2Fhold`)).json).toMatchObject({ concurrency: 3 });
+    expect((await get(`${endure.adminUrl}/flow-rules/Gate/hold`)).json).toMatchObject({ id: "Gate/hold", concurrency: 3 });
     expect((await get(`${endure.adminUrl}/flow-rules/Nope`)).status).toBe(404);
     const badPriority = await call(endure.ingressUrl, "/Gate/hold/send", { id: "bad", ms: 1 }, { "x-endure-priority": "urgent" });
     expect(badPriority.status).toBe(400);
