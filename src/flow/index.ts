@@ -42,7 +42,7 @@
  *  3. L applies `acquire`: it refills the bucket to the command's time, queues the waiter, and
  *     grants permits in order while the concurrency and the tokens allow, sending `flow grant`
  *     through its outbox to each waiter's partition. When the head of the queue waits only
- *     for a token (or a debounce window), L puts a durable timer `flow:<rule>:<key>` at the
+ *     for a token (or a debounce window), L puts a durable timer `flow:<rule>|<key>` at the
  *     time it will be ready; its firing (`timer-fired`, with the time) pumps the queue again.
  *  4. P applies `grant`: an invocation still parked starts (it takes its key's lock or queues
  *     in the key's inbox like any other). A grant for an invocation that ended meanwhile

@@ -41,16 +41,18 @@ export function flowPartitionKey(rule: string): string {
 }
 
 const TIMER_PREFIX = 'flow:';
+// Rule ids never contain '|' (spec.ts), so the first one after the prefix ends the rule id.
+const TIMER_SEPARATOR = '|';
 
 /** The timer that pumps a limiter when a token or a debounce window is due. */
 export function flowTimerKey(rule: string, limitKey: string): string {
-  return `${TIMER_PREFIX}${rule}\u0000${limitKey}`;
+  return `${TIMER_PREFIX}${rule}${TIMER_SEPARATOR}${limitKey}`;
 }
 
 /** Inverse of flowTimerKey; undefined for other timers. */
 export function parseFlowTimerKey(key: string): { rule: string; limitKey: string } | undefined {
   if (!key.startsWith(TIMER_PREFIX)) return undefined;
-  const i = key.indexOf('\u0000');
+  const i = key.indexOf(TIMER_SEPARATOR, TIMER_PREFIX.length);
   if (i < 0) return undefined;
   return { rule: key.slice(TIMER_PREFIX.length, i), limitKey: key.slice(i + 1) };
 }
@@ -58,7 +60,7 @@ export function parseFlowTimerKey(key: string): { rule: string; limitKey: string
 /**
  * The limit key and priority of an invocation, from the headers of its input command (protobuf
  * InputCommandMessage). A missing or unreadable priority is 0; out-of-range ones are clamped;
- * an overlong key is cut, so that any input gives the same answer on every replay.
+ * an overlong key is cut and NUL characters dropped, so that any input gives the same answer on every replay.
  */
 export function limitKeyAndPriority(inputEntry: Uint8Array): { limitKey: string; priority: number } {
   let headers: { key: string; value: string }[];
@@ -71,7 +73,8 @@ export function limitKeyAndPriority(inputEntry: Uint8Array): { limitKey: string;
   let priority = 0;
   for (const h of headers) {
     const name = h.key.toLowerCase();
-    if (name === LIMIT_KEY_HEADER) limitKey = h.value.slice(0, MAX_LIMIT_KEY_LENGTH);
+    // NUL never reaches the store: PostgreSQL text cannot hold it.
+    if (name === LIMIT_KEY_HEADER) limitKey = h.value.replaceAll('\u0000', '').slice(0, MAX_LIMIT_KEY_LENGTH);
     else if (name === PRIORITY_HEADER) priority = parsePriority(h.value);
   }
   return { limitKey, priority };

@@ -235,7 +235,7 @@ export type TimerPayload =
   | { readonly kind: 'cleanup'; readonly id: string }
   /** The next tick of schedule `id`. */
   | { readonly kind: 'schedule'; readonly id: string }
-  /** Pumps the limiter of a flow rule and limit key (`id` is flowTimerKey without its prefix). */
+  /** Pumps the limiter of a flow rule and limit key (`id` is its timer key, flowTimerKey). */
   | { readonly kind: 'flow'; readonly id: string };
 
 

@@ -1,6 +1,7 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FlowRuleError, limitKeyAndPriority, parseFlowRule, parsePriority, type FlowRule } from '../../src/flow/index.ts';
+import { FlowRuleError, flowTimerKey, limitKeyAndPriority, parseFlowRule, parseFlowTimerKey, parsePriority, type FlowRule } from '../../src/flow/index.ts';
+import { FlowRules } from '../../src/node/flow-routes.ts';
 import { pb } from '../../src/protocol/index.ts';
 import { Partitioner } from '../../src/sharding/index.ts';
 import { SqlitePartitionStore, openSqlite } from '../../src/store/index.ts';
@@ -122,6 +123,14 @@ describe('flow control in the state machine', () => {
     expect(await settle({ kind: 'timer-fired', timerKey: timer.key, now: 1600 })).toEqual([b.id]);
   });
 
+  it('raising a concurrency limit starts waiting invocations at once', async () => {
+    await settle({ kind: 'flow', op: 'put-rule', rule: 'Work', now: 0, spec: rule({ concurrency: 1 }) });
+    await invoke(10);
+    const b = await invoke(11);
+    await invoke(12);
+    expect(await settle({ kind: 'flow', op: 'put-rule', rule: 'Work', now: 20, spec: rule({ concurrency: 2 }) })).toEqual([b.id]);
+  });
+
   it('deleting a rule starts every waiting invocation', async () => {
     await settle({ kind: 'flow', op: 'put-rule', rule: 'Work', now: 0, spec: rule({ concurrency: 1 }) });
     await invoke(10);
@@ -132,6 +141,17 @@ describe('flow control in the state machine', () => {
 });
 
 describe('flow rule input', () => {
+  it("a handler's own rule applies instead of its service's", () => {
+    const rules = new FlowRules();
+    rules.set(rule({ id: 'Work', concurrency: 5 }));
+    rules.set(rule({ id: 'Work/run', handler: 'run', concurrency: 1 }));
+    expect(rules.ruleFor('Work', 'run')).toBe('Work/run');
+    expect(rules.ruleFor('Work', 'other')).toBe('Work');
+    expect(rules.ruleFor('Other', 'run')).toBeUndefined();
+    rules.delete('Work/run');
+    expect(rules.ruleFor('Work', 'run')).toBe('Work');
+  });
+
   it('bad rules are refused with the field named', () => {
     const bad: [string, Record<string, unknown>, string][] = [
       ['Work', {}, 'concurrency'],
@@ -164,5 +184,8 @@ describe('flow rule input', () => {
     expect(parsePriority('99999999999')).toBe(1_000_000);
     expect(limitKeyAndPriority(input({ 'X-Endure-Limit-Key': 'k'.repeat(300), 'x-endure-priority': '2' }))).toEqual({ limitKey: 'k'.repeat(256), priority: 2 });
     expect(limitKeyAndPriority(new Uint8Array([0xff, 0xff]))).toEqual({ limitKey: '', priority: 0 });
+    expect(limitKeyAndPriority(input({ 'x-endure-limit-key': 'a\u0000b' })).limitKey).toBe('ab');
+    expect(parseFlowTimerKey(flowTimerKey('Work/run', 'a|b/c'))).toEqual({ rule: 'Work/run', limitKey: 'a|b/c' });
+    expect(parseFlowTimerKey('cleanup:inv_1')).toBeUndefined();
   });
 });

@@ -1518,7 +1518,7 @@ export const TimerPayloadSchema: GenMessage<TimerPayload> = /*@__PURE__*/
   messageDesc(file_endure_records, 41);
 
 /**
- * Pumps the limiter `id` (rule id, NUL, limit key) of a flow rule.
+ * Pumps the limiter of a flow rule and limit key; `id` is the timer key `flow:<rule>|<limit key>`.
  *
  * @generated from message endure.records.FlowTimer
  */
