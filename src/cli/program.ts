@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { addInvocationCommands, addStateCommands } from './invocations.ts';
 import { addDeploymentCommands, addServiceCommands, addSubscriptionCommands } from './operator.ts';
 import { addSqlCommand } from './query.ts';
+import { addFlowRuleCommands } from './flow-rules.ts';
 import { addScheduleCommands } from './schedules.ts';
 import { addServerCommand } from './server.ts';
 
@@ -20,5 +21,6 @@ export function createProgram(version: string): Command {
   addSqlCommand(program);
   addSubscriptionCommands(program);
   addScheduleCommands(program);
+  addFlowRuleCommands(program);
   return program;
 }

@@ -13,6 +13,7 @@ import {
   workflowRunId,
 } from '../types/index.ts';
 import type { Command, IngressAnswer, ResolvedTarget, SignalResult } from '../worker/model.ts';
+import { LIMIT_KEY_HEADER, PRIORITY_HEADER, flowHeaderProblem } from '../flow/index.ts';
 import { parseDelay } from './delay.ts';
 import { IngressError, badServicePath, handlerNotFound, serviceNotFound } from './errors.ts';
 import type { ResponseRegistry } from './responses.ts';
@@ -318,6 +319,8 @@ async function invokeHandler(
   }
   const idempotencyKey = header(req, 'idempotency-key');
   if (idempotencyKey !== undefined && idempotencyKey === '') throw new IngressError(400, 'bad header idempotency-key: empty');
+  const flowProblem = flowHeaderProblem(header(req, LIMIT_KEY_HEADER), header(req, PRIORITY_HEADER));
+  if (flowProblem !== undefined) throw new IngressError(400, flowProblem);
   const workflowRun = target.serviceType === 'WORKFLOW' && target.handlerType === 'WORKFLOW';
   if (workflowRun && idempotencyKey !== undefined) {
     throw new IngressError(400, 'cannot use the idempotency key with workflow handlers. The handler invocation will already be idempotent by the workflow key itself.');

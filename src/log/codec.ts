@@ -7,6 +7,7 @@
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import type { Command, Dedup, IngressSink, InvocationOp, NewInvocation, ResolvedTarget, Sink } from '../worker/model.ts';
 import { readRecord, writeRecord } from './format.ts';
+import { putFlowCommand, readFlowCommand } from './flow.ts';
 import { putScheduleCommand, readScheduleCommand } from './schedule.ts';
 import {
   done,
@@ -73,6 +74,7 @@ const KIND_FIELD = {
   'outbox-delivered': 12,
   'state-mutation': 13,
   schedule: 14,
+  flow: 15,
 } as const satisfies Record<Command['kind'], number>;
 
 const PARTITION_FIELD = 16;
@@ -166,6 +168,9 @@ function writeEntry(w: BinaryWriter, entry: { command: Command; partition: numbe
     case 'schedule':
       putScheduleCommand(w, c);
       break;
+    case 'flow':
+      putFlowCommand(w, c);
+      break;
     default:
       throw new Error(`unknown command kind ${JSON.stringify((c as { kind: unknown }).kind)}`);
   }
@@ -189,19 +194,23 @@ function putInvocation(w: BinaryWriter, inv: NewInvocation): void {
 function readEntry(r: BinaryReader, end: number): LogEntry {
   let command: Command | undefined;
   let partition: number | undefined;
+  let unknown: number | undefined;
   while (r.pos < end) {
     const t = r.uint32();
     if (t === tag(PARTITION_FIELD, VARINT)) {
       partition = r.uint32();
-    } else if ((t & 7) === LEN && t >>> 3 >= 1 && t >>> 3 <= KIND_FIELD.schedule) {
+    } else if ((t & 7) === LEN && t >>> 3 >= 1 && t >>> 3 <= KIND_FIELD.flow) {
       command = readCommand(r, t >>> 3);
     } else if ((t & 7) === LEN && t >>> 3 < PARTITION_FIELD) {
       throw new Error(`unknown command kind (field ${t >>> 3})`);
     } else {
+      // Past the partition field, a message may be a command kind of a later version.
+      if ((t & 7) === LEN) unknown = t >>> 3;
       skip(r, t);
     }
   }
   done(r, end);
+  if (command === undefined && unknown !== undefined) throw new Error(`unknown command kind (field ${unknown})`);
   if (command === undefined) throw new Error('log entry holds no command');
   return partition === undefined ? { command } : { command, partition };
 }
@@ -223,6 +232,7 @@ function readCommand(r: BinaryReader, field: number): Command {
     case KIND_FIELD.attach: c = readAttach(r, end); break;
     case KIND_FIELD['state-mutation']: c = readStateMutation(r, end); break;
     case KIND_FIELD.schedule: c = readScheduleCommand(r, end); break;
+    case KIND_FIELD.flow: c = readFlowCommand(r, end); break;
     default: c = readOutboxDelivered(r, end); break;
   }
   done(r, end);

@@ -10,6 +10,7 @@
  */
 export { encodeCommand, decodeCommand, type LogEntry } from './codec.ts';
 export { decodeScheduleRecord, encodeScheduleRecord } from './schedule.ts';
+export { decodeFlowLimiter, decodeFlowRule, encodeFlowLimiter, encodeFlowRule } from './flow.ts';
 export { RecordFormat, RecordFormatError, RecordFormatErrorCode, readRecord, writeRecord } from './format.ts';
 /** Field writers and readers of the record format, for the store's records. */
 export * as wire from './wire.ts';

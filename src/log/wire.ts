@@ -10,6 +10,7 @@
  * JavaScript number and are refused.
  */
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+import type { FlowTag } from '../flow/model.ts';
 import type { Dedup, HandlerType, IngressSink, InvocationResult, ResolvedTarget, ServiceType, SignalResult, Sink } from '../worker/model.ts';
 
 /** Wire type of varints: integers, enums. */
@@ -141,6 +142,13 @@ export function putTarget(w: BinaryWriter, field: number, t: ResolvedTarget): vo
   if (t.handlerType !== undefined) w.uint32(tag(5, VARINT)).uint32(HANDLER_TYPES.encode(t.handlerType));
   w.uint32(tag(6, LEN)).string(t.deploymentId);
   w.uint32(tag(7, I64)).double(t.retentionMs);
+  if (t.flow !== undefined) {
+    open(w, 8);
+    w.uint32(tag(1, LEN)).string(t.flow.rule);
+    w.uint32(tag(2, LEN)).string(t.flow.limitKey);
+    w.uint32(tag(3, VARINT)).sint32(t.flow.priority);
+    w.join();
+  }
   w.join();
 }
 
@@ -154,9 +162,11 @@ export function readTarget(r: BinaryReader): ResolvedTarget {
   let handlerType = 0;
   let deploymentId = '';
   let retentionMs = 0;
+  let flow: FlowTag | undefined;
   while (r.pos < end) {
     const t = r.uint32();
     switch (t) {
+      case (8 << 3) | LEN: flow = readFlowTag(r); break;
       case (1 << 3) | LEN: service = r.string(); break;
       case (2 << 3) | LEN: handler = r.string(); break;
       case (3 << 3) | LEN: key = r.string(); break;
@@ -176,7 +186,26 @@ export function readTarget(r: BinaryReader): ResolvedTarget {
     handlerType: handlerType === 0 ? undefined : HANDLER_TYPES.decode(handlerType),
     deploymentId,
     retentionMs,
+    ...(flow !== undefined ? { flow } : {}),
   };
+}
+
+function readFlowTag(r: BinaryReader): FlowTag {
+  const end = endOf(r);
+  let rule = '';
+  let limitKey = '';
+  let priority = 0;
+  while (r.pos < end) {
+    const t = r.uint32();
+    switch (t) {
+      case (1 << 3) | LEN: rule = r.string(); break;
+      case (2 << 3) | LEN: limitKey = r.string(); break;
+      case (3 << 3) | VARINT: priority = r.sint32(); break;
+      default: skip(r, t);
+    }
+  }
+  done(r, end);
+  return { rule, limitKey, priority };
 }
 
 // ---- Failure, InvocationResult, SignalResult ----

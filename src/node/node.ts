@@ -40,6 +40,7 @@ import {
   type ScheduleDeps,
 } from './schedule-routes.ts';
 import { Shuffle } from './shuffle.ts';
+import { FlowRules, flowRoutes } from './flow-routes.ts';
 import { Targets } from './targets.ts';
 import { uiRoutes } from '../ui/index.ts';
 
@@ -98,7 +99,8 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
       throw err;
     }
   }
-  const targets = new Targets(registry);
+  const flowRules = new FlowRules();
+  const targets = new Targets(registry, (s, h) => flowRules.ruleFor(s, h));
   const responses = new ResponseRegistry();
   // A fresh node id per process: sinks persisted by an earlier process never match new requests.
   const nodeId = randomBytes(8).toString('hex');
@@ -186,6 +188,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
   });
 
   await worker.recover();
+  await flowRules.load(store, partitions);
   await resumePartitions();
   await timers.start();
   const unobserve = observeNode({
@@ -265,7 +268,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
       defaults: config,
       ingressUrl: listeners[0]!.url,
       query,
-      extraRoutes: [...extraRoutes, ...subscriptionRoutes(subscriptions), ...scheduleRoutes(scheduleDeps)],
+      extraRoutes: [...extraRoutes, ...subscriptionRoutes(subscriptions), ...scheduleRoutes(scheduleDeps), ...flowRoutes({ nodeId, partitioner, responses, store, rules: flowRules, submit })],
       registrationHooks,
       unhealthy,
     });

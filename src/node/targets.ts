@@ -12,7 +12,11 @@ export const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
  * handlers): both resolve a target once, outside apply, and put the facts into the command.
  */
 export class Targets implements TargetLookup {
-  constructor(private readonly registry: SchemaRegistry) {}
+  constructor(
+    private readonly registry: SchemaRegistry,
+    /** The flow rule limiting a handler, if any (flow/index.ts). */
+    private readonly flowRule: (service: string, handler: string) => string | undefined = () => undefined,
+  ) {}
 
   lookup(service: string): { ty: ResolvedTarget['serviceType'] } | undefined {
     const s = this.registry.getService(service);
@@ -28,6 +32,7 @@ export class Targets implements TargetLookup {
     const retentionMs = workflowRun
       ? (h.options.workflowCompletionRetentionMs ?? DEFAULT_RETENTION_MS)
       : (h.options.idempotencyRetentionMs ?? s.options.idempotencyRetentionMs ?? DEFAULT_RETENTION_MS);
+    const rule = this.flowRule(service, handler);
     return {
       service,
       handler,
@@ -36,6 +41,8 @@ export class Targets implements TargetLookup {
       handlerType: h.ty ?? (s.ty === 'VIRTUAL_OBJECT' ? 'EXCLUSIVE' : undefined),
       deploymentId: s.deploymentId,
       retentionMs,
+      // The limit key and priority are the invocation's: apply reads them from its input.
+      ...(rule !== undefined ? { flow: { rule, limitKey: '', priority: 0 } } : {}),
     };
   }
 

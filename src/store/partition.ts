@@ -4,6 +4,7 @@
  * answers from a synchronous driver inside one serialized transaction.
  */
 import type { PartitionLog } from '../log/index.ts';
+import type { FlowLimiter, FlowRule } from '../flow/model.ts';
 import type { LeaseStore } from './leases.ts';
 import type { ScheduleRecord } from '../schedule/model.ts';
 import type { InvocationResult, InvocationStatus, TimerPayload } from '../worker/model.ts';
@@ -101,6 +102,15 @@ export interface PartitionTx {
   getSchedule(partition: number, id: string): Promise<ScheduleRecord | undefined>;
   putSchedule(partition: number, record: ScheduleRecord): Promise<void>;
   deleteSchedule(partition: number, id: string): Promise<void>;
+
+  getFlowRule(partition: number, id: string): Promise<FlowRule | undefined>;
+  putFlowRule(partition: number, rule: FlowRule): Promise<void>;
+  deleteFlowRule(partition: number, id: string): Promise<void>;
+  getFlowLimiter(partition: number, rule: string, limitKey: string): Promise<FlowLimiter | undefined>;
+  putFlowLimiter(partition: number, limiter: FlowLimiter): Promise<void>;
+  deleteFlowLimiter(partition: number, rule: string, limitKey: string): Promise<void>;
+  /** The limiters of a rule, by limit key. */
+  listFlowLimiters(partition: number, rule: string): Promise<FlowLimiter[]>;
 }
 
 /** Reads outside an apply: used by the leader's services (invoker, timers, shuffle) and the ingress. */
@@ -124,6 +134,11 @@ export interface PartitionReader {
   getSchedule(partition: number, id: string): Promise<ScheduleRecord | undefined>;
   /** The schedules of a partition, by id. */
   listSchedules(partition: number): Promise<ScheduleRecord[]>;
+  /** The flow rules of a partition, by id. */
+  listFlowRules(partition: number): Promise<FlowRule[]>;
+  getFlowRule(partition: number, id: string): Promise<FlowRule | undefined>;
+  /** The limiters of a rule, by limit key. */
+  listFlowLimiters(partition: number, rule: string): Promise<FlowLimiter[]>;
 }
 
 /** The partition store: serialized transactions plus reads, and the partitions' leases. */

@@ -155,7 +155,7 @@ function readWaiting(r: BinaryReader): NonNullable<InvocationStatus['waiting']> 
 
 // ---- TimerPayload ----
 
-const TIMER_FIELD = { sleep: 1, 'scheduled-invoke': 2, cleanup: 3, schedule: 4 } as const satisfies Record<TimerPayload['kind'], number>;
+const TIMER_FIELD = { sleep: 1, 'scheduled-invoke': 2, cleanup: 3, schedule: 4, flow: 5 } as const satisfies Record<TimerPayload['kind'], number>;
 
 function writeTimer(w: BinaryWriter, p: TimerPayload): void {
   open(w, TIMER_FIELD[p.kind]);
@@ -169,7 +169,7 @@ function readTimer(r: BinaryReader, end: number): TimerPayload {
   while (r.pos < end) {
     const t = r.uint32();
     const field = t >>> 3;
-    if ((t & 7) !== LEN || field < 1 || field > 4) {
+    if ((t & 7) !== LEN || field < 1 || field > TIMER_FIELD.flow) {
       skip(r, t);
       continue;
     }
@@ -192,7 +192,9 @@ function readTimer(r: BinaryReader, end: number): TimerPayload {
           ? { kind: 'scheduled-invoke', id }
           : field === TIMER_FIELD.cleanup
             ? { kind: 'cleanup', id }
-            : { kind: 'schedule', id };
+            : field === TIMER_FIELD.schedule
+              ? { kind: 'schedule', id }
+              : { kind: 'flow', id };
   }
   done(r, end);
   if (payload === undefined) throw new Error('timer without kind');

@@ -3,6 +3,7 @@
  * records (its main state) and actions (its output, carried out by the leader after commit).
  * Everything here is plain data so it can be written to the log and the store as is.
  */
+import type { FlowRule, FlowTag } from '../flow/model.ts';
 import type { ScheduleSpec } from '../schedule/model.ts';
 
 /** How a service is addressed. */
@@ -58,6 +59,8 @@ export interface ResolvedTarget {
   readonly handlerType: HandlerType;
   readonly deploymentId: string;
   readonly retentionMs: number;
+  /** The flow rule that limits this target (flow/index.ts), found by the resolver. */
+  readonly flow?: FlowTag;
 }
 
 /** Everything needed to create an invocation. */
@@ -152,7 +155,33 @@ export type Command =
       readonly sink?: IngressSink;
       readonly dedup?: Dedup;
     }
-  | ScheduleCommand;
+  | ScheduleCommand
+  | FlowCommand;
+
+/**
+ * Commands of flow control (flow/index.ts): on a rule's partition `put-rule`, `delete-rule`,
+ * `acquire` and `release`; on an invocation's partition `grant` and `debounced`.
+ */
+export type FlowOp = 'put-rule' | 'delete-rule' | 'acquire' | 'release' | 'grant' | 'debounced';
+
+/** A command of flow control on rule `rule`. */
+export interface FlowCommand {
+  readonly kind: 'flow';
+  readonly op: FlowOp;
+  readonly rule: string;
+  readonly now: number;
+  /** For acquire and release: the limiter's key. */
+  readonly limitKey?: string;
+  /** For put-rule: the new rule. */
+  readonly spec?: FlowRule;
+  /** For acquire, release, grant, debounced: the invocation. */
+  readonly invocationId?: string;
+  /** For acquire: the invocation's partition and priority. */
+  readonly partition?: number;
+  readonly priority?: number;
+  readonly sink?: IngressSink;
+  readonly dedup?: Dedup;
+}
 
 /** Commands on a schedule (schedule/index.ts): by operators, the timer, and its own invocations. */
 export type ScheduleOp = 'put' | 'delete' | 'pause' | 'resume' | 'trigger' | 'backfill' | 'tick' | 'done';
@@ -205,7 +234,9 @@ export type TimerPayload =
   | { readonly kind: 'scheduled-invoke'; readonly id: string }
   | { readonly kind: 'cleanup'; readonly id: string }
   /** The next tick of schedule `id`. */
-  | { readonly kind: 'schedule'; readonly id: string };
+  | { readonly kind: 'schedule'; readonly id: string }
+  /** Pumps the limiter of a flow rule and limit key (`id` is its timer key, flowTimerKey). */
+  | { readonly kind: 'flow'; readonly id: string };
 
 
 /** Messages from one partition to another, delivered by the leader's shuffle. */

@@ -2,8 +2,10 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { MessageType, pb } from '../protocol/index.ts';
 import type { Partitioner } from '../sharding/index.ts';
 import type { PartitionTx } from '../store/index.ts';
-import { IdDecodeError, deriveInvocationId, formatInvocationId, idempotentInvocationId, parseAwakeableId, parseInvocationId, stateVersion, workflowRunId } from '../types/index.ts';
+import { IdDecodeError, deriveInvocationId, formatInvocationId, idempotentInvocationId, parseAwakeableId, parseInvocationId, partitionKeyOf, stateVersion, workflowRunId } from '../types/index.ts';
 import { encodeCommand } from '../log/index.ts';
+import { flowPartitionKey, limitKeyAndPriority, parseFlowTimerKey } from '../flow/index.ts';
+import { DEBOUNCED, applyFlow, pumpFlowTimer, type FlowHost } from './flow.ts';
 import { applySchedule, type ScheduleHost } from './schedules.ts';
 import type {
   Action,
@@ -87,7 +89,59 @@ class Apply {
         return this.#stateMutation(cmd);
       case 'schedule':
         return applySchedule(this.#scheduleHost(), cmd);
+      case 'flow':
+        return applyFlow(this.#flowHost(), cmd);
     }
+  }
+
+  #flowHost(): FlowHost {
+    return {
+      tx: this.tx,
+      partition: this.ctx.partition,
+      outbox: (m) => this.#outbox(m),
+      putTimer: (key, fireAt, payload) => this.#putTimer(key, fireAt, payload),
+      answer: (sink, answer) => this.#answer(sink, answer),
+      granted: async (id, now) => {
+        const status = await this.tx.getInvocation(id);
+        // Ended while the grant travelled: its end already released the permit.
+        if (!status || status.phase !== 'scheduled') return;
+        status.modifiedAt = Math.max(status.modifiedAt, now);
+        await this.#start(status);
+      },
+      debounced: async (id, now) => {
+        const status = await this.tx.getInvocation(id);
+        if (status?.phase === 'scheduled') await this.#complete(status, now, DEBOUNCED);
+      },
+    };
+  }
+
+  /** The partition that keeps the counters of flow rule `rule`. */
+  #flowPartition(rule: string): number {
+    return this.ctx.partitioner.partitionOf(partitionKeyOf(flowPartitionKey(rule)));
+  }
+
+  /**
+   * Starts an invocation, unless a flow rule limits its target: then it stays parked in phase
+   * `scheduled` (a row, nothing more) and asks the rule's partition for a permit.
+   */
+  async #admit(status: InvocationStatus): Promise<void> {
+    const flow = status.target.flow;
+    if (flow === undefined) return this.#start(status);
+    status.phase = 'scheduled';
+    await this.tx.putInvocation(status);
+    await this.#outbox({
+      partition: this.#flowPartition(flow.rule),
+      command: {
+        kind: 'flow',
+        op: 'acquire',
+        rule: flow.rule,
+        limitKey: flow.limitKey,
+        invocationId: status.id,
+        partition: this.ctx.partition,
+        priority: flow.priority,
+        now: status.modifiedAt,
+      },
+    });
   }
 
   #scheduleHost(): ScheduleHost {
@@ -131,7 +185,8 @@ class Apply {
       id: inv.id,
       partition: this.ctx.partition,
       phase: 'scheduled',
-      target: t,
+      // The limit key and priority of a limited invocation come from its input headers.
+      target: t.flow === undefined ? t : { ...t, flow: { rule: t.flow.rule, ...limitKeyAndPriority(inv.inputEntry) } },
       idempotencyKey: inv.idempotencyKey,
       createdAt: inv.createdAt,
       modifiedAt: inv.createdAt,
@@ -150,7 +205,7 @@ class Apply {
       await this.#putTimer(`inv:${inv.id}`, inv.executeAt, { kind: 'scheduled-invoke', id: inv.id });
       return;
     }
-    await this.#start(status);
+    await this.#admit(status);
   }
 
   /** A request for an invocation that already exists (idempotency key, workflow id): attach to it. */
@@ -611,6 +666,14 @@ class Apply {
     if (override) this.actions.push({ kind: 'abort', id });
     await this.#putTimer(`cleanup:${id}`, now + status.target.retentionMs, { kind: 'cleanup', id });
     if (before !== 'inboxed' && before !== 'scheduled') await this.#releaseLock(status);
+    // Whatever it holds of a flow limit goes back; the rule's partition knows what that is.
+    const flow = status.target.flow;
+    if (flow !== undefined) {
+      await this.#outbox({
+        partition: this.#flowPartition(flow.rule),
+        command: { kind: 'flow', op: 'release', rule: flow.rule, limitKey: flow.limitKey, invocationId: id, now },
+      });
+    }
   }
 
   async #releaseLock(status: InvocationStatus): Promise<void> {
@@ -792,6 +855,11 @@ class Apply {
     if (!timer || timer.payload.kind === 'schedule') return;
     await this.tx.deleteTimer(this.ctx.partition, key);
     const p = timer.payload;
+    if (p.kind === 'flow') {
+      const limiter = parseFlowTimerKey(p.id);
+      if (limiter) await pumpFlowTimer(this.#flowHost(), limiter.rule, limiter.limitKey, now);
+      return;
+    }
     const status = await this.tx.getInvocation(p.id);
     if (!status) return;
     switch (p.kind) {
@@ -809,7 +877,7 @@ class Apply {
       case 'scheduled-invoke':
         if (status.phase !== 'scheduled') return;
         status.modifiedAt = now;
-        await this.#start(status);
+        await this.#admit(status);
         return;
       case 'cleanup':
         if (status.phase === 'completed') await this.#purge(status);

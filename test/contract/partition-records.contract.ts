@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { MessageType } from '../../src/protocol/index.ts';
 import type { JournalEntry, PartitionStore, PartitionTx, TimerRecord } from '../../src/store/index.ts';
 import type { InvocationStatus } from '../../src/worker/index.ts';
-import { schedules as scheduleRecords } from '../fixtures/records/values.ts';
+import { flowLimiters, flowRules, schedules as scheduleRecords } from '../fixtures/records/values.ts';
 import { NON_UTF8, b, bareStatus, fullStatus, hex, plain, utf8 } from './fixtures.ts';
 
 const P = 3;
@@ -23,6 +23,7 @@ export function partitionRecordsContract(store: () => PartitionStore): void {
   describe('timers', () => timers(store, tx));
   describe('idempotency, dedup, promises', () => indexes(tx));
   describe('schedules', () => schedules(store, tx));
+  describe('flow rules and limiters', () => flow(store, tx));
 }
 
 type Tx = <T>(fn: (tx: PartitionTx) => Promise<T>) => Promise<T>;
@@ -511,5 +512,42 @@ function schedules(store: () => PartitionStore, tx: Tx): void {
     await tx((t) => t.deleteSchedule(P, 'nightly'));
     expect(await store().getSchedule(P, 'nightly')).toBeUndefined();
     await tx((t) => t.deleteSchedule(P, 'nightly'));
+  });
+}
+
+function flow(store: () => PartitionStore, tx: Tx): void {
+  const all = flowRules['flow-rule-all']!;
+  const mailer = flowRules['flow-rule-concurrency']!;
+  const busy = flowLimiters['flow-limiter-busy']!;
+
+  it('a flow rule reads back exactly, through a transaction and the reader, in its partition only', async () => {
+    await tx(async (t) => {
+      await t.putFlowRule(P, all);
+      await t.putFlowRule(P, mailer);
+    });
+    expect(await tx((t) => t.getFlowRule(P, all.id))).toStrictEqual(all);
+    expect(await store().getFlowRule(P, mailer.id)).toStrictEqual(mailer);
+    expect(await store().getFlowRule(Q, all.id)).toBeUndefined();
+    expect((await store().listFlowRules(P)).map((r) => r.id)).toEqual(['Mailer', 'Search/index']);
+    await tx((t) => t.deleteFlowRule(P, 'Mailer'));
+    expect(await store().listFlowRules(P)).toStrictEqual([all]);
+    expect(await store().listFlowRules(Q)).toEqual([]);
+  });
+
+  it('limiters are kept per rule and limit key, overwritten and deleted by both', async () => {
+    const other = { ...busy, limitKey: '' };
+    await tx(async (t) => {
+      await t.putFlowLimiter(P, busy);
+      await t.putFlowLimiter(P, other);
+      await t.putFlowLimiter(P, { ...busy, rule: 'Mailer' });
+    });
+    expect(await tx((t) => t.getFlowLimiter(P, busy.rule, busy.limitKey))).toStrictEqual(busy);
+    expect((await store().listFlowLimiters(P, busy.rule)).map((l) => l.limitKey)).toEqual(['', 'tenant-7']);
+    expect(await tx((t) => t.listFlowLimiters(Q, busy.rule))).toEqual([]);
+    await tx((t) => t.putFlowLimiter(P, { ...busy, running: [], tokens: 3 }));
+    expect(await tx((t) => t.getFlowLimiter(P, busy.rule, busy.limitKey))).toStrictEqual({ ...busy, running: [], tokens: 3 });
+    await tx((t) => t.deleteFlowLimiter(P, busy.rule, busy.limitKey));
+    expect(await tx((t) => t.getFlowLimiter(P, busy.rule, busy.limitKey))).toBeUndefined();
+    expect((await store().listFlowLimiters(P, busy.rule)).map((l) => l.limitKey)).toEqual(['']);
   });
 }

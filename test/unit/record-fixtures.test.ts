@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeCommand, decodeScheduleRecord } from '../../src/log/index.ts';
+import { decodeCommand, decodeFlowLimiter, decodeFlowRule, decodeScheduleRecord } from '../../src/log/index.ts';
 import { decodeResult, decodeStatus, decodeTimerPayload, decodeWaiters } from '../../src/store/records.ts';
-import { logEntries, results, schedules, sinceProtobuf, statuses, timers, waiters } from '../fixtures/records/values.ts';
+import { flowLimiters, flowRules, logEntries, results, schedules, sinceProtobuf, statuses, timers, waiters } from '../fixtures/records/values.ts';
 
 // Records as earlier versions of Endure wrote them (test/fixtures/records, written once by
 // write.ts there and never rewritten) must keep reading as the values they were written from:
@@ -18,6 +18,8 @@ const kinds: Record<string, { values: Record<string, unknown>; decode: (bytes: U
   result: { values: results, decode: decodeResult },
   waiters: { values: waiters, decode: decodeWaiters },
   schedule: { values: schedules, decode: decodeScheduleRecord },
+  'flow-rule': { values: flowRules, decode: decodeFlowRule },
+  'flow-limiter': { values: flowLimiters, decode: decodeFlowLimiter },
 };
 
 function fixtures(format: string, kind: string): string[] {

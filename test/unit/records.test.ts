@@ -15,7 +15,8 @@ import {
   encodeWaiters,
 } from '../../src/store/records.ts';
 import type { Command, InvocationStatus } from '../../src/worker/index.ts';
-import { logEntries, results, schedules, statuses, timers, waiters } from '../fixtures/records/values.ts';
+import { flowLimiters, flowRules, logEntries, results, schedules, statuses, timers, waiters } from '../fixtures/records/values.ts';
+import { decodeFlowLimiter, decodeFlowRule, encodeFlowLimiter, encodeFlowRule } from '../../src/log/index.ts';
 
 // The record format (proto/endure/records.proto behind a format byte): every field of every
 // record survives a round trip exactly, the bytes are those of the .proto, and bad bytes give
@@ -36,7 +37,7 @@ describe('round trip', () => {
       expect(roundTrip(command, partition), name).toStrictEqual(partition === undefined ? { command } : { command, partition });
     }
     expect([...kinds].sort()).toEqual(
-      ['attach', 'call-response', 'end', 'fail', 'invoke', 'journal-command', 'op', 'outbox-delivered', 'run-completion', 'schedule', 'signal', 'state-mutation', 'suspend', 'timer-fired'],
+      ['attach', 'call-response', 'end', 'fail', 'flow', 'invoke', 'journal-command', 'op', 'outbox-delivered', 'run-completion', 'schedule', 'signal', 'state-mutation', 'suspend', 'timer-fired'],
     );
   });
 
@@ -46,6 +47,8 @@ describe('round trip', () => {
     for (const r of Object.values(results)) expect(decodeResult(encodeResult(r))).toStrictEqual(r);
     for (const w of Object.values(waiters)) expect(decodeWaiters(encodeWaiters(w))).toStrictEqual(w);
     for (const r of Object.values(schedules)) expect(decodeScheduleRecord(encodeScheduleRecord(r))).toStrictEqual(r);
+    for (const r of Object.values(flowRules)) expect(decodeFlowRule(encodeFlowRule(r))).toStrictEqual(r);
+    for (const l of Object.values(flowLimiters)) expect(decodeFlowLimiter(encodeFlowLimiter(l))).toStrictEqual(l);
   });
 
   it('every phase of an invocation status survives', () => {
@@ -226,7 +229,7 @@ describe('bad records', () => {
 
   it('an unknown enum value or command kind is refused, not guessed', () => {
     const w = new BinaryWriter().uint32(0x01);
-    w.uint32((15 << 3) | 2).fork().join(); // a command kind of a later version
+    w.uint32((17 << 3) | 2).fork().join(); // a command kind of a later version
     expect(failure(() => decodeCommand(w.finish())).message).toMatch(/unknown command kind/);
     const bytes = encodeCommand({ kind: 'op', op: 'kill', id: 'i', now: 1 });
     // LogEntry.op (field 9), length, then Op.op = 2 (kill): make it 9.

@@ -1,4 +1,5 @@
-import { decodeScheduleRecord } from '../../log/index.ts';
+import { decodeFlowLimiter, decodeFlowRule, decodeScheduleRecord } from '../../log/index.ts';
+import type { FlowLimiter, FlowRule } from '../../flow/model.ts';
 import type { ScheduleRecord } from '../../schedule/model.ts';
 import type { InvocationStatus } from '../../worker/model.ts';
 import type { PartitionLease } from '../leases.ts';
@@ -154,6 +155,27 @@ export class PostgresPartitionStore implements PartitionStore {
     return this.#read(async (sql) =>
       (await sql<{ data: Uint8Array }[]>`SELECT data FROM schedule WHERE partition = ${partition} ORDER BY id`).map((r) =>
         decodeScheduleRecord(r.data),
+      ),
+    );
+  }
+
+  listFlowRules(partition: number): Promise<FlowRule[]> {
+    return this.#read(async (sql) =>
+      (await sql<{ data: Uint8Array }[]>`SELECT data FROM flow_rule WHERE partition = ${partition} ORDER BY id`).map((r) => decodeFlowRule(r.data)),
+    );
+  }
+
+  getFlowRule(partition: number, id: string): Promise<FlowRule | undefined> {
+    return this.#read(async (sql) => {
+      const [row] = await sql<{ data: Uint8Array }[]>`SELECT data FROM flow_rule WHERE partition = ${partition} AND id = ${id}`;
+      return row ? decodeFlowRule(row.data) : undefined;
+    });
+  }
+
+  listFlowLimiters(partition: number, rule: string): Promise<FlowLimiter[]> {
+    return this.#read(async (sql) =>
+      (await sql<{ data: Uint8Array }[]>`SELECT data FROM flow_limiter WHERE partition = ${partition} AND rule = ${rule} ORDER BY limit_key`).map((r) =>
+        decodeFlowLimiter(r.data),
       ),
     );
   }

@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
-import { decodeScheduleRecord, encodeScheduleRecord } from '../../log/index.ts';
+import { decodeFlowLimiter, decodeFlowRule, decodeScheduleRecord, encodeFlowLimiter, encodeFlowRule, encodeScheduleRecord } from '../../log/index.ts';
+import type { FlowLimiter, FlowRule } from '../../flow/model.ts';
 import type { ScheduleRecord } from '../../schedule/model.ts';
 import type { FsmRecord, JournalEntry, PartitionTx, TimerRecord } from '../partition.ts';
 import {
@@ -427,6 +428,39 @@ export class PgTransaction implements PartitionTx {
   }
   async deleteSchedule(partition: number, id: string): Promise<void> {
     this.#send(this.#conn`DELETE FROM schedule WHERE partition = ${partition} AND id = ${id}`);
+  }
+
+  async getFlowRule(partition: number, id: string): Promise<FlowRule | undefined> {
+    const [row] = await this.#wait(this.#conn<{ data: Uint8Array }[]>`SELECT data FROM flow_rule WHERE partition = ${partition} AND id = ${id}`);
+    return row ? decodeFlowRule(row.data) : undefined;
+  }
+  async putFlowRule(partition: number, rule: FlowRule): Promise<void> {
+    this.#send(this.#conn`
+      INSERT INTO flow_rule (partition, id, data) VALUES (${partition}, ${rule.id}, ${encodeFlowRule(rule)})
+      ON CONFLICT (partition, id) DO UPDATE SET data = excluded.data`);
+  }
+  async deleteFlowRule(partition: number, id: string): Promise<void> {
+    this.#send(this.#conn`DELETE FROM flow_rule WHERE partition = ${partition} AND id = ${id}`);
+  }
+  async getFlowLimiter(partition: number, rule: string, limitKey: string): Promise<FlowLimiter | undefined> {
+    const [row] = await this.#wait(
+      this.#conn<{ data: Uint8Array }[]>`SELECT data FROM flow_limiter WHERE partition = ${partition} AND rule = ${rule} AND limit_key = ${limitKey}`,
+    );
+    return row ? decodeFlowLimiter(row.data) : undefined;
+  }
+  async putFlowLimiter(partition: number, limiter: FlowLimiter): Promise<void> {
+    this.#send(this.#conn`
+      INSERT INTO flow_limiter (partition, rule, limit_key, data) VALUES (${partition}, ${limiter.rule}, ${limiter.limitKey}, ${encodeFlowLimiter(limiter)})
+      ON CONFLICT (partition, rule, limit_key) DO UPDATE SET data = excluded.data`);
+  }
+  async deleteFlowLimiter(partition: number, rule: string, limitKey: string): Promise<void> {
+    this.#send(this.#conn`DELETE FROM flow_limiter WHERE partition = ${partition} AND rule = ${rule} AND limit_key = ${limitKey}`);
+  }
+  async listFlowLimiters(partition: number, rule: string): Promise<FlowLimiter[]> {
+    const rows = await this.#wait(
+      this.#conn<{ data: Uint8Array }[]>`SELECT data FROM flow_limiter WHERE partition = ${partition} AND rule = ${rule} ORDER BY limit_key`,
+    );
+    return rows.map((r) => decodeFlowLimiter(r.data));
   }
 
   async lockEpoch(partition: number): Promise<number | undefined> {

@@ -1,4 +1,5 @@
-import { decodeScheduleRecord, encodeScheduleRecord } from '../../log/index.ts';
+import { decodeFlowLimiter, decodeFlowRule, decodeScheduleRecord, encodeFlowLimiter, encodeFlowRule, encodeScheduleRecord } from '../../log/index.ts';
+import type { FlowLimiter, FlowRule } from '../../flow/model.ts';
 import type { ScheduleRecord } from '../../schedule/model.ts';
 import type { InvocationStatus } from '../../worker/model.ts';
 import type { PartitionLease } from '../leases.ts';
@@ -150,6 +151,15 @@ export class SqlitePartitionStore implements PartitionStore {
   listSchedules(partition: number): Promise<ScheduleRecord[]> {
     return this.#read(() => (this.#s.schedulesOf.all(partition) as { data: Uint8Array }[]).map((r) => decodeScheduleRecord(r.data)));
   }
+  listFlowRules(partition: number): Promise<FlowRule[]> {
+    return this.#read(() => (this.#s.flowRulesOf.all(partition) as { data: Uint8Array }[]).map((r) => decodeFlowRule(r.data)));
+  }
+  getFlowRule(partition: number, id: string): Promise<FlowRule | undefined> {
+    return this.#read(() => readFlowRule(this.#s, partition, id));
+  }
+  listFlowLimiters(partition: number, rule: string): Promise<FlowLimiter[]> {
+    return this.#read(() => readFlowLimiters(this.#s, partition, rule));
+  }
   readLog(partition: number, afterLsn: number): Promise<{ lsn: number; payload: Uint8Array }[]> {
     return this.#read(() => this.#s.logAfter.all(partition, afterLsn) as { lsn: number; payload: Uint8Array }[]);
   }
@@ -292,6 +302,18 @@ function prepare(db: SqliteDb) {
     ),
     deleteSchedule: db.prepare('DELETE FROM schedule WHERE partition = ? AND id = ?'),
     schedulesOf: db.prepare('SELECT data FROM schedule WHERE partition = ? ORDER BY id'),
+    getFlowRule: db.prepare('SELECT data FROM flow_rule WHERE partition = ? AND id = ?'),
+    putFlowRule: db.prepare(
+      'INSERT INTO flow_rule (partition, id, data) VALUES (?, ?, ?) ON CONFLICT (partition, id) DO UPDATE SET data = excluded.data',
+    ),
+    deleteFlowRule: db.prepare('DELETE FROM flow_rule WHERE partition = ? AND id = ?'),
+    flowRulesOf: db.prepare('SELECT data FROM flow_rule WHERE partition = ? ORDER BY id'),
+    getFlowLimiter: db.prepare('SELECT data FROM flow_limiter WHERE partition = ? AND rule = ? AND limit_key = ?'),
+    putFlowLimiter: db.prepare(
+      'INSERT INTO flow_limiter (partition, rule, limit_key, data) VALUES (?, ?, ?, ?) ON CONFLICT (partition, rule, limit_key) DO UPDATE SET data = excluded.data',
+    ),
+    deleteFlowLimiter: db.prepare('DELETE FROM flow_limiter WHERE partition = ? AND rule = ? AND limit_key = ?'),
+    flowLimitersOf: db.prepare('SELECT data FROM flow_limiter WHERE partition = ? AND rule = ? ORDER BY limit_key'),
     putDedup: db.prepare(
       'INSERT INTO dedup (partition, producer, seq) VALUES (?, ?, ?) ON CONFLICT (partition, producer) DO UPDATE SET seq = excluded.seq',
     ),
@@ -485,7 +507,38 @@ function makeTx(s: Statements): PartitionTx {
     async deleteSchedule(partition, id) {
       s.deleteSchedule.run(partition, id);
     },
+    async getFlowRule(partition, id) {
+      return readFlowRule(s, partition, id);
+    },
+    async putFlowRule(partition, rule) {
+      s.putFlowRule.run(partition, rule.id, encodeFlowRule(rule));
+    },
+    async deleteFlowRule(partition, id) {
+      s.deleteFlowRule.run(partition, id);
+    },
+    async getFlowLimiter(partition, rule, limitKey) {
+      const row = s.getFlowLimiter.get(partition, rule, limitKey) as { data: Uint8Array } | undefined;
+      return row ? decodeFlowLimiter(row.data) : undefined;
+    },
+    async putFlowLimiter(partition, limiter) {
+      s.putFlowLimiter.run(partition, limiter.rule, limiter.limitKey, encodeFlowLimiter(limiter));
+    },
+    async deleteFlowLimiter(partition, rule, limitKey) {
+      s.deleteFlowLimiter.run(partition, rule, limitKey);
+    },
+    async listFlowLimiters(partition, rule) {
+      return readFlowLimiters(s, partition, rule);
+    },
   };
+}
+
+function readFlowRule(s: ReturnType<typeof prepare>, partition: number, id: string): FlowRule | undefined {
+  const row = s.getFlowRule.get(partition, id) as { data: Uint8Array } | undefined;
+  return row ? decodeFlowRule(row.data) : undefined;
+}
+
+function readFlowLimiters(s: ReturnType<typeof prepare>, partition: number, rule: string): FlowLimiter[] {
+  return (s.flowLimitersOf.all(partition, rule) as { data: Uint8Array }[]).map((r) => decodeFlowLimiter(r.data));
 }
 
 function readSchedule(s: ReturnType<typeof prepare>, partition: number, id: string): ScheduleRecord | undefined {

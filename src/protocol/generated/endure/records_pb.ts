@@ -26,7 +26,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file endure/records.proto.
  */
 export const file_endure_records: GenFile = /*@__PURE__*/
-  fileDesc("ChRlbmR1cmUvcmVjb3Jkcy5wcm90bxIOZW5kdXJlLnJlY29yZHMi3wEKDlJlc29sdmVkVGFyZ2V0Eg8KB3NlcnZpY2UYASABKAkSDwoHaGFuZGxlchgCIAEoCRIQCgNrZXkYAyABKAlIAIgBARIxCgxzZXJ2aWNlX3R5cGUYBCABKA4yGy5lbmR1cmUucmVjb3Jkcy5TZXJ2aWNlVHlwZRIxCgxoYW5kbGVyX3R5cGUYBSABKA4yGy5lbmR1cmUucmVjb3Jkcy5IYW5kbGVyVHlwZRIVCg1kZXBsb3ltZW50X2lkGAYgASgJEhQKDHJldGVudGlvbl9tcxgHIAEoAUIGCgRfa2V5IiQKBkhlYWRlchILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAkiOgoPRmFpbHVyZU1ldGFkYXRhEicKB2VudHJpZXMYASADKAsyFi5lbmR1cmUucmVjb3Jkcy5IZWFkZXIiWwoHRmFpbHVyZRIMCgRjb2RlGAEgASgNEg8KB21lc3NhZ2UYAiABKAkSMQoIbWV0YWRhdGEYAyABKAsyHy5lbmR1cmUucmVjb3Jkcy5GYWlsdXJlTWV0YWRhdGEiWgoQSW52b2NhdGlvblJlc3VsdBIPCgV2YWx1ZRgBIAEoDEgAEioKB2ZhaWx1cmUYAiABKAsyFy5lbmR1cmUucmVjb3Jkcy5GYWlsdXJlSABCCQoHb3V0Y29tZSIvCgtJbmdyZXNzU2luaxIMCgRub2RlGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAQifAoOSW52b2NhdGlvblNpbmsSCgoCaWQYASABKAkSEQoJcGFydGl0aW9uGAIgASgNEhUKDWNvbXBsZXRpb25faWQYAyABKA0SHgoRbm90aWZpY2F0aW9uX3R5cGUYBCABKA1IAIgBAUIUChJfbm90aWZpY2F0aW9uX3R5cGUiLQoMU2NoZWR1bGVTaW5rEgoKAmlkGAEgASgJEhEKCXBhcnRpdGlvbhgCIAEoDSKmAQoEU2luaxIuCgdpbmdyZXNzGAEgASgLMhsuZW5kdXJlLnJlY29yZHMuSW5ncmVzc1NpbmtIABI0CgppbnZvY2F0aW9uGAIgASgLMh4uZW5kdXJlLnJlY29yZHMuSW52b2NhdGlvblNpbmtIABIwCghzY2hlZHVsZRgDIAEoCzIcLmVuZHVyZS5yZWNvcmRzLlNjaGVkdWxlU2lua0gAQgYKBGtpbmQiJgoFRGVkdXASEAoIcHJvZHVjZXIYASABKAkSCwoDc2VxGAIgASgEIgcKBUVtcHR5InoKDFNpZ25hbFJlc3VsdBIlCgR2b2lkGAEgASgLMhUuZW5kdXJlLnJlY29yZHMuRW1wdHlIABIPCgV2YWx1ZRgCIAEoDEgAEioKB2ZhaWx1cmUYAyABKAsyFy5lbmR1cmUucmVjb3Jkcy5GYWlsdXJlSABCBgoEa2luZCKfAgoNTmV3SW52b2NhdGlvbhIKCgJpZBgBIAEoCRIuCgZ0YXJnZXQYAiABKAsyHi5lbmR1cmUucmVjb3Jkcy5SZXNvbHZlZFRhcmdldBITCgtpbnB1dF9lbnRyeRgDIAEoDBIcCg9pZGVtcG90ZW5jeV9rZXkYBCABKAlIAIgBARIXCgpleGVjdXRlX2F0GAUgASgBSAGIAQESEgoKY3JlYXRlZF9hdBgGIAEoARIiCgRzaW5rGAcgASgLMhQuZW5kdXJlLnJlY29yZHMuU2luaxIrCglzaW5rX21vZGUYCCABKA4yGC5lbmR1cmUucmVjb3Jkcy5TaW5rTW9kZUISChBfaWRlbXBvdGVuY3lfa2V5Qg0KC19leGVjdXRlX2F0ImEKBkludm9rZRIxCgppbnZvY2F0aW9uGAEgASgLMh0uZW5kdXJlLnJlY29yZHMuTmV3SW52b2NhdGlvbhIkCgVkZWR1cBgCIAEoCzIVLmVuZHVyZS5yZWNvcmRzLkRlZHVwIrYBCg5Kb3VybmFsQ29tbWFuZBIKCgJpZBgBIAEoCRIVCg1jb21tYW5kX2luZGV4GAIgASgNEgwKBHR5cGUYAyABKA0SDAoEYm9keRgEIAEoDBILCgNub3cYBSABKAESLgoGY2FsbGVlGAYgASgLMh4uZW5kdXJlLnJlY29yZHMuUmVzb2x2ZWRUYXJnZXQSGAoLdHJhY2VwYXJlbnQYByABKAlIAIgBAUIOCgxfdHJhY2VwYXJlbnQiZAoNUnVuQ29tcGxldGlvbhIKCgJpZBgBIAEoCRIVCg1jb21wbGV0aW9uX2lkGAIgASgNEjAKBnJlc3VsdBgDIAEoCzIgLmVuZHVyZS5yZWNvcmRzLkludm9jYXRpb25SZXN1bHQiUgoHU3VzcGVuZBIKCgJpZBgBIAEoCRITCgtjb21wbGV0aW9ucxgCIAMoDRIPCgdzaWduYWxzGAMgAygNEhUKDW5hbWVkX3NpZ25hbHMYBCADKAkiHgoDRW5kEgoKAmlkGAEgASgJEgsKA25vdxgCIAEoASJRCgRGYWlsEgoKAmlkGAEgASgJEgsKA25vdxgCIAEoARIwCgZyZXN1bHQYAyABKAsyIC5lbmR1cmUucmVjb3Jkcy5JbnZvY2F0aW9uUmVzdWx0Ir8BCgxDYWxsUmVzcG9uc2USCgoCaWQYASABKAkSFQoNY29tcGxldGlvbl9pZBgCIAEoDRIwCgZyZXN1bHQYAyABKAsyIC5lbmR1cmUucmVjb3Jkcy5JbnZvY2F0aW9uUmVzdWx0Eh4KEW5vdGlmaWNhdGlvbl90eXBlGAQgASgNSACIAQESJAoFZGVkdXAYBSABKAsyFS5lbmR1cmUucmVjb3Jkcy5EZWR1cEIUChJfbm90aWZpY2F0aW9uX3R5cGUivgEKBlNpZ25hbBIKCgJpZBgBIAEoCRIPCgVpbmRleBgCIAEoDUgAEg4KBG5hbWUYAyABKAlIABIsCgZyZXN1bHQYBCABKAsyHC5lbmR1cmUucmVjb3Jkcy5TaWduYWxSZXN1bHQSKQoEc2luaxgFIAEoCzIbLmVuZHVyZS5yZWNvcmRzLkluZ3Jlc3NTaW5rEiQKBWRlZHVwGAYgASgLMhUuZW5kdXJlLnJlY29yZHMuRGVkdXBCCAoGc2lnbmFsIrgBCgJPcBIoCgJvcBgBIAEoDjIcLmVuZHVyZS5yZWNvcmRzLkludm9jYXRpb25PcBIKCgJpZBgCIAEoCRILCgNub3cYAyABKAESEwoGbmV3X2lkGAQgASgJSACIAQESKQoEc2luaxgFIAEoCzIbLmVuZHVyZS5yZWNvcmRzLkluZ3Jlc3NTaW5rEiQKBWRlZHVwGAYgASgLMhUuZW5kdXJlLnJlY29yZHMuRGVkdXBCCQoHX25ld19pZCIsCgpUaW1lckZpcmVkEhEKCXRpbWVyX2tleRgBIAEoCRILCgNub3cYAiABKAEiiAEKBkF0dGFjaBIKCgJpZBgBIAEoCRIoCgRtb2RlGAIgASgOMhouZW5kdXJlLnJlY29yZHMuQXR0YWNoTW9kZRIiCgRzaW5rGAMgASgLMhQuZW5kdXJlLnJlY29yZHMuU2luaxIkCgVkZWR1cBgEIAEoCzIVLmVuZHVyZS5yZWNvcmRzLkRlZHVwIiAKD091dGJveERlbGl2ZXJlZBINCgV1cF90bxgBIAEoBCLNAQoNU3RhdGVNdXRhdGlvbhIPCgdzZXJ2aWNlGAEgASgJEgsKA2tleRgCIAEoCRIrCgdlbnRyaWVzGAMgAygLMhouZW5kdXJlLnJlY29yZHMuU3RhdGVFbnRyeRIUCgd2ZXJzaW9uGAQgASgJSACIAQESKQoEc2luaxgFIAEoCzIbLmVuZHVyZS5yZWNvcmRzLkluZ3Jlc3NTaW5rEiQKBWRlZHVwGAYgASgLMhUuZW5kdXJlLnJlY29yZHMuRGVkdXBCCgoIX3ZlcnNpb24iKQoKU3RhdGVFbnRyeRIMCgRuYW1lGAEgASgMEg0KBXZhbHVlGAIgASgMIkwKDlNjaGVkdWxlVGFyZ2V0Eg8KB3NlcnZpY2UYASABKAkSDwoHaGFuZGxlchgCIAEoCRIQCgNrZXkYAyABKAlIAIgBAUIGCgRfa2V5IjMKC0Nyb25DYWRlbmNlEhIKCmV4cHJlc3Npb24YASABKAkSEAoIdGltZXpvbmUYAiABKAkiNgoPSW50ZXJ2YWxDYWRlbmNlEhAKCGV2ZXJ5X21zGAEgASgBEhEKCWFuY2hvcl9tcxgCIAEoASLOAgoMU2NoZWR1bGVTcGVjEgoKAmlkGAEgASgJEi4KBnRhcmdldBgCIAEoCzIeLmVuZHVyZS5yZWNvcmRzLlNjaGVkdWxlVGFyZ2V0EisKBGNyb24YAyABKAsyGy5lbmR1cmUucmVjb3Jkcy5Dcm9uQ2FkZW5jZUgAEjAKBWV2ZXJ5GAQgASgLMh8uZW5kdXJlLnJlY29yZHMuSW50ZXJ2YWxDYWRlbmNlSAASLgoHb3ZlcmxhcBgFIAEoDjIdLmVuZHVyZS5yZWNvcmRzLk92ZXJsYXBQb2xpY3kSLwoIY2F0Y2hfdXAYBiABKA4yHS5lbmR1cmUucmVjb3Jkcy5DYXRjaFVwUG9saWN5EhYKDmNhdGNoX3VwX2xpbWl0GAcgASgNEg0KBWlucHV0GAggASgMEhAKCGRlY2xhcmVkGAkgASgIQgkKB2NhZGVuY2Ui4QIKD1NjaGVkdWxlQ29tbWFuZBImCgJvcBgBIAEoDjIaLmVuZHVyZS5yZWNvcmRzLlNjaGVkdWxlT3ASCgoCaWQYAiABKAkSCwoDbm93GAMgASgBEioKBHNwZWMYBCABKAsyHC5lbmR1cmUucmVjb3Jkcy5TY2hlZHVsZVNwZWMSLgoGdGFyZ2V0GAUgASgLMh4uZW5kdXJlLnJlY29yZHMuUmVzb2x2ZWRUYXJnZXQSEQoEZnJvbRgGIAEoAUgAiAEBEg8KAnRvGAcgASgBSAGIAQESGgoNaW52b2NhdGlvbl9pZBgIIAEoCUgCiAEBEikKBHNpbmsYCSABKAsyGy5lbmR1cmUucmVjb3Jkcy5JbmdyZXNzU2luaxIkCgVkZWR1cBgKIAEoCzIVLmVuZHVyZS5yZWNvcmRzLkRlZHVwQgcKBV9mcm9tQgUKA190b0IQCg5faW52b2NhdGlvbl9pZCLaBQoITG9nRW50cnkSKAoGaW52b2tlGAEgASgLMhYuZW5kdXJlLnJlY29yZHMuSW52b2tlSAASOQoPam91cm5hbF9jb21tYW5kGAIgASgLMh4uZW5kdXJlLnJlY29yZHMuSm91cm5hbENvbW1hbmRIABI3Cg5ydW5fY29tcGxldGlvbhgDIAEoCzIdLmVuZHVyZS5yZWNvcmRzLlJ1bkNvbXBsZXRpb25IABIqCgdzdXNwZW5kGAQgASgLMhcuZW5kdXJlLnJlY29yZHMuU3VzcGVuZEgAEiIKA2VuZBgFIAEoCzITLmVuZHVyZS5yZWNvcmRzLkVuZEgAEiQKBGZhaWwYBiABKAsyFC5lbmR1cmUucmVjb3Jkcy5GYWlsSAASNQoNY2FsbF9yZXNwb25zZRgHIAEoCzIcLmVuZHVyZS5yZWNvcmRzLkNhbGxSZXNwb25zZUgAEigKBnNpZ25hbBgIIAEoCzIWLmVuZHVyZS5yZWNvcmRzLlNpZ25hbEgAEiAKAm9wGAkgASgLMhIuZW5kdXJlLnJlY29yZHMuT3BIABIxCgt0aW1lcl9maXJlZBgKIAEoCzIaLmVuZHVyZS5yZWNvcmRzLlRpbWVyRmlyZWRIABIoCgZhdHRhY2gYCyABKAsyFi5lbmR1cmUucmVjb3Jkcy5BdHRhY2hIABI7ChBvdXRib3hfZGVsaXZlcmVkGAwgASgLMh8uZW5kdXJlLnJlY29yZHMuT3V0Ym94RGVsaXZlcmVkSAASNwoOc3RhdGVfbXV0YXRpb24YDSABKAsyHS5lbmR1cmUucmVjb3Jkcy5TdGF0ZU11dGF0aW9uSAASMwoIc2NoZWR1bGUYDiABKAsyHy5lbmR1cmUucmVjb3Jkcy5TY2hlZHVsZUNvbW1hbmRIABIWCglwYXJ0aXRpb24YECABKA1IAYgBAUIJCgdjb21tYW5kQgwKCl9wYXJ0aXRpb24iRgoHV2FpdGluZxITCgtjb21wbGV0aW9ucxgBIAMoDRIPCgdzaWduYWxzGAIgAygNEhUKDW5hbWVkX3NpZ25hbHMYAyADKAkiyAMKEEludm9jYXRpb25TdGF0dXMSCgoCaWQYASABKAkSEQoJcGFydGl0aW9uGAIgASgNEi4KBXBoYXNlGAMgASgOMh8uZW5kdXJlLnJlY29yZHMuSW52b2NhdGlvblBoYXNlEi4KBnRhcmdldBgEIAEoCzIeLmVuZHVyZS5yZWNvcmRzLlJlc29sdmVkVGFyZ2V0EhwKD2lkZW1wb3RlbmN5X2tleRgFIAEoCUgAiAEBEhIKCmNyZWF0ZWRfYXQYBiABKAESEwoLbW9kaWZpZWRfYXQYByABKAESGQoMY29tcGxldGVkX2F0GAggASgBSAGIAQESFgoOam91cm5hbF9sZW5ndGgYCSABKA0SFQoNY29tbWFuZF9jb3VudBgKIAEoDRIoCgd3YWl0aW5nGAsgASgLMhcuZW5kdXJlLnJlY29yZHMuV2FpdGluZxIjCgVzaW5rcxgMIAMoCzIULmVuZHVyZS5yZWNvcmRzLlNpbmsSMAoGcmVzdWx0GA0gASgLMiAuZW5kdXJlLnJlY29yZHMuSW52b2NhdGlvblJlc3VsdEISChBfaWRlbXBvdGVuY3lfa2V5Qg8KDV9jb21wbGV0ZWRfYXQiLwoKU2xlZXBUaW1lchIKCgJpZBgBIAEoCRIVCg1jb21wbGV0aW9uX2lkGAIgASgNIiIKFFNjaGVkdWxlZEludm9rZVRpbWVyEgoKAmlkGAEgASgJIhoKDENsZWFudXBUaW1lchIKCgJpZBgBIAEoCSIbCg1TY2hlZHVsZVRpbWVyEgoKAmlkGAEgASgJIukBCgxUaW1lclBheWxvYWQSKwoFc2xlZXAYASABKAsyGi5lbmR1cmUucmVjb3Jkcy5TbGVlcFRpbWVySAASQAoQc2NoZWR1bGVkX2ludm9rZRgCIAEoCzIkLmVuZHVyZS5yZWNvcmRzLlNjaGVkdWxlZEludm9rZVRpbWVySAASLwoHY2xlYW51cBgDIAEoCzIcLmVuZHVyZS5yZWNvcmRzLkNsZWFudXBUaW1lckgAEjEKCHNjaGVkdWxlGAQgASgLMh0uZW5kdXJlLnJlY29yZHMuU2NoZWR1bGVUaW1lckgAQgYKBGtpbmQizwIKDlNjaGVkdWxlUmVjb3JkEioKBHNwZWMYASABKAsyHC5lbmR1cmUucmVjb3Jkcy5TY2hlZHVsZVNwZWMSDgoGcGF1c2VkGAIgASgIEhYKCW5leHRfdGljaxgDIAEoAUgAiAEBEg8KB3J1bm5pbmcYBCADKAkSFQoIYnVmZmVyZWQYBSABKAFIAYgBARIWCglsYXN0X3RpY2sYBiABKAFIAogBARIPCgdzdGFydGVkGAcgASgEEg8KB3NraXBwZWQYCCABKAQSDgoGbWlzc2VkGAkgASgEEhcKCmxhc3RfZXJyb3IYCiABKAlIA4gBARISCgpjcmVhdGVkX2F0GAsgASgBEhIKCnVwZGF0ZWRfYXQYDCABKAFCDAoKX25leHRfdGlja0ILCglfYnVmZmVyZWRCDAoKX2xhc3RfdGlja0INCgtfbGFzdF9lcnJvciIyCg1Qcm9taXNlV2FpdGVyEgoKAmlkGAEgASgJEhUKDWNvbXBsZXRpb25faWQYAiABKA0iQAoOUHJvbWlzZVdhaXRlcnMSLgoHd2FpdGVycxgBIAMoCzIdLmVuZHVyZS5yZWNvcmRzLlByb21pc2VXYWl0ZXIqgQEKC1NlcnZpY2VUeXBlEhwKGFNFUlZJQ0VfVFlQRV9VTlNQRUNJRklFRBAAEhgKFFNFUlZJQ0VfVFlQRV9TRVJWSUNFEAESHwobU0VSVklDRV9UWVBFX1ZJUlRVQUxfT0JKRUNUEAISGQoVU0VSVklDRV9UWVBFX1dPUktGTE9XEAMqewoLSGFuZGxlclR5cGUSHAoYSEFORExFUl9UWVBFX1VOU1BFQ0lGSUVEEAASGgoWSEFORExFUl9UWVBFX0VYQ0xVU0lWRRABEhcKE0hBTkRMRVJfVFlQRV9TSEFSRUQQAhIZChVIQU5ETEVSX1RZUEVfV09SS0ZMT1cQAypTCghTaW5rTW9kZRIZChVTSU5LX01PREVfVU5TUEVDSUZJRUQQABIUChBTSU5LX01PREVfUkVTVUxUEAESFgoSU0lOS19NT0RFX0FDQ0VQVEVEEAIqzQEKDEludm9jYXRpb25PcBIdChlJTlZPQ0FUSU9OX09QX1VOU1BFQ0lGSUVEEAASGAoUSU5WT0NBVElPTl9PUF9DQU5DRUwQARIWChJJTlZPQ0FUSU9OX09QX0tJTEwQAhIXChNJTlZPQ0FUSU9OX09QX1BBVVNFEAMSGAoUSU5WT0NBVElPTl9PUF9SRVNVTUUQBBIXChNJTlZPQ0FUSU9OX09QX1BVUkdFEAUSIAocSU5WT0NBVElPTl9PUF9SRVNUQVJUX0FTX05FVxAGKlkKCkF0dGFjaE1vZGUSGwoXQVRUQUNIX01PREVfVU5TUEVDSUZJRUQQABIWChJBVFRBQ0hfTU9ERV9BVFRBQ0gQARIWChJBVFRBQ0hfTU9ERV9PVVRQVVQQAiqFAQoNT3ZlcmxhcFBvbGljeRIeChpPVkVSTEFQX1BPTElDWV9VTlNQRUNJRklFRBAAEhcKE09WRVJMQVBfUE9MSUNZX1NLSVAQARIdChlPVkVSTEFQX1BPTElDWV9CVUZGRVJfT05FEAISHAoYT1ZFUkxBUF9QT0xJQ1lfQUxMT1dfQUxMEAMqfQoNQ2F0Y2hVcFBvbGljeRIfChtDQVRDSF9VUF9QT0xJQ1lfVU5TUEVDSUZJRUQQABIYChRDQVRDSF9VUF9QT0xJQ1lfTk9ORRABEhgKFENBVENIX1VQX1BPTElDWV9MQVNUEAISFwoTQ0FUQ0hfVVBfUE9MSUNZX0FMTBADKuQBCgpTY2hlZHVsZU9wEhsKF1NDSEVEVUxFX09QX1VOU1BFQ0lGSUVEEAASEwoPU0NIRURVTEVfT1BfUFVUEAESFgoSU0NIRURVTEVfT1BfREVMRVRFEAISFQoRU0NIRURVTEVfT1BfUEFVU0UQAxIWChJTQ0hFRFVMRV9PUF9SRVNVTUUQBBIXChNTQ0hFRFVMRV9PUF9UUklHR0VSEAUSGAoUU0NIRURVTEVfT1BfQkFDS0ZJTEwQBhIUChBTQ0hFRFVMRV9PUF9USUNLEAcSFAoQU0NIRURVTEVfT1BfRE9ORRAIKuwBCg9JbnZvY2F0aW9uUGhhc2USIAocSU5WT0NBVElPTl9QSEFTRV9VTlNQRUNJRklFRBAAEh4KGklOVk9DQVRJT05fUEhBU0VfU0NIRURVTEVEEAESHAoYSU5WT0NBVElPTl9QSEFTRV9JTkJPWEVEEAISHAoYSU5WT0NBVElPTl9QSEFTRV9JTlZPS0VEEAMSHgoaSU5WT0NBVElPTl9QSEFTRV9TVVNQRU5ERUQQBBIbChdJTlZPQ0FUSU9OX1BIQVNFX1BBVVNFRBAFEh4KGklOVk9DQVRJT05fUEhBU0VfQ09NUExFVEVEEAZiBnByb3RvMw");
+  fileDesc("ChRlbmR1cmUvcmVjb3Jkcy5wcm90bxIOZW5kdXJlLnJlY29yZHMihgIKDlJlc29sdmVkVGFyZ2V0Eg8KB3NlcnZpY2UYASABKAkSDwoHaGFuZGxlchgCIAEoCRIQCgNrZXkYAyABKAlIAIgBARIxCgxzZXJ2aWNlX3R5cGUYBCABKA4yGy5lbmR1cmUucmVjb3Jkcy5TZXJ2aWNlVHlwZRIxCgxoYW5kbGVyX3R5cGUYBSABKA4yGy5lbmR1cmUucmVjb3Jkcy5IYW5kbGVyVHlwZRIVCg1kZXBsb3ltZW50X2lkGAYgASgJEhQKDHJldGVudGlvbl9tcxgHIAEoARIlCgRmbG93GAggASgLMhcuZW5kdXJlLnJlY29yZHMuRmxvd1RhZ0IGCgRfa2V5IjwKB0Zsb3dUYWcSDAoEcnVsZRgBIAEoCRIRCglsaW1pdF9rZXkYAiABKAkSEAoIcHJpb3JpdHkYAyABKBEiJAoGSGVhZGVyEgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCSI6Cg9GYWlsdXJlTWV0YWRhdGESJwoHZW50cmllcxgBIAMoCzIWLmVuZHVyZS5yZWNvcmRzLkhlYWRlciJbCgdGYWlsdXJlEgwKBGNvZGUYASABKA0SDwoHbWVzc2FnZRgCIAEoCRIxCghtZXRhZGF0YRgDIAEoCzIfLmVuZHVyZS5yZWNvcmRzLkZhaWx1cmVNZXRhZGF0YSJaChBJbnZvY2F0aW9uUmVzdWx0Eg8KBXZhbHVlGAEgASgMSAASKgoHZmFpbHVyZRgCIAEoCzIXLmVuZHVyZS5yZWNvcmRzLkZhaWx1cmVIAEIJCgdvdXRjb21lIi8KC0luZ3Jlc3NTaW5rEgwKBG5vZGUYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoBCJ8Cg5JbnZvY2F0aW9uU2luaxIKCgJpZBgBIAEoCRIRCglwYXJ0aXRpb24YAiABKA0SFQoNY29tcGxldGlvbl9pZBgDIAEoDRIeChFub3RpZmljYXRpb25fdHlwZRgEIAEoDUgAiAEBQhQKEl9ub3RpZmljYXRpb25fdHlwZSItCgxTY2hlZHVsZVNpbmsSCgoCaWQYASABKAkSEQoJcGFydGl0aW9uGAIgASgNIqYBCgRTaW5rEi4KB2luZ3Jlc3MYASABKAsyGy5lbmR1cmUucmVjb3Jkcy5JbmdyZXNzU2lua0gAEjQKCmludm9jYXRpb24YAiABKAsyHi5lbmR1cmUucmVjb3Jkcy5JbnZvY2F0aW9uU2lua0gAEjAKCHNjaGVkdWxlGAMgASgLMhwuZW5kdXJlLnJlY29yZHMuU2NoZWR1bGVTaW5rSABCBgoEa2luZCImCgVEZWR1cBIQCghwcm9kdWNlchgBIAEoCRILCgNzZXEYAiABKAQiBwoFRW1wdHkiegoMU2lnbmFsUmVzdWx0EiUKBHZvaWQYASABKAsyFS5lbmR1cmUucmVjb3Jkcy5FbXB0eUgAEg8KBXZhbHVlGAIgASgMSAASKgoHZmFpbHVyZRgDIAEoCzIXLmVuZHVyZS5yZWNvcmRzLkZhaWx1cmVIAEIGCgRraW5kIp8CCg1OZXdJbnZvY2F0aW9uEgoKAmlkGAEgASgJEi4KBnRhcmdldBgCIAEoCzIeLmVuZHVyZS5yZWNvcmRzLlJlc29sdmVkVGFyZ2V0EhMKC2lucHV0X2VudHJ5GAMgASgMEhwKD2lkZW1wb3RlbmN5X2tleRgEIAEoCUgAiAEBEhcKCmV4ZWN1dGVfYXQYBSABKAFIAYgBARISCgpjcmVhdGVkX2F0GAYgASgBEiIKBHNpbmsYByABKAsyFC5lbmR1cmUucmVjb3Jkcy5TaW5rEisKCXNpbmtfbW9kZRgIIAEoDjIYLmVuZHVyZS5yZWNvcmRzLlNpbmtNb2RlQhIKEF9pZGVtcG90ZW5jeV9rZXlCDQoLX2V4ZWN1dGVfYXQiYQoGSW52b2tlEjEKCmludm9jYXRpb24YASABKAsyHS5lbmR1cmUucmVjb3Jkcy5OZXdJbnZvY2F0aW9uEiQKBWRlZHVwGAIgASgLMhUuZW5kdXJlLnJlY29yZHMuRGVkdXAitgEKDkpvdXJuYWxDb21tYW5kEgoKAmlkGAEgASgJEhUKDWNvbW1hbmRfaW5kZXgYAiABKA0SDAoEdHlwZRgDIAEoDRIMCgRib2R5GAQgASgMEgsKA25vdxgFIAEoARIuCgZjYWxsZWUYBiABKAsyHi5lbmR1cmUucmVjb3Jkcy5SZXNvbHZlZFRhcmdldBIYCgt0cmFjZXBhcmVudBgHIAEoCUgAiAEBQg4KDF90cmFjZXBhcmVudCJkCg1SdW5Db21wbGV0aW9uEgoKAmlkGAEgASgJEhUKDWNvbXBsZXRpb25faWQYAiABKA0SMAoGcmVzdWx0GAMgASgLMiAuZW5kdXJlLnJlY29yZHMuSW52b2NhdGlvblJlc3VsdCJSCgdTdXNwZW5kEgoKAmlkGAEgASgJEhMKC2NvbXBsZXRpb25zGAIgAygNEg8KB3NpZ25hbHMYAyADKA0SFQoNbmFtZWRfc2lnbmFscxgEIAMoCSIeCgNFbmQSCgoCaWQYASABKAkSCwoDbm93GAIgASgBIlEKBEZhaWwSCgoCaWQYASABKAkSCwoDbm93GAIgASgBEjAKBnJlc3VsdBgDIAEoCzIgLmVuZHVyZS5yZWNvcmRzLkludm9jYXRpb25SZXN1bHQivwEKDENhbGxSZXNwb25zZRIKCgJpZBgBIAEoCRIVCg1jb21wbGV0aW9uX2lkGAIgASgNEjAKBnJlc3VsdBgDIAEoCzIgLmVuZHVyZS5yZWNvcmRzLkludm9jYXRpb25SZXN1bHQSHgoRbm90aWZpY2F0aW9uX3R5cGUYBCABKA1IAIgBARIkCgVkZWR1cBgFIAEoCzIVLmVuZHVyZS5yZWNvcmRzLkRlZHVwQhQKEl9ub3RpZmljYXRpb25fdHlwZSK+AQoGU2lnbmFsEgoKAmlkGAEgASgJEg8KBWluZGV4GAIgASgNSAASDgoEbmFtZRgDIAEoCUgAEiwKBnJlc3VsdBgEIAEoCzIcLmVuZHVyZS5yZWNvcmRzLlNpZ25hbFJlc3VsdBIpCgRzaW5rGAUgASgLMhsuZW5kdXJlLnJlY29yZHMuSW5ncmVzc1NpbmsSJAoFZGVkdXAYBiABKAsyFS5lbmR1cmUucmVjb3Jkcy5EZWR1cEIICgZzaWduYWwiuAEKAk9wEigKAm9wGAEgASgOMhwuZW5kdXJlLnJlY29yZHMuSW52b2NhdGlvbk9wEgoKAmlkGAIgASgJEgsKA25vdxgDIAEoARITCgZuZXdfaWQYBCABKAlIAIgBARIpCgRzaW5rGAUgASgLMhsuZW5kdXJlLnJlY29yZHMuSW5ncmVzc1NpbmsSJAoFZGVkdXAYBiABKAsyFS5lbmR1cmUucmVjb3Jkcy5EZWR1cEIJCgdfbmV3X2lkIiwKClRpbWVyRmlyZWQSEQoJdGltZXJfa2V5GAEgASgJEgsKA25vdxgCIAEoASKIAQoGQXR0YWNoEgoKAmlkGAEgASgJEigKBG1vZGUYAiABKA4yGi5lbmR1cmUucmVjb3Jkcy5BdHRhY2hNb2RlEiIKBHNpbmsYAyABKAsyFC5lbmR1cmUucmVjb3Jkcy5TaW5rEiQKBWRlZHVwGAQgASgLMhUuZW5kdXJlLnJlY29yZHMuRGVkdXAiIAoPT3V0Ym94RGVsaXZlcmVkEg0KBXVwX3RvGAEgASgEIs0BCg1TdGF0ZU11dGF0aW9uEg8KB3NlcnZpY2UYASABKAkSCwoDa2V5GAIgASgJEisKB2VudHJpZXMYAyADKAsyGi5lbmR1cmUucmVjb3Jkcy5TdGF0ZUVudHJ5EhQKB3ZlcnNpb24YBCABKAlIAIgBARIpCgRzaW5rGAUgASgLMhsuZW5kdXJlLnJlY29yZHMuSW5ncmVzc1NpbmsSJAoFZGVkdXAYBiABKAsyFS5lbmR1cmUucmVjb3Jkcy5EZWR1cEIKCghfdmVyc2lvbiIpCgpTdGF0ZUVudHJ5EgwKBG5hbWUYASABKAwSDQoFdmFsdWUYAiABKAwiTAoOU2NoZWR1bGVUYXJnZXQSDwoHc2VydmljZRgBIAEoCRIPCgdoYW5kbGVyGAIgASgJEhAKA2tleRgDIAEoCUgAiAEBQgYKBF9rZXkiMwoLQ3JvbkNhZGVuY2USEgoKZXhwcmVzc2lvbhgBIAEoCRIQCgh0aW1lem9uZRgCIAEoCSI2Cg9JbnRlcnZhbENhZGVuY2USEAoIZXZlcnlfbXMYASABKAESEQoJYW5jaG9yX21zGAIgASgBIs4CCgxTY2hlZHVsZVNwZWMSCgoCaWQYASABKAkSLgoGdGFyZ2V0GAIgASgLMh4uZW5kdXJlLnJlY29yZHMuU2NoZWR1bGVUYXJnZXQSKwoEY3JvbhgDIAEoCzIbLmVuZHVyZS5yZWNvcmRzLkNyb25DYWRlbmNlSAASMAoFZXZlcnkYBCABKAsyHy5lbmR1cmUucmVjb3Jkcy5JbnRlcnZhbENhZGVuY2VIABIuCgdvdmVybGFwGAUgASgOMh0uZW5kdXJlLnJlY29yZHMuT3ZlcmxhcFBvbGljeRIvCghjYXRjaF91cBgGIAEoDjIdLmVuZHVyZS5yZWNvcmRzLkNhdGNoVXBQb2xpY3kSFgoOY2F0Y2hfdXBfbGltaXQYByABKA0SDQoFaW5wdXQYCCABKAwSEAoIZGVjbGFyZWQYCSABKAhCCQoHY2FkZW5jZSLhAgoPU2NoZWR1bGVDb21tYW5kEiYKAm9wGAEgASgOMhouZW5kdXJlLnJlY29yZHMuU2NoZWR1bGVPcBIKCgJpZBgCIAEoCRILCgNub3cYAyABKAESKgoEc3BlYxgEIAEoCzIcLmVuZHVyZS5yZWNvcmRzLlNjaGVkdWxlU3BlYxIuCgZ0YXJnZXQYBSABKAsyHi5lbmR1cmUucmVjb3Jkcy5SZXNvbHZlZFRhcmdldBIRCgRmcm9tGAYgASgBSACIAQESDwoCdG8YByABKAFIAYgBARIaCg1pbnZvY2F0aW9uX2lkGAggASgJSAKIAQESKQoEc2luaxgJIAEoCzIbLmVuZHVyZS5yZWNvcmRzLkluZ3Jlc3NTaW5rEiQKBWRlZHVwGAogASgLMhUuZW5kdXJlLnJlY29yZHMuRGVkdXBCBwoFX2Zyb21CBQoDX3RvQhAKDl9pbnZvY2F0aW9uX2lkIuMCCgtGbG93Q29tbWFuZBIiCgJvcBgBIAEoDjIWLmVuZHVyZS5yZWNvcmRzLkZsb3dPcBIMCgRydWxlGAIgASgJEgsKA25vdxgDIAEoARIWCglsaW1pdF9rZXkYBCABKAlIAIgBARImCgRzcGVjGAUgASgLMhguZW5kdXJlLnJlY29yZHMuRmxvd1J1bGUSGgoNaW52b2NhdGlvbl9pZBgGIAEoCUgBiAEBEhYKCXBhcnRpdGlvbhgHIAEoDUgCiAEBEhUKCHByaW9yaXR5GAggASgRSAOIAQESKQoEc2luaxgJIAEoCzIbLmVuZHVyZS5yZWNvcmRzLkluZ3Jlc3NTaW5rEiQKBWRlZHVwGAogASgLMhUuZW5kdXJlLnJlY29yZHMuRGVkdXBCDAoKX2xpbWl0X2tleUIQCg5faW52b2NhdGlvbl9pZEIMCgpfcGFydGl0aW9uQgsKCV9wcmlvcml0eSKHBgoITG9nRW50cnkSKAoGaW52b2tlGAEgASgLMhYuZW5kdXJlLnJlY29yZHMuSW52b2tlSAASOQoPam91cm5hbF9jb21tYW5kGAIgASgLMh4uZW5kdXJlLnJlY29yZHMuSm91cm5hbENvbW1hbmRIABI3Cg5ydW5fY29tcGxldGlvbhgDIAEoCzIdLmVuZHVyZS5yZWNvcmRzLlJ1bkNvbXBsZXRpb25IABIqCgdzdXNwZW5kGAQgASgLMhcuZW5kdXJlLnJlY29yZHMuU3VzcGVuZEgAEiIKA2VuZBgFIAEoCzITLmVuZHVyZS5yZWNvcmRzLkVuZEgAEiQKBGZhaWwYBiABKAsyFC5lbmR1cmUucmVjb3Jkcy5GYWlsSAASNQoNY2FsbF9yZXNwb25zZRgHIAEoCzIcLmVuZHVyZS5yZWNvcmRzLkNhbGxSZXNwb25zZUgAEigKBnNpZ25hbBgIIAEoCzIWLmVuZHVyZS5yZWNvcmRzLlNpZ25hbEgAEiAKAm9wGAkgASgLMhIuZW5kdXJlLnJlY29yZHMuT3BIABIxCgt0aW1lcl9maXJlZBgKIAEoCzIaLmVuZHVyZS5yZWNvcmRzLlRpbWVyRmlyZWRIABIoCgZhdHRhY2gYCyABKAsyFi5lbmR1cmUucmVjb3Jkcy5BdHRhY2hIABI7ChBvdXRib3hfZGVsaXZlcmVkGAwgASgLMh8uZW5kdXJlLnJlY29yZHMuT3V0Ym94RGVsaXZlcmVkSAASNwoOc3RhdGVfbXV0YXRpb24YDSABKAsyHS5lbmR1cmUucmVjb3Jkcy5TdGF0ZU11dGF0aW9uSAASMwoIc2NoZWR1bGUYDiABKAsyHy5lbmR1cmUucmVjb3Jkcy5TY2hlZHVsZUNvbW1hbmRIABIrCgRmbG93GA8gASgLMhsuZW5kdXJlLnJlY29yZHMuRmxvd0NvbW1hbmRIABIWCglwYXJ0aXRpb24YECABKA1IAYgBAUIJCgdjb21tYW5kQgwKCl9wYXJ0aXRpb24iRgoHV2FpdGluZxITCgtjb21wbGV0aW9ucxgBIAMoDRIPCgdzaWduYWxzGAIgAygNEhUKDW5hbWVkX3NpZ25hbHMYAyADKAkiyAMKEEludm9jYXRpb25TdGF0dXMSCgoCaWQYASABKAkSEQoJcGFydGl0aW9uGAIgASgNEi4KBXBoYXNlGAMgASgOMh8uZW5kdXJlLnJlY29yZHMuSW52b2NhdGlvblBoYXNlEi4KBnRhcmdldBgEIAEoCzIeLmVuZHVyZS5yZWNvcmRzLlJlc29sdmVkVGFyZ2V0EhwKD2lkZW1wb3RlbmN5X2tleRgFIAEoCUgAiAEBEhIKCmNyZWF0ZWRfYXQYBiABKAESEwoLbW9kaWZpZWRfYXQYByABKAESGQoMY29tcGxldGVkX2F0GAggASgBSAGIAQESFgoOam91cm5hbF9sZW5ndGgYCSABKA0SFQoNY29tbWFuZF9jb3VudBgKIAEoDRIoCgd3YWl0aW5nGAsgASgLMhcuZW5kdXJlLnJlY29yZHMuV2FpdGluZxIjCgVzaW5rcxgMIAMoCzIULmVuZHVyZS5yZWNvcmRzLlNpbmsSMAoGcmVzdWx0GA0gASgLMiAuZW5kdXJlLnJlY29yZHMuSW52b2NhdGlvblJlc3VsdEISChBfaWRlbXBvdGVuY3lfa2V5Qg8KDV9jb21wbGV0ZWRfYXQiLwoKU2xlZXBUaW1lchIKCgJpZBgBIAEoCRIVCg1jb21wbGV0aW9uX2lkGAIgASgNIiIKFFNjaGVkdWxlZEludm9rZVRpbWVyEgoKAmlkGAEgASgJIhoKDENsZWFudXBUaW1lchIKCgJpZBgBIAEoCSIbCg1TY2hlZHVsZVRpbWVyEgoKAmlkGAEgASgJIpQCCgxUaW1lclBheWxvYWQSKwoFc2xlZXAYASABKAsyGi5lbmR1cmUucmVjb3Jkcy5TbGVlcFRpbWVySAASQAoQc2NoZWR1bGVkX2ludm9rZRgCIAEoCzIkLmVuZHVyZS5yZWNvcmRzLlNjaGVkdWxlZEludm9rZVRpbWVySAASLwoHY2xlYW51cBgDIAEoCzIcLmVuZHVyZS5yZWNvcmRzLkNsZWFudXBUaW1lckgAEjEKCHNjaGVkdWxlGAQgASgLMh0uZW5kdXJlLnJlY29yZHMuU2NoZWR1bGVUaW1lckgAEikKBGZsb3cYBSABKAsyGS5lbmR1cmUucmVjb3Jkcy5GbG93VGltZXJIAEIGCgRraW5kIhcKCUZsb3dUaW1lchIKCgJpZBgBIAEoCSI9CghGbG93UmF0ZRINCgVjb3VudBgBIAEoDRITCgtpbnRlcnZhbF9tcxgCIAEoARINCgVidXJzdBgDIAEoDSLtAQoIRmxvd1J1bGUSCgoCaWQYASABKAkSDwoHc2VydmljZRgCIAEoCRIUCgdoYW5kbGVyGAMgASgJSACIAQESGAoLY29uY3VycmVuY3kYBCABKA1IAYgBARImCgRyYXRlGAUgASgLMhguZW5kdXJlLnJlY29yZHMuRmxvd1JhdGUSGAoLZGVib3VuY2VfbXMYBiABKAFIAogBARISCgpjcmVhdGVkX2F0GAcgASgBEhIKCnVwZGF0ZWRfYXQYCCABKAFCCgoIX2hhbmRsZXJCDgoMX2NvbmN1cnJlbmN5Qg4KDF9kZWJvdW5jZV9tcyJKCgpGbG93V2FpdGVyEgoKAmlkGAEgASgJEhEKCXBhcnRpdGlvbhgCIAEoDRIQCghwcmlvcml0eRgDIAEoERILCgNzZXEYBCABKAQigQIKC0Zsb3dMaW1pdGVyEgwKBHJ1bGUYASABKAkSEQoJbGltaXRfa2V5GAIgASgJEisKB3J1bm5pbmcYAyADKAsyGi5lbmR1cmUucmVjb3Jkcy5GbG93V2FpdGVyEisKB3dhaXRpbmcYBCADKAsyGi5lbmR1cmUucmVjb3Jkcy5GbG93V2FpdGVyEg4KBnRva2VucxgFIAEoARITCgtyZWZpbGxlZF9hdBgGIAEoARItCglkZWJvdW5jZWQYByABKAsyGi5lbmR1cmUucmVjb3Jkcy5GbG93V2FpdGVyEhYKDmRlYm91bmNlX3VudGlsGAggASgBEgsKA3NlcRgJIAEoBCLPAgoOU2NoZWR1bGVSZWNvcmQSKgoEc3BlYxgBIAEoCzIcLmVuZHVyZS5yZWNvcmRzLlNjaGVkdWxlU3BlYxIOCgZwYXVzZWQYAiABKAgSFgoJbmV4dF90aWNrGAMgASgBSACIAQESDwoHcnVubmluZxgEIAMoCRIVCghidWZmZXJlZBgFIAEoAUgBiAEBEhYKCWxhc3RfdGljaxgGIAEoAUgCiAEBEg8KB3N0YXJ0ZWQYByABKAQSDwoHc2tpcHBlZBgIIAEoBBIOCgZtaXNzZWQYCSABKAQSFwoKbGFzdF9lcnJvchgKIAEoCUgDiAEBEhIKCmNyZWF0ZWRfYXQYCyABKAESEgoKdXBkYXRlZF9hdBgMIAEoAUIMCgpfbmV4dF90aWNrQgsKCV9idWZmZXJlZEIMCgpfbGFzdF90aWNrQg0KC19sYXN0X2Vycm9yIjIKDVByb21pc2VXYWl0ZXISCgoCaWQYASABKAkSFQoNY29tcGxldGlvbl9pZBgCIAEoDSJACg5Qcm9taXNlV2FpdGVycxIuCgd3YWl0ZXJzGAEgAygLMh0uZW5kdXJlLnJlY29yZHMuUHJvbWlzZVdhaXRlciqBAQoLU2VydmljZVR5cGUSHAoYU0VSVklDRV9UWVBFX1VOU1BFQ0lGSUVEEAASGAoUU0VSVklDRV9UWVBFX1NFUlZJQ0UQARIfChtTRVJWSUNFX1RZUEVfVklSVFVBTF9PQkpFQ1QQAhIZChVTRVJWSUNFX1RZUEVfV09SS0ZMT1cQAyp7CgtIYW5kbGVyVHlwZRIcChhIQU5ETEVSX1RZUEVfVU5TUEVDSUZJRUQQABIaChZIQU5ETEVSX1RZUEVfRVhDTFVTSVZFEAESFwoTSEFORExFUl9UWVBFX1NIQVJFRBACEhkKFUhBTkRMRVJfVFlQRV9XT1JLRkxPVxADKlMKCFNpbmtNb2RlEhkKFVNJTktfTU9ERV9VTlNQRUNJRklFRBAAEhQKEFNJTktfTU9ERV9SRVNVTFQQARIWChJTSU5LX01PREVfQUNDRVBURUQQAirNAQoMSW52b2NhdGlvbk9wEh0KGUlOVk9DQVRJT05fT1BfVU5TUEVDSUZJRUQQABIYChRJTlZPQ0FUSU9OX09QX0NBTkNFTBABEhYKEklOVk9DQVRJT05fT1BfS0lMTBACEhcKE0lOVk9DQVRJT05fT1BfUEFVU0UQAxIYChRJTlZPQ0FUSU9OX09QX1JFU1VNRRAEEhcKE0lOVk9DQVRJT05fT1BfUFVSR0UQBRIgChxJTlZPQ0FUSU9OX09QX1JFU1RBUlRfQVNfTkVXEAYqWQoKQXR0YWNoTW9kZRIbChdBVFRBQ0hfTU9ERV9VTlNQRUNJRklFRBAAEhYKEkFUVEFDSF9NT0RFX0FUVEFDSBABEhYKEkFUVEFDSF9NT0RFX09VVFBVVBACKoUBCg1PdmVybGFwUG9saWN5Eh4KGk9WRVJMQVBfUE9MSUNZX1VOU1BFQ0lGSUVEEAASFwoTT1ZFUkxBUF9QT0xJQ1lfU0tJUBABEh0KGU9WRVJMQVBfUE9MSUNZX0JVRkZFUl9PTkUQAhIcChhPVkVSTEFQX1BPTElDWV9BTExPV19BTEwQAyp9Cg1DYXRjaFVwUG9saWN5Eh8KG0NBVENIX1VQX1BPTElDWV9VTlNQRUNJRklFRBAAEhgKFENBVENIX1VQX1BPTElDWV9OT05FEAESGAoUQ0FUQ0hfVVBfUE9MSUNZX0xBU1QQAhIXChNDQVRDSF9VUF9QT0xJQ1lfQUxMEAMq5AEKClNjaGVkdWxlT3ASGwoXU0NIRURVTEVfT1BfVU5TUEVDSUZJRUQQABITCg9TQ0hFRFVMRV9PUF9QVVQQARIWChJTQ0hFRFVMRV9PUF9ERUxFVEUQAhIVChFTQ0hFRFVMRV9PUF9QQVVTRRADEhYKElNDSEVEVUxFX09QX1JFU1VNRRAEEhcKE1NDSEVEVUxFX09QX1RSSUdHRVIQBRIYChRTQ0hFRFVMRV9PUF9CQUNLRklMTBAGEhQKEFNDSEVEVUxFX09QX1RJQ0sQBxIUChBTQ0hFRFVMRV9PUF9ET05FEAgqpAEKBkZsb3dPcBIXChNGTE9XX09QX1VOU1BFQ0lGSUVEEAASFAoQRkxPV19PUF9QVVRfUlVMRRABEhcKE0ZMT1dfT1BfREVMRVRFX1JVTEUQAhITCg9GTE9XX09QX0FDUVVJUkUQAxITCg9GTE9XX09QX1JFTEVBU0UQBBIRCg1GTE9XX09QX0dSQU5UEAUSFQoRRkxPV19PUF9ERUJPVU5DRUQQBirsAQoPSW52b2NhdGlvblBoYXNlEiAKHElOVk9DQVRJT05fUEhBU0VfVU5TUEVDSUZJRUQQABIeChpJTlZPQ0FUSU9OX1BIQVNFX1NDSEVEVUxFRBABEhwKGElOVk9DQVRJT05fUEhBU0VfSU5CT1hFRBACEhwKGElOVk9DQVRJT05fUEhBU0VfSU5WT0tFRBADEh4KGklOVk9DQVRJT05fUEhBU0VfU1VTUEVOREVEEAQSGwoXSU5WT0NBVElPTl9QSEFTRV9QQVVTRUQQBRIeChpJTlZPQ0FUSU9OX1BIQVNFX0NPTVBMRVRFRBAGYgZwcm90bzM");
 
 /**
  * Target facts resolved from the schema registry by whoever created the command.
@@ -70,6 +70,13 @@ export type ResolvedTarget = Message<"endure.records.ResolvedTarget"> & {
    * @generated from field: double retention_ms = 7;
    */
   retentionMs: number;
+
+  /**
+   * The flow rule limiting this target, with the invocation's limit key and priority.
+   *
+   * @generated from field: endure.records.FlowTag flow = 8;
+   */
+  flow?: FlowTag | undefined;
 };
 
 /**
@@ -78,6 +85,33 @@ export type ResolvedTarget = Message<"endure.records.ResolvedTarget"> & {
  */
 export const ResolvedTargetSchema: GenMessage<ResolvedTarget> = /*@__PURE__*/
   messageDesc(file_endure_records, 0);
+
+/**
+ * @generated from message endure.records.FlowTag
+ */
+export type FlowTag = Message<"endure.records.FlowTag"> & {
+  /**
+   * @generated from field: string rule = 1;
+   */
+  rule: string;
+
+  /**
+   * @generated from field: string limit_key = 2;
+   */
+  limitKey: string;
+
+  /**
+   * @generated from field: sint32 priority = 3;
+   */
+  priority: number;
+};
+
+/**
+ * Describes the message endure.records.FlowTag.
+ * Use `create(FlowTagSchema)` to create a new message.
+ */
+export const FlowTagSchema: GenMessage<FlowTag> = /*@__PURE__*/
+  messageDesc(file_endure_records, 1);
 
 /**
  * @generated from message endure.records.Header
@@ -99,7 +133,7 @@ export type Header = Message<"endure.records.Header"> & {
  * Use `create(HeaderSchema)` to create a new message.
  */
 export const HeaderSchema: GenMessage<Header> = /*@__PURE__*/
-  messageDesc(file_endure_records, 1);
+  messageDesc(file_endure_records, 2);
 
 /**
  * Present (possibly empty) or absent, as the failure that carried it.
@@ -118,7 +152,7 @@ export type FailureMetadata = Message<"endure.records.FailureMetadata"> & {
  * Use `create(FailureMetadataSchema)` to create a new message.
  */
 export const FailureMetadataSchema: GenMessage<FailureMetadata> = /*@__PURE__*/
-  messageDesc(file_endure_records, 2);
+  messageDesc(file_endure_records, 3);
 
 /**
  * @generated from message endure.records.Failure
@@ -145,7 +179,7 @@ export type Failure = Message<"endure.records.Failure"> & {
  * Use `create(FailureSchema)` to create a new message.
  */
 export const FailureSchema: GenMessage<Failure> = /*@__PURE__*/
-  messageDesc(file_endure_records, 3);
+  messageDesc(file_endure_records, 4);
 
 /**
  * Outcome of an invocation, or of a call it made.
@@ -176,7 +210,7 @@ export type InvocationResult = Message<"endure.records.InvocationResult"> & {
  * Use `create(InvocationResultSchema)` to create a new message.
  */
 export const InvocationResultSchema: GenMessage<InvocationResult> = /*@__PURE__*/
-  messageDesc(file_endure_records, 4);
+  messageDesc(file_endure_records, 5);
 
 /**
  * A request waiting on an ingress node.
@@ -200,7 +234,7 @@ export type IngressSink = Message<"endure.records.IngressSink"> & {
  * Use `create(IngressSinkSchema)` to create a new message.
  */
 export const IngressSinkSchema: GenMessage<IngressSink> = /*@__PURE__*/
-  messageDesc(file_endure_records, 5);
+  messageDesc(file_endure_records, 6);
 
 /**
  * Another invocation waiting on a completion.
@@ -234,7 +268,7 @@ export type InvocationSink = Message<"endure.records.InvocationSink"> & {
  * Use `create(InvocationSinkSchema)` to create a new message.
  */
 export const InvocationSinkSchema: GenMessage<InvocationSink> = /*@__PURE__*/
-  messageDesc(file_endure_records, 6);
+  messageDesc(file_endure_records, 7);
 
 /**
  * A schedule tracking the invocation of one of its ticks.
@@ -258,7 +292,7 @@ export type ScheduleSink = Message<"endure.records.ScheduleSink"> & {
  * Use `create(ScheduleSinkSchema)` to create a new message.
  */
 export const ScheduleSinkSchema: GenMessage<ScheduleSink> = /*@__PURE__*/
-  messageDesc(file_endure_records, 7);
+  messageDesc(file_endure_records, 8);
 
 /**
  * Where an answer goes once an invocation completes (or is accepted).
@@ -295,7 +329,7 @@ export type Sink = Message<"endure.records.Sink"> & {
  * Use `create(SinkSchema)` to create a new message.
  */
 export const SinkSchema: GenMessage<Sink> = /*@__PURE__*/
-  messageDesc(file_endure_records, 8);
+  messageDesc(file_endure_records, 9);
 
 /**
  * The producer of a command and its position, so that a retried append applies once.
@@ -319,7 +353,7 @@ export type Dedup = Message<"endure.records.Dedup"> & {
  * Use `create(DedupSchema)` to create a new message.
  */
 export const DedupSchema: GenMessage<Dedup> = /*@__PURE__*/
-  messageDesc(file_endure_records, 9);
+  messageDesc(file_endure_records, 10);
 
 /**
  * @generated from message endure.records.Empty
@@ -332,7 +366,7 @@ export type Empty = Message<"endure.records.Empty"> & {
  * Use `create(EmptySchema)` to create a new message.
  */
 export const EmptySchema: GenMessage<Empty> = /*@__PURE__*/
-  messageDesc(file_endure_records, 10);
+  messageDesc(file_endure_records, 11);
 
 /**
  * The payload of a signal: awakeable results, cancel.
@@ -369,7 +403,7 @@ export type SignalResult = Message<"endure.records.SignalResult"> & {
  * Use `create(SignalResultSchema)` to create a new message.
  */
 export const SignalResultSchema: GenMessage<SignalResult> = /*@__PURE__*/
-  messageDesc(file_endure_records, 11);
+  messageDesc(file_endure_records, 12);
 
 /**
  * @generated from message endure.records.NewInvocation
@@ -423,7 +457,7 @@ export type NewInvocation = Message<"endure.records.NewInvocation"> & {
  * Use `create(NewInvocationSchema)` to create a new message.
  */
 export const NewInvocationSchema: GenMessage<NewInvocation> = /*@__PURE__*/
-  messageDesc(file_endure_records, 12);
+  messageDesc(file_endure_records, 13);
 
 /**
  * @generated from message endure.records.Invoke
@@ -445,7 +479,7 @@ export type Invoke = Message<"endure.records.Invoke"> & {
  * Use `create(InvokeSchema)` to create a new message.
  */
 export const InvokeSchema: GenMessage<Invoke> = /*@__PURE__*/
-  messageDesc(file_endure_records, 13);
+  messageDesc(file_endure_records, 14);
 
 /**
  * @generated from message endure.records.JournalCommand
@@ -496,7 +530,7 @@ export type JournalCommand = Message<"endure.records.JournalCommand"> & {
  * Use `create(JournalCommandSchema)` to create a new message.
  */
 export const JournalCommandSchema: GenMessage<JournalCommand> = /*@__PURE__*/
-  messageDesc(file_endure_records, 14);
+  messageDesc(file_endure_records, 15);
 
 /**
  * @generated from message endure.records.RunCompletion
@@ -523,7 +557,7 @@ export type RunCompletion = Message<"endure.records.RunCompletion"> & {
  * Use `create(RunCompletionSchema)` to create a new message.
  */
 export const RunCompletionSchema: GenMessage<RunCompletion> = /*@__PURE__*/
-  messageDesc(file_endure_records, 15);
+  messageDesc(file_endure_records, 16);
 
 /**
  * @generated from message endure.records.Suspend
@@ -555,7 +589,7 @@ export type Suspend = Message<"endure.records.Suspend"> & {
  * Use `create(SuspendSchema)` to create a new message.
  */
 export const SuspendSchema: GenMessage<Suspend> = /*@__PURE__*/
-  messageDesc(file_endure_records, 16);
+  messageDesc(file_endure_records, 17);
 
 /**
  * @generated from message endure.records.End
@@ -577,7 +611,7 @@ export type End = Message<"endure.records.End"> & {
  * Use `create(EndSchema)` to create a new message.
  */
 export const EndSchema: GenMessage<End> = /*@__PURE__*/
-  messageDesc(file_endure_records, 17);
+  messageDesc(file_endure_records, 18);
 
 /**
  * @generated from message endure.records.Fail
@@ -604,7 +638,7 @@ export type Fail = Message<"endure.records.Fail"> & {
  * Use `create(FailSchema)` to create a new message.
  */
 export const FailSchema: GenMessage<Fail> = /*@__PURE__*/
-  messageDesc(file_endure_records, 18);
+  messageDesc(file_endure_records, 19);
 
 /**
  * @generated from message endure.records.CallResponse
@@ -643,7 +677,7 @@ export type CallResponse = Message<"endure.records.CallResponse"> & {
  * Use `create(CallResponseSchema)` to create a new message.
  */
 export const CallResponseSchema: GenMessage<CallResponse> = /*@__PURE__*/
-  messageDesc(file_endure_records, 19);
+  messageDesc(file_endure_records, 20);
 
 /**
  * @generated from message endure.records.Signal
@@ -692,7 +726,7 @@ export type Signal = Message<"endure.records.Signal"> & {
  * Use `create(SignalSchema)` to create a new message.
  */
 export const SignalSchema: GenMessage<Signal> = /*@__PURE__*/
-  messageDesc(file_endure_records, 20);
+  messageDesc(file_endure_records, 21);
 
 /**
  * @generated from message endure.records.Op
@@ -734,7 +768,7 @@ export type Op = Message<"endure.records.Op"> & {
  * Use `create(OpSchema)` to create a new message.
  */
 export const OpSchema: GenMessage<Op> = /*@__PURE__*/
-  messageDesc(file_endure_records, 21);
+  messageDesc(file_endure_records, 22);
 
 /**
  * @generated from message endure.records.TimerFired
@@ -756,7 +790,7 @@ export type TimerFired = Message<"endure.records.TimerFired"> & {
  * Use `create(TimerFiredSchema)` to create a new message.
  */
 export const TimerFiredSchema: GenMessage<TimerFired> = /*@__PURE__*/
-  messageDesc(file_endure_records, 22);
+  messageDesc(file_endure_records, 23);
 
 /**
  * @generated from message endure.records.Attach
@@ -788,7 +822,7 @@ export type Attach = Message<"endure.records.Attach"> & {
  * Use `create(AttachSchema)` to create a new message.
  */
 export const AttachSchema: GenMessage<Attach> = /*@__PURE__*/
-  messageDesc(file_endure_records, 23);
+  messageDesc(file_endure_records, 24);
 
 /**
  * @generated from message endure.records.OutboxDelivered
@@ -805,7 +839,7 @@ export type OutboxDelivered = Message<"endure.records.OutboxDelivered"> & {
  * Use `create(OutboxDeliveredSchema)` to create a new message.
  */
 export const OutboxDeliveredSchema: GenMessage<OutboxDelivered> = /*@__PURE__*/
-  messageDesc(file_endure_records, 24);
+  messageDesc(file_endure_records, 25);
 
 /**
  * An operator's change of a virtual object's state (admin API), applied only while the state
@@ -850,7 +884,7 @@ export type StateMutation = Message<"endure.records.StateMutation"> & {
  * Use `create(StateMutationSchema)` to create a new message.
  */
 export const StateMutationSchema: GenMessage<StateMutation> = /*@__PURE__*/
-  messageDesc(file_endure_records, 25);
+  messageDesc(file_endure_records, 26);
 
 /**
  * @generated from message endure.records.StateEntry
@@ -872,7 +906,7 @@ export type StateEntry = Message<"endure.records.StateEntry"> & {
  * Use `create(StateEntrySchema)` to create a new message.
  */
 export const StateEntrySchema: GenMessage<StateEntry> = /*@__PURE__*/
-  messageDesc(file_endure_records, 26);
+  messageDesc(file_endure_records, 27);
 
 /**
  * @generated from message endure.records.ScheduleTarget
@@ -901,7 +935,7 @@ export type ScheduleTarget = Message<"endure.records.ScheduleTarget"> & {
  * Use `create(ScheduleTargetSchema)` to create a new message.
  */
 export const ScheduleTargetSchema: GenMessage<ScheduleTarget> = /*@__PURE__*/
-  messageDesc(file_endure_records, 27);
+  messageDesc(file_endure_records, 28);
 
 /**
  * @generated from message endure.records.CronCadence
@@ -923,7 +957,7 @@ export type CronCadence = Message<"endure.records.CronCadence"> & {
  * Use `create(CronCadenceSchema)` to create a new message.
  */
 export const CronCadenceSchema: GenMessage<CronCadence> = /*@__PURE__*/
-  messageDesc(file_endure_records, 28);
+  messageDesc(file_endure_records, 29);
 
 /**
  * @generated from message endure.records.IntervalCadence
@@ -945,7 +979,7 @@ export type IntervalCadence = Message<"endure.records.IntervalCadence"> & {
  * Use `create(IntervalCadenceSchema)` to create a new message.
  */
 export const IntervalCadenceSchema: GenMessage<IntervalCadence> = /*@__PURE__*/
-  messageDesc(file_endure_records, 29);
+  messageDesc(file_endure_records, 30);
 
 /**
  * @generated from message endure.records.ScheduleSpec
@@ -1009,7 +1043,7 @@ export type ScheduleSpec = Message<"endure.records.ScheduleSpec"> & {
  * Use `create(ScheduleSpecSchema)` to create a new message.
  */
 export const ScheduleSpecSchema: GenMessage<ScheduleSpec> = /*@__PURE__*/
-  messageDesc(file_endure_records, 30);
+  messageDesc(file_endure_records, 31);
 
 /**
  * @generated from message endure.records.ScheduleCommand
@@ -1071,7 +1105,71 @@ export type ScheduleCommand = Message<"endure.records.ScheduleCommand"> & {
  * Use `create(ScheduleCommandSchema)` to create a new message.
  */
 export const ScheduleCommandSchema: GenMessage<ScheduleCommand> = /*@__PURE__*/
-  messageDesc(file_endure_records, 31);
+  messageDesc(file_endure_records, 32);
+
+/**
+ * A command of flow control (src/flow/index.ts).
+ *
+ * @generated from message endure.records.FlowCommand
+ */
+export type FlowCommand = Message<"endure.records.FlowCommand"> & {
+  /**
+   * @generated from field: endure.records.FlowOp op = 1;
+   */
+  op: FlowOp;
+
+  /**
+   * @generated from field: string rule = 2;
+   */
+  rule: string;
+
+  /**
+   * @generated from field: double now = 3;
+   */
+  now: number;
+
+  /**
+   * @generated from field: optional string limit_key = 4;
+   */
+  limitKey?: string | undefined;
+
+  /**
+   * @generated from field: endure.records.FlowRule spec = 5;
+   */
+  spec?: FlowRule | undefined;
+
+  /**
+   * @generated from field: optional string invocation_id = 6;
+   */
+  invocationId?: string | undefined;
+
+  /**
+   * @generated from field: optional uint32 partition = 7;
+   */
+  partition?: number | undefined;
+
+  /**
+   * @generated from field: optional sint32 priority = 8;
+   */
+  priority?: number | undefined;
+
+  /**
+   * @generated from field: endure.records.IngressSink sink = 9;
+   */
+  sink?: IngressSink | undefined;
+
+  /**
+   * @generated from field: endure.records.Dedup dedup = 10;
+   */
+  dedup?: Dedup | undefined;
+};
+
+/**
+ * Describes the message endure.records.FlowCommand.
+ * Use `create(FlowCommandSchema)` to create a new message.
+ */
+export const FlowCommandSchema: GenMessage<FlowCommand> = /*@__PURE__*/
+  messageDesc(file_endure_records, 33);
 
 /**
  * One command of a partition's log; in the outbox, with the partition it is for.
@@ -1166,6 +1264,12 @@ export type LogEntry = Message<"endure.records.LogEntry"> & {
      */
     value: ScheduleCommand;
     case: "schedule";
+  } | {
+    /**
+     * @generated from field: endure.records.FlowCommand flow = 15;
+     */
+    value: FlowCommand;
+    case: "flow";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -1179,7 +1283,7 @@ export type LogEntry = Message<"endure.records.LogEntry"> & {
  * Use `create(LogEntrySchema)` to create a new message.
  */
 export const LogEntrySchema: GenMessage<LogEntry> = /*@__PURE__*/
-  messageDesc(file_endure_records, 32);
+  messageDesc(file_endure_records, 34);
 
 /**
  * @generated from message endure.records.Waiting
@@ -1206,7 +1310,7 @@ export type Waiting = Message<"endure.records.Waiting"> & {
  * Use `create(WaitingSchema)` to create a new message.
  */
 export const WaitingSchema: GenMessage<Waiting> = /*@__PURE__*/
-  messageDesc(file_endure_records, 33);
+  messageDesc(file_endure_records, 35);
 
 /**
  * @generated from message endure.records.InvocationStatus
@@ -1289,7 +1393,7 @@ export type InvocationStatus = Message<"endure.records.InvocationStatus"> & {
  * Use `create(InvocationStatusSchema)` to create a new message.
  */
 export const InvocationStatusSchema: GenMessage<InvocationStatus> = /*@__PURE__*/
-  messageDesc(file_endure_records, 34);
+  messageDesc(file_endure_records, 36);
 
 /**
  * @generated from message endure.records.SleepTimer
@@ -1311,7 +1415,7 @@ export type SleepTimer = Message<"endure.records.SleepTimer"> & {
  * Use `create(SleepTimerSchema)` to create a new message.
  */
 export const SleepTimerSchema: GenMessage<SleepTimer> = /*@__PURE__*/
-  messageDesc(file_endure_records, 35);
+  messageDesc(file_endure_records, 37);
 
 /**
  * @generated from message endure.records.ScheduledInvokeTimer
@@ -1328,7 +1432,7 @@ export type ScheduledInvokeTimer = Message<"endure.records.ScheduledInvokeTimer"
  * Use `create(ScheduledInvokeTimerSchema)` to create a new message.
  */
 export const ScheduledInvokeTimerSchema: GenMessage<ScheduledInvokeTimer> = /*@__PURE__*/
-  messageDesc(file_endure_records, 36);
+  messageDesc(file_endure_records, 38);
 
 /**
  * @generated from message endure.records.CleanupTimer
@@ -1345,7 +1449,7 @@ export type CleanupTimer = Message<"endure.records.CleanupTimer"> & {
  * Use `create(CleanupTimerSchema)` to create a new message.
  */
 export const CleanupTimerSchema: GenMessage<CleanupTimer> = /*@__PURE__*/
-  messageDesc(file_endure_records, 37);
+  messageDesc(file_endure_records, 39);
 
 /**
  * The next tick of a schedule.
@@ -1364,7 +1468,7 @@ export type ScheduleTimer = Message<"endure.records.ScheduleTimer"> & {
  * Use `create(ScheduleTimerSchema)` to create a new message.
  */
 export const ScheduleTimerSchema: GenMessage<ScheduleTimer> = /*@__PURE__*/
-  messageDesc(file_endure_records, 38);
+  messageDesc(file_endure_records, 40);
 
 /**
  * @generated from message endure.records.TimerPayload
@@ -1397,6 +1501,12 @@ export type TimerPayload = Message<"endure.records.TimerPayload"> & {
      */
     value: ScheduleTimer;
     case: "schedule";
+  } | {
+    /**
+     * @generated from field: endure.records.FlowTimer flow = 5;
+     */
+    value: FlowTimer;
+    case: "flow";
   } | { case: undefined; value?: undefined };
 };
 
@@ -1405,7 +1515,198 @@ export type TimerPayload = Message<"endure.records.TimerPayload"> & {
  * Use `create(TimerPayloadSchema)` to create a new message.
  */
 export const TimerPayloadSchema: GenMessage<TimerPayload> = /*@__PURE__*/
-  messageDesc(file_endure_records, 39);
+  messageDesc(file_endure_records, 41);
+
+/**
+ * Pumps the limiter of a flow rule and limit key; `id` is the timer key `flow:<rule>|<limit key>`.
+ *
+ * @generated from message endure.records.FlowTimer
+ */
+export type FlowTimer = Message<"endure.records.FlowTimer"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message endure.records.FlowTimer.
+ * Use `create(FlowTimerSchema)` to create a new message.
+ */
+export const FlowTimerSchema: GenMessage<FlowTimer> = /*@__PURE__*/
+  messageDesc(file_endure_records, 42);
+
+/**
+ * @generated from message endure.records.FlowRate
+ */
+export type FlowRate = Message<"endure.records.FlowRate"> & {
+  /**
+   * @generated from field: uint32 count = 1;
+   */
+  count: number;
+
+  /**
+   * @generated from field: double interval_ms = 2;
+   */
+  intervalMs: number;
+
+  /**
+   * @generated from field: uint32 burst = 3;
+   */
+  burst: number;
+};
+
+/**
+ * Describes the message endure.records.FlowRate.
+ * Use `create(FlowRateSchema)` to create a new message.
+ */
+export const FlowRateSchema: GenMessage<FlowRate> = /*@__PURE__*/
+  messageDesc(file_endure_records, 43);
+
+/**
+ * A flow rule as its partition keeps it (and as put-rule carries it).
+ *
+ * @generated from message endure.records.FlowRule
+ */
+export type FlowRule = Message<"endure.records.FlowRule"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string service = 2;
+   */
+  service: string;
+
+  /**
+   * @generated from field: optional string handler = 3;
+   */
+  handler?: string | undefined;
+
+  /**
+   * @generated from field: optional uint32 concurrency = 4;
+   */
+  concurrency?: number | undefined;
+
+  /**
+   * @generated from field: endure.records.FlowRate rate = 5;
+   */
+  rate?: FlowRate | undefined;
+
+  /**
+   * @generated from field: optional double debounce_ms = 6;
+   */
+  debounceMs?: number | undefined;
+
+  /**
+   * @generated from field: double created_at = 7;
+   */
+  createdAt: number;
+
+  /**
+   * @generated from field: double updated_at = 8;
+   */
+  updatedAt: number;
+};
+
+/**
+ * Describes the message endure.records.FlowRule.
+ * Use `create(FlowRuleSchema)` to create a new message.
+ */
+export const FlowRuleSchema: GenMessage<FlowRule> = /*@__PURE__*/
+  messageDesc(file_endure_records, 44);
+
+/**
+ * @generated from message endure.records.FlowWaiter
+ */
+export type FlowWaiter = Message<"endure.records.FlowWaiter"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: uint32 partition = 2;
+   */
+  partition: number;
+
+  /**
+   * @generated from field: sint32 priority = 3;
+   */
+  priority: number;
+
+  /**
+   * @generated from field: uint64 seq = 4;
+   */
+  seq: bigint;
+};
+
+/**
+ * Describes the message endure.records.FlowWaiter.
+ * Use `create(FlowWaiterSchema)` to create a new message.
+ */
+export const FlowWaiterSchema: GenMessage<FlowWaiter> = /*@__PURE__*/
+  messageDesc(file_endure_records, 45);
+
+/**
+ * The live counters of one flow rule for one limit key.
+ *
+ * @generated from message endure.records.FlowLimiter
+ */
+export type FlowLimiter = Message<"endure.records.FlowLimiter"> & {
+  /**
+   * @generated from field: string rule = 1;
+   */
+  rule: string;
+
+  /**
+   * @generated from field: string limit_key = 2;
+   */
+  limitKey: string;
+
+  /**
+   * @generated from field: repeated endure.records.FlowWaiter running = 3;
+   */
+  running: FlowWaiter[];
+
+  /**
+   * @generated from field: repeated endure.records.FlowWaiter waiting = 4;
+   */
+  waiting: FlowWaiter[];
+
+  /**
+   * @generated from field: double tokens = 5;
+   */
+  tokens: number;
+
+  /**
+   * @generated from field: double refilled_at = 6;
+   */
+  refilledAt: number;
+
+  /**
+   * @generated from field: endure.records.FlowWaiter debounced = 7;
+   */
+  debounced?: FlowWaiter | undefined;
+
+  /**
+   * @generated from field: double debounce_until = 8;
+   */
+  debounceUntil: number;
+
+  /**
+   * @generated from field: uint64 seq = 9;
+   */
+  seq: bigint;
+};
+
+/**
+ * Describes the message endure.records.FlowLimiter.
+ * Use `create(FlowLimiterSchema)` to create a new message.
+ */
+export const FlowLimiterSchema: GenMessage<FlowLimiter> = /*@__PURE__*/
+  messageDesc(file_endure_records, 46);
 
 /**
  * A schedule as its partition keeps it.
@@ -1479,7 +1780,7 @@ export type ScheduleRecord = Message<"endure.records.ScheduleRecord"> & {
  * Use `create(ScheduleRecordSchema)` to create a new message.
  */
 export const ScheduleRecordSchema: GenMessage<ScheduleRecord> = /*@__PURE__*/
-  messageDesc(file_endure_records, 40);
+  messageDesc(file_endure_records, 47);
 
 /**
  * @generated from message endure.records.PromiseWaiter
@@ -1501,7 +1802,7 @@ export type PromiseWaiter = Message<"endure.records.PromiseWaiter"> & {
  * Use `create(PromiseWaiterSchema)` to create a new message.
  */
 export const PromiseWaiterSchema: GenMessage<PromiseWaiter> = /*@__PURE__*/
-  messageDesc(file_endure_records, 41);
+  messageDesc(file_endure_records, 48);
 
 /**
  * The invocations waiting on a workflow promise.
@@ -1520,7 +1821,7 @@ export type PromiseWaiters = Message<"endure.records.PromiseWaiters"> & {
  * Use `create(PromiseWaitersSchema)` to create a new message.
  */
 export const PromiseWaitersSchema: GenMessage<PromiseWaiters> = /*@__PURE__*/
-  messageDesc(file_endure_records, 42);
+  messageDesc(file_endure_records, 49);
 
 /**
  * @generated from enum endure.records.ServiceType
@@ -1803,6 +2104,52 @@ export const ScheduleOpSchema: GenEnum<ScheduleOp> = /*@__PURE__*/
   enumDesc(file_endure_records, 7);
 
 /**
+ * @generated from enum endure.records.FlowOp
+ */
+export enum FlowOp {
+  /**
+   * @generated from enum value: FLOW_OP_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: FLOW_OP_PUT_RULE = 1;
+   */
+  PUT_RULE = 1,
+
+  /**
+   * @generated from enum value: FLOW_OP_DELETE_RULE = 2;
+   */
+  DELETE_RULE = 2,
+
+  /**
+   * @generated from enum value: FLOW_OP_ACQUIRE = 3;
+   */
+  ACQUIRE = 3,
+
+  /**
+   * @generated from enum value: FLOW_OP_RELEASE = 4;
+   */
+  RELEASE = 4,
+
+  /**
+   * @generated from enum value: FLOW_OP_GRANT = 5;
+   */
+  GRANT = 5,
+
+  /**
+   * @generated from enum value: FLOW_OP_DEBOUNCED = 6;
+   */
+  DEBOUNCED = 6,
+}
+
+/**
+ * Describes the enum endure.records.FlowOp.
+ */
+export const FlowOpSchema: GenEnum<FlowOp> = /*@__PURE__*/
+  enumDesc(file_endure_records, 8);
+
+/**
  * @generated from enum endure.records.InvocationPhase
  */
 export enum InvocationPhase {
@@ -1846,5 +2193,5 @@ export enum InvocationPhase {
  * Describes the enum endure.records.InvocationPhase.
  */
 export const InvocationPhaseSchema: GenEnum<InvocationPhase> = /*@__PURE__*/
-  enumDesc(file_endure_records, 8);
+  enumDesc(file_endure_records, 9);
 
