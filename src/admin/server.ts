@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino } from 'pino';
 import type { BearerTokens } from '../common/bearer-tokens.ts';
-import { listenHttp } from '../common/http-listener.ts';
+import { acceptUpload, listenHttp } from '../common/http-listener.ts';
 import { LogLimiter } from '../common/log-limiter.ts';
 import type { Logger } from '../common/logger.ts';
 import { DEFAULT_CONFIG } from '../config/index.ts';
@@ -46,13 +46,14 @@ export interface AdminServer {
 
 const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
 
-function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) {
       reject(new AdminError(AdminErrorCode.BodyTooLarge, 413, `Request body larger than ${limit} bytes`));
       return;
     }
+    acceptUpload(req, res);
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -112,7 +113,7 @@ export function startAdminServer(handler: AdminHandler, opts: AdminServerOptions
       });
       return;
     }
-    readBody(req, limit)
+    readBody(req, res, limit)
       .then((body) => handler(toRequest(req, body)))
       .then(
         (r) => send(res, r),

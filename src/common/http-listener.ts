@@ -40,6 +40,16 @@ export interface HttpListener {
   close(): Promise<void>;
 }
 
+/**
+ * Asks a client that sent `Expect: 100-continue` for its body. Listeners do not answer
+ * 100 Continue on their own (node would, before the request is even looked at): a handler
+ * calls this only once it has decided to read the body, so a request it refuses (no token, a
+ * body declared over the limit) gets its final answer without being invited to upload.
+ */
+export function acceptUpload(req: AnyRequest, res: AnyResponse): void {
+  if (/100-continue/i.test(req.headers.expect ?? '') && !res.headersSent) res.writeContinue();
+}
+
 /** Idle time after which a kept-alive connection is closed (above common proxies' 60 s). */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** Concurrent streams one HTTP/2 client may open. */
@@ -68,13 +78,17 @@ export async function listenHttp(
     },
     onRequest,
   );
+  // With a listener, node leaves `Expect: 100-continue` to the handler (see acceptUpload).
+  h1.on('checkContinue', onRequest);
   const sessions = new Set<Http2Session>();
   let h2: ((socket: Socket) => void) | undefined;
   if (opts.http2) {
-    const h2Server = createHttp2Server({ settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } }, (req, res) => {
+    const onH2Request = (req: Http2ServerRequest, res: Http2ServerResponse): void => {
       enforceReadDeadline(req, res, opts.requestTimeoutMs);
       onRequest(req, res);
-    });
+    };
+    const h2Server = createHttp2Server({ settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } }, onH2Request);
+    h2Server.on('checkContinue', onH2Request);
     h2Server.on('session', (session: Http2Session) => {
       sessions.add(session);
       session.once('close', () => sessions.delete(session));

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { BearerTokens } from '../common/bearer-tokens.ts';
-import { listenHttp as listen, type AnyRequest, type AnyResponse, type HttpListener } from '../common/http-listener.ts';
+import { acceptUpload, listenHttp as listen, type AnyRequest, type AnyResponse, type HttpListener } from '../common/http-listener.ts';
 import { LogLimiter } from '../common/log-limiter.ts';
 import { errorResponse, type IngressRequest, type IngressResponse } from './handler.ts';
 
@@ -73,7 +73,7 @@ async function serve(
     if (!res.writableFinished) abort.abort();
   });
   try {
-    const body = await readBody(req, maxBodyBytes);
+    const body = await readBody(req, res, maxBodyBytes);
     if (body === 'too-large') {
       write(res, errorResponse(413, `cannot read body: the body exceeds the limit of ${maxBodyBytes} bytes`), true);
       return;
@@ -127,7 +127,7 @@ function destroy(res: AnyResponse): void {
   else res.destroy();
 }
 
-function readBody(req: AnyRequest, limit: number): Promise<Uint8Array | 'too-large'> {
+function readBody(req: AnyRequest, res: AnyResponse, limit: number): Promise<Uint8Array | 'too-large'> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? -1);
     if (declared > limit) {
@@ -135,6 +135,7 @@ function readBody(req: AnyRequest, limit: number): Promise<Uint8Array | 'too-lar
       resolve('too-large');
       return;
     }
+    acceptUpload(req, res);
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;

@@ -60,6 +60,29 @@ describe('opening an existing SQLite database', () => {
     expect(readFileSync(path).equals(before)).toBe(true);
   });
 
+  it('a damaged database with a WAL beside it is refused, and neither file is changed', () => {
+    const dir = tempDir();
+    const path = damagedDatabase(dir);
+    // Commits left in the WAL by a process that died before any checkpoint (as after kill -9).
+    const writer = spawnSync(process.execPath, ['--input-type=module', '-e', `
+      import Database from 'better-sqlite3';
+      const db = new Database(${JSON.stringify(path)});
+      db.pragma('wal_autocheckpoint = 0');
+      const insert = db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)');
+      db.transaction(() => { for (let i = 0; i < 200; i++) insert.run('wal-' + i, 'x'.repeat(200)); })();
+      process.kill(process.pid, 'SIGKILL');
+    `], { cwd: REPO_ROOT });
+    expect(writer.signal, writer.stderr.toString()).toBe('SIGKILL');
+    const wal = `${path}-wal`;
+    const before = { db: readFileSync(path), wal: readFileSync(wal) };
+    expect(before.wal.length).toBeGreaterThan(0);
+    expect(() => openSqlite(path)).toThrow(/fails its integrity check/);
+    // Closing the refused database must not checkpoint the WAL into the damaged file (or delete it):
+    // whoever tries to recover the data needs both as they were.
+    expect(readFileSync(path).equals(before.db)).toBe(true);
+    expect(readFileSync(wal).equals(before.wal)).toBe(true);
+  });
+
   it('skipping the integrity check opens a damaged database whose damage start-up does not touch', () => {
     const db = openSqlite(damagedDatabase(tempDir()), { integrityCheck: false });
     expect(db.prepare("SELECT value FROM meta WHERE name = 'partitions'").get()).toBeUndefined();

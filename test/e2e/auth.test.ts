@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT, TARGET, eventually, startEndure, startServices, TEST_SERVICES, type EndureProcess, type ServicesProcess } from "../harness/index.ts";
+import { REPO_ROOT, TARGET, eventually, expectContinue, startEndure, startServices, TEST_SERVICES, type EndureProcess, type ServicesProcess } from "../harness/index.ts";
 
 const FILE_TOKEN = "file-token-0123456789abcdef";
 const ENV_TOKEN = "env-token-0123456789abcdef";
@@ -119,6 +119,14 @@ endureOnly("ingress auth", () => {
     const ok = await status(url, { ...init, token: INGRESS_TOKEN });
     expect(ok.status).toBe(200);
     expect(ok.json).toBe("Hello, Ada!");
+  });
+
+  it("answers 401 to a client that asks before uploading, without inviting the upload", async () => {
+    for (const [url, target] of [[server.ingressUrl, "/Echo/greet"], [server.adminUrl, "/deployments"]] as const) {
+      const answer = await expectContinue(url, `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000000\r\n`);
+      expect(answer, url).toMatch(/^HTTP\/1\.1 401 /);
+      expect(answer, url).not.toMatch(/100 Continue/);
+    }
   });
 
   it("keeps the ingress health endpoint open", async () => {

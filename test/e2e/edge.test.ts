@@ -2,7 +2,7 @@
 import http2 from "node:http2";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TARGET, get, sleep, startEndure, startSuite, uid, type EndureProcess, type Suite } from "../harness/index.ts";
+import { TARGET, expectContinue, get, sleep, startEndure, startSuite, uid, type EndureProcess, type Suite } from "../harness/index.ts";
 
 let suite: Suite;
 
@@ -105,6 +105,37 @@ describe("HTTP versions and request targets", () => {
       `POST http://${host}/Echo/greet HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
     );
     expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer).toContain('"Hello, Ada!"');
+  });
+});
+
+describe.skipIf(TARGET !== "endure")("Expect: 100-continue", () => {
+  it("a body declared over the limit is refused with 413 before the client is asked to send it", async () => {
+    for (const [url, target] of [[suite.endure.ingressUrl, "/Echo/greet"], [suite.endure.adminUrl, "/deployments"]] as const) {
+      const answer = await expectContinue(url, `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 20000000\r\n`);
+      expect(answer, url).toMatch(/^HTTP\/1\.1 413 /);
+      expect(answer, url).not.toMatch(/100 Continue/);
+    }
+  });
+
+  it("a body within the limit is asked for with 100 Continue and then served", async () => {
+    const body = JSON.stringify("Ada");
+    const { hostname, port } = new URL(suite.endure.ingressUrl);
+    const answer = await new Promise<string>((resolve) => {
+      let received = "";
+      const socket = net.connect(Number(port), hostname, () =>
+        socket.write(`POST /Echo/greet HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\nExpect: 100-continue\r\n\r\n`),
+      );
+      socket.on("data", (b: Buffer) => {
+        const first = received === "";
+        received += b.toString("latin1");
+        if (first && /^HTTP\/1\.1 100 /.test(received)) socket.write(body);
+      });
+      socket.on("error", () => undefined);
+      socket.on("close", () => resolve(received));
+      setTimeout(() => socket.destroy(), 10_000).unref();
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
     expect(answer).toContain('"Hello, Ada!"');
   });
 });

@@ -1,4 +1,5 @@
 // Small fetch helpers for the ingress and admin APIs.
+import net from "node:net";
 
 /** A decoded HTTP answer. */
 export interface HttpResult {
@@ -89,4 +90,21 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Sends headers with `Expect: 100-continue` and no body; returns what came back within `ms`. */
+export function expectContinue(url: string, head: string, ms = 1500): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    let received = "";
+    const socket = net.connect(Number(port), hostname, () => socket.write(`${head}Expect: 100-continue\r\n\r\n`));
+    socket.on("data", (b: Buffer) => (received += b.toString("latin1")));
+    socket.on("error", () => undefined);
+    const done = () => {
+      socket.destroy();
+      resolve(received);
+    };
+    socket.on("close", done);
+    setTimeout(done, ms).unref();
+  });
 }

@@ -3,7 +3,7 @@
 // Every process it starts is tracked by PID and killed by `killAllStarted` / `Suite.stop`.
 export { startEndure, TARGET, STORE, REPO_ROOT, type EndureOptions, type EndureProcess } from "./endure.ts";
 export { startServices, type ServicesProcess } from "./services.ts";
-export { call, get, register, eventually, type HttpResult, type CallOptions, type Deployment } from "./http.ts";
+export { call, get, register, eventually, expectContinue, type HttpResult, type CallOptions, type Deployment } from "./http.ts";
 export { readEffects, countEffects, type Effect } from "./effects.ts";
 export { freePort } from "./ports.ts";
 export { ManagedProcess, killAllStarted, sleep } from "./processes.ts";

@@ -57,11 +57,11 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Sqlit
   makeDurableDirectory(dirname(path));
   const existing = fileSize(path);
   if (existing === 0) throw new UnusableDatabaseError(path, 'exists but is empty (0 bytes)');
+  if (existing !== undefined && options.integrityCheck !== false) checkReadOnly(path);
   let db: SqliteDb | undefined;
   try {
     db = new Database(path);
     configure(db);
-    if (existing !== undefined && options.integrityCheck !== false) quickCheck(db, path);
     migrate(db);
     return db;
   } catch (err) {
@@ -96,6 +96,28 @@ function fileSize(path: string): number | undefined {
 /** How many problems the check reports at most: the first few say enough. */
 const QUICK_CHECK_MAX_ERRORS = 5;
 
+/**
+ * Runs the integrity check on a read-only connection, before anything opens the file for
+ * writing: closing a writable connection checkpoints a WAL left by a crash into the database
+ * and deletes it, so refusing a damaged database that way would still rewrite it. A refused
+ * file and its WAL stay exactly as they were, for whoever tries to recover them.
+ */
+function checkReadOnly(path: string): void {
+  let db: SqliteDb | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    // Reads the header and schema: a file that is not a database fails here, not in the check.
+    db.pragma('schema_version');
+    quickCheck(db, path);
+  } catch (err) {
+    if (err instanceof UnusableDatabaseError) throw err;
+    if (isCorruption(err)) throw new UnusableDatabaseError(path, `is not a usable database (${(err as Error).message})`, { cause: err });
+    throw err;
+  } finally {
+    db?.close();
+  }
+}
+
 function quickCheck(db: SqliteDb, path: string): void {
   let problems: string[];
   try {
@@ -106,7 +128,7 @@ function quickCheck(db: SqliteDb, path: string): void {
     problems = [(err as Error).message];
   }
   if (problems.length > 0) {
-    throw new UnusableDatabaseError(path, `fails its integrity check (PRAGMA quick_check: ${problems.join('; ')})`, {
+    throw new UnusableDatabaseError(path, `fails its integrity check (PRAGMA quick_check: ${problems.join('; ').replace(/\s*\n\s*/g, ' ')})`, {
       skippable: true,
     });
   }
