@@ -59,20 +59,33 @@ interface Ports {
 export async function startEndure(opts: EndureOptions = {}): Promise<EndureProcess> {
   const ownsDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), "endure-e2e-")));
-  const ports: Ports = { ingress: await freePort(), admin: await freePort(), fabric: await freePort() };
-  const ingressUrl = `http://127.0.0.1:${ports.ingress}`;
-  const adminUrl = `http://127.0.0.1:${ports.admin}`;
+  let ports: Ports = await freePorts();
+  let ingressUrl = `http://127.0.0.1:${ports.ingress}`;
+  let adminUrl = `http://127.0.0.1:${ports.admin}`;
   const timeoutMs = opts.startTimeoutMs ?? 30_000;
   const database = TARGET === "endure" && STORE === "postgres" ? await createTestDatabase() : undefined;
   const serverOpts: EndureOptions = database ? { ...opts, env: { ENDURE_STORE: database.url, ...opts.env } } : opts;
 
   let previousLogs = "";
   let proc = spawnServer(dataDir, ports, serverOpts);
-  try {
-    await waitHealthy(proc, ingressUrl, adminUrl, timeoutMs);
-  } catch (err) {
-    await database?.drop();
-    throw err;
+  // A port found free can be taken by another process before the server binds it (other test
+  // files start servers at the same time): start again on fresh ports when that happened.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await waitHealthy(proc, ingressUrl, adminUrl, timeoutMs);
+      break;
+    } catch (err) {
+      if (attempt < 3 && proc.hasExited && proc.log.includes("EADDRINUSE")) {
+        previousLogs += proc.log;
+        ports = await freePorts();
+        ingressUrl = `http://127.0.0.1:${ports.ingress}`;
+        adminUrl = `http://127.0.0.1:${ports.admin}`;
+        proc = spawnServer(dataDir, ports, serverOpts);
+        continue;
+      }
+      await database?.drop();
+      throw err;
+    }
   }
 
   return {
@@ -100,6 +113,10 @@ export async function startEndure(opts: EndureOptions = {}): Promise<EndureProce
       await database?.drop();
     },
   };
+}
+
+async function freePorts(): Promise<Ports> {
+  return { ingress: await freePort(), admin: await freePort(), fabric: await freePort() };
 }
 
 function spawnServer(dataDir: string, ports: Ports, opts: EndureOptions): ManagedProcess {
