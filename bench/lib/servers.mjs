@@ -37,7 +37,7 @@ export function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** A child process with captured output (tail kept for error messages). */
-class Child {
+export class Child {
   constructor(name, cmd, args, opts) {
     this.name = name;
     this.output = "";
