@@ -15,7 +15,8 @@ import {
 import type { Command, IngressAnswer, ResolvedTarget, SignalResult } from '../worker/model.ts';
 import { LIMIT_KEY_HEADER, PRIORITY_HEADER, flowHeaderProblem } from '../flow/index.ts';
 import { parseDelay } from './delay.ts';
-import { IngressError, badServicePath, handlerNotFound, serviceNotFound } from './errors.ts';
+import { IngressError, NOT_LEADER_HEADER, badServicePath, handlerNotFound, serviceNotFound } from './errors.ts';
+import { NotLeaderError } from '../worker/leadership.ts';
 import type { ResponseRegistry } from './responses.ts';
 
 /** A request as the ingress core sees it: no sockets, so tests and embedded mode can call it. */
@@ -73,7 +74,10 @@ export function createIngressHandler(deps: IngressDeps): (req: IngressRequest) =
     try {
       res = await route(deps, req, seen);
     } catch (err) {
-      if (err instanceof IngressError) res = errorResponse(err.status, err.message);
+      if (err instanceof IngressError) {
+        res = errorResponse(err.status, err.message);
+        Object.assign(res.headers, err.headers);
+      }
       else res = errorResponse(500, err instanceof Error ? err.message : String(err));
     }
     recordIngressRequest(seen.service, seen.handler, res.status, startedAt);
@@ -368,6 +372,7 @@ async function ask(
   } catch (err) {
     waiter.cancel();
     if (err instanceof StoreUnavailableError) throw new IngressError(503, err.message);
+    if (err instanceof NotLeaderError) throw new IngressError(503, err.message, { [NOT_LEADER_HEADER]: String(err.partition) });
     throw new IngressError(503, `internal routing error: ${err instanceof Error ? err.message : String(err)}`);
   }
   try {
