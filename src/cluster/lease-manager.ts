@@ -28,8 +28,8 @@ export interface LeaseManagerOptions {
   readonly store: LeaseStore;
   /** This node's name in the lease rows (`--node-name`); unique in the cluster. */
   readonly nodeName: string;
-  /** Where other nodes reach this node's ingress, or ''. */
-  readonly address: string;
+  /** Where other nodes reach this node's ingress, or '' (read at every heartbeat). */
+  readonly address: string | (() => string);
   readonly partitions: number;
   /** How long a lease runs without renewal (`--lease-duration`). */
   readonly leaseMs: number;
@@ -40,6 +40,8 @@ export interface LeaseManagerOptions {
    * partition takes no commands; if it rejects, the lease is released and tried again later.
    */
   readonly onGained: (partition: number, epoch: number) => Promise<void>;
+  /** The partition is recovered and led: resume what it has in flight (invocations, timers, outbox). */
+  readonly onLeading?: (partition: number, epoch: number) => void;
   /**
    * This node stopped acting for `partition` (renewal failed or late, rebalance, shutdown):
    * drop its in-memory work at once. Called synchronously on the step-down.
@@ -136,7 +138,7 @@ export class LeaseManager implements Leadership {
   async #round(): Promise<void> {
     const { store, nodeName, address, leaseMs, logger } = this.o;
     try {
-      await store.heartbeat(nodeName, address, this.o.clock(), leaseMs);
+      await store.heartbeat(nodeName, typeof address === 'string' ? address : address(), this.o.clock(), leaseMs);
     } catch (err) {
       logger.warn({ err }, 'heartbeat failed; renewing leases anyway, they lapse on their own if the store stays away');
     }
@@ -224,6 +226,7 @@ export class LeaseManager implements Leadership {
     if (s?.kind !== 'recovering' || s.epoch !== lease.epoch) return;
     this.#set(partition, { kind: 'leading', epoch: lease.epoch, validUntil: s.validUntil });
     this.o.logger.info({ partition, epoch: lease.epoch, recoveryMs: this.o.clock() - startedAt }, 'leading the partition');
+    this.o.onLeading?.(partition, lease.epoch);
   }
 
   /** Stops acting for `partition` (if this node does) and ends its lease in the store. */
