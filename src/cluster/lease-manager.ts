@@ -30,6 +30,8 @@ export interface LeaseManagerOptions {
   readonly nodeName: string;
   /** Where other nodes reach this node's ingress, or '' (read at every heartbeat). */
   readonly address: string | (() => string);
+  /** This process's secret, which node-to-node requests to it must carry. */
+  readonly secret: string;
   readonly partitions: number;
   /** How long a lease runs without renewal (`--lease-duration`). */
   readonly leaseMs: number;
@@ -138,7 +140,7 @@ export class LeaseManager implements Leadership {
   async #round(): Promise<void> {
     const { store, nodeName, address, leaseMs, logger } = this.o;
     try {
-      await store.heartbeat(nodeName, typeof address === 'string' ? address : address(), this.o.clock(), leaseMs);
+      await store.heartbeat(nodeName, typeof address === 'string' ? address : address(), this.o.secret, this.o.clock(), leaseMs);
     } catch (err) {
       logger.warn({ err }, 'heartbeat failed; renewing leases anyway, they lapse on their own if the store stays away');
     }

@@ -364,7 +364,7 @@ async function ask(
   partition: number,
   build: (sink: { kind: 'ingress'; node: string; requestId: number }) => Command,
 ): Promise<IngressAnswer> {
-  const waiter = deps.responses.register();
+  const waiter = deps.responses.register(partition);
   const onAbort = () => waiter.cancel();
   req.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -377,6 +377,10 @@ async function ask(
   }
   try {
     return await waiter.answer;
+  } catch (err) {
+    // The partition moved to another node after the command was committed: it runs there, and
+    // a retry with the same idempotency key attaches to it.
+    throw new IngressError(503, err instanceof Error ? err.message : String(err));
   } finally {
     req.signal?.removeEventListener('abort', onAbort);
   }

@@ -28,9 +28,9 @@ import { openStore, type StoreBackend, type StoreLocation } from '../store/index
 import { SINGLE_NODE_PLACEMENT, SubscriptionService, subscriptionRoutes } from '../subscriptions/index.ts';
 import { TimerService } from '../timer/index.ts';
 import { decodeCommand } from '../log/index.ts';
-import { NotLeaderError, Worker, type Action, type OutboxMessage, type WorkerHealth } from '../worker/index.ts';
+import { NotLeaderError, Worker, type Action, type Command, type OutboxMessage, type WorkerHealth } from '../worker/index.ts';
 import { LeaseManager } from '../cluster/index.ts';
-import { forwardingIngress } from './forward.ts';
+import { appendOnLeader, forwardingIngress } from './forward.ts';
 import { loadRequestIdentity } from './identity.ts';
 import { invocationRoutes } from './invocation-routes.ts';
 import { stateRoutes } from './state-routes.ts';
@@ -111,6 +111,8 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
   // of; the lease manager is the one owner of that answer, and everything that acts asks it.
   const nodeName = backend.capabilities.sharedByNodes ? config.cluster.nodeName : undefined;
   let advertised = '';
+  // Node-to-node appends to this process carry this secret, read by the sender from our row.
+  const secret = randomBytes(16).toString('hex');
   const leases: LeaseManager | undefined =
     nodeName === undefined
       ? undefined
@@ -118,6 +120,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
           store,
           nodeName,
           address: () => advertised,
+          secret,
           partitions,
           leaseMs: config.cluster.leaseMs,
           clock: Date.now,
@@ -126,10 +129,11 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
           onLeading: (p, epoch) => {
             resumePartition(p).catch((err: unknown) => logger.error({ err, partition: p, epoch }, 'resuming a partition failed'));
           },
-          onLost: (p) => {
+          onLost: (p, _epoch, reason) => {
             timers.dropPartition(p);
             invoker.abortPartition(p);
             shuffler.dropPartition(p);
+            responses.abandonPartition(p, new Error(`partition ${p} moved to another node while this request waited (${reason}); retry with the same idempotency-key`));
           },
         });
   /** Whether this node acts for partition `p` now (a single node leads them all). */
@@ -168,7 +172,10 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
   const submit = worker.submit.bind(worker);
 
   const writable = worker.writable.bind(worker);
-  const shuffler = new Shuffle(submit, logger, writable, leads);
+  // Outbox messages go to their target partition's log wherever it is led.
+  const deliver = (p: number, command: Command): Promise<void> =>
+    nodeName === undefined || leads(p) ? submit(p, command) : appendOnLeader({ nodeName, leases: store }, p, command);
+  const shuffler = new Shuffle(deliver, logger, writable, leads);
   const shuffle = (source: number, seq: number, message: OutboxMessage): void => shuffler.deliver(source, seq, message);
 
   const timers = new TimerService(
@@ -279,7 +286,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
   const ingressHandler =
     nodeName === undefined
       ? localIngress
-      : forwardingIngress(localIngress, { nodeName, leases: store, patienceMs: config.cluster.leaseMs + 1000, logger });
+      : forwardingIngress(localIngress, { nodeName, secret, submit, leases: store, patienceMs: config.cluster.leaseMs + 1000, logger });
   const listeners: HttpListener[] = [];
   // Introspection runs off the event loop that applies commands (see the backend's engine).
   const query = backend.openQueryEngine(() => invoker.attempts());

@@ -1,7 +1,7 @@
 // Three Endure processes on one PostgreSQL database: the partitions split between them, any node
 // answers for any partition, a node killed with -9 loses its partitions to the others within the
 // lease time, and a node frozen past its lease (SIGSTOP) is taken over and, once thawed, steps
-// down. A counter workload with idempotency keys, sent to random nodes, ends exactly right.
+// down. Calls between handlers cross nodes. A counter workload with idempotency keys, sent to random nodes, ends exactly right.
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEndure, type EndureProcess } from "../harness/endure.ts";
@@ -101,6 +101,15 @@ describe("a three-node cluster on PostgreSQL", () => {
       const res = await call(node.ingressUrl, `/Counter/${key}/add`, 5, {});
       expect(res.status, res.text).toBe(200);
       expect(res.json).toBe(5);
+    }
+  });
+
+  it("a handler's calls reach objects whose partitions other nodes lead, and their answers come back", async () => {
+    const keys = Array.from({ length: 8 }, (_, i) => uid(`across${i}`));
+    for (const name of ["n1", "n2", "n3"]) {
+      const res = await call(nodes.get(name)!.ingressUrl, "/Caller/addToAll", { keys, n: 2 }, {});
+      expect(res.status, res.text).toBe(200);
+      expect(res.json).toEqual(keys.map(() => (Number(name.slice(1)) * 2)));
     }
   });
 

@@ -27,6 +27,7 @@ describe('lease manager', () => {
         store,
         nodeName: name,
         address: '',
+        secret: '',
         partitions: P,
         leaseMs: LEASE,
         clock,

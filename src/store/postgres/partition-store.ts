@@ -230,11 +230,12 @@ export class PostgresPartitionStore implements PartitionStore {
     return rows.map(toLease);
   }
 
-  async heartbeat(name: string, address: string, now: number, ttlMs: number): Promise<void> {
+  async heartbeat(name: string, address: string, secret: string, now: number, ttlMs: number): Promise<void> {
     await this.#direct(
       (sql) => sql`
-        INSERT INTO nodes (name, address, heartbeat_at, expires_at) VALUES (${name}, ${address}, ${now}, ${now + ttlMs})
-        ON CONFLICT (name) DO UPDATE SET address = excluded.address, heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`,
+        INSERT INTO nodes (name, address, secret, heartbeat_at, expires_at) VALUES (${name}, ${address}, ${secret}, ${now}, ${now + ttlMs})
+        ON CONFLICT (name) DO UPDATE SET address = excluded.address, secret = excluded.secret,
+          heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`,
     );
   }
 
@@ -244,10 +245,10 @@ export class PostgresPartitionStore implements PartitionStore {
 
   async listNodes(now: number): Promise<ClusterNode[]> {
     const rows = await this.#direct(
-      (sql) => sql<{ name: string; address: string; expires_at: number }[]>`
-        SELECT name, address, expires_at FROM nodes WHERE expires_at > ${now} ORDER BY name`,
+      (sql) => sql<{ name: string; address: string; secret: string; expires_at: number }[]>`
+        SELECT name, address, secret, expires_at FROM nodes WHERE expires_at > ${now} ORDER BY name`,
     );
-    return rows.map((r) => ({ name: r.name, address: r.address, expiresAt: Number(r.expires_at) }));
+    return rows.map((r) => ({ name: r.name, address: r.address, secret: r.secret, expiresAt: Number(r.expires_at) }));
   }
 
   /** Waits for the transactions asked for so far; the pool itself belongs to the backend. */

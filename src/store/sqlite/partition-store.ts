@@ -185,17 +185,18 @@ export class SqlitePartitionStore implements PartitionStore {
   listLeases(): Promise<PartitionLease[]> {
     return this.#read(() => (this.#s.leases.all() as LeaseRow[]).map(toLease));
   }
-  async heartbeat(name: string, address: string, now: number, ttlMs: number): Promise<void> {
-    await this.exclusive(() => this.#s.heartbeat.run(name, address, now, now + ttlMs));
+  async heartbeat(name: string, address: string, secret: string, now: number, ttlMs: number): Promise<void> {
+    await this.exclusive(() => this.#s.heartbeat.run(name, address, secret, now, now + ttlMs));
   }
   async leaveCluster(name: string): Promise<void> {
     await this.exclusive(() => this.#s.leaveCluster.run(name));
   }
   listNodes(now: number): Promise<ClusterNode[]> {
     return this.#read(() =>
-      (this.#s.liveNodes.all(now) as { name: string; address: string; expires_at: number }[]).map((r) => ({
+      (this.#s.liveNodes.all(now) as { name: string; address: string; secret: string; expires_at: number }[]).map((r) => ({
         name: r.name,
         address: r.address,
+        secret: r.secret,
         expiresAt: r.expires_at,
       })),
     );
@@ -344,11 +345,12 @@ function prepare(db: SqliteDb) {
     leases: db.prepare('SELECT partition, leader, epoch, lease_expires_at FROM partitions ORDER BY partition'),
     epochOf: db.prepare('SELECT epoch FROM partitions WHERE partition = ?'),
     heartbeat: db.prepare(
-      `INSERT INTO nodes (name, address, heartbeat_at, expires_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (name) DO UPDATE SET address = excluded.address, heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`,
+      `INSERT INTO nodes (name, address, secret, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET address = excluded.address, secret = excluded.secret,
+         heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`,
     ),
     leaveCluster: db.prepare('DELETE FROM nodes WHERE name = ?'),
-    liveNodes: db.prepare('SELECT name, address, expires_at FROM nodes WHERE expires_at > ? ORDER BY name'),
+    liveNodes: db.prepare('SELECT name, address, secret, expires_at FROM nodes WHERE expires_at > ? ORDER BY name'),
   };
 }
 
