@@ -28,6 +28,8 @@ export class ResponseRegistry {
         this.#waiting.delete(requestId);
       };
     });
+    // Abandoned before its request awaits it (the submit is still in flight): not unhandled.
+    answer.catch(() => undefined);
     return { requestId, answer, cancel };
   }
 

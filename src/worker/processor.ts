@@ -397,7 +397,9 @@ export class Worker {
       const err = failed.get(e);
       if (err === undefined) e.resolve();
       else {
-        this.logger.error({ err, command: e.command.kind, partition: e.partition }, 'apply failed');
+        // A fenced command is no failure of its own: its submitter sends it to the leader.
+        if (err instanceof NotLeaderError) this.logger.debug({ err, command: e.command.kind, partition: e.partition }, 'refused: not the leader');
+        else this.logger.error({ err, command: e.command.kind, partition: e.partition }, 'apply failed');
         e.reject(err);
       }
     }
