@@ -397,7 +397,13 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
 function storeLocation(config: Config): StoreLocation {
   return config.store === null
     ? { kind: 'sqlite', path: join(config.dataDir, 'endure.db') }
-    : { kind: 'postgres', url: config.store, schema: config.storeSchema };
+    : {
+        kind: 'postgres',
+        url: config.store,
+        schema: config.storeSchema,
+        // A frozen cluster leader must not hold its lease rows locked past its lease.
+        ...(config.cluster.nodeName !== undefined ? { idleInTransactionMs: Math.min(10_000, config.cluster.leaseMs) } : {}),
+      };
 }
 
 /** What health endpoints say when the partitions cannot take commands. */
