@@ -51,6 +51,7 @@ async function round(n: number): Promise<Round> {
       nodes.set(name, node);
       if (name === "n1") await register(node.adminUrl, services.url);
     }
+    await sleep(1500);
     await waitPlacement(sql, ["n1", "n2", "n3"], 20_000);
     const live = new Set(["n1", "n2", "n3"]);
     const keys = Array.from({ length: KEYS }, (_, i) => uid(`chaos${n}-${i}`));

@@ -66,6 +66,8 @@ export interface NodeOptions {
 }
 
 const VERSION = '0.1.0';
+/** How often a cluster node re-reads the deployments others may have registered. */
+const REGISTRY_RELOAD_MS = 1000;
 /** Timers of schedules are fired as schedule ticks (node/schedule-routes.ts). */
 const SCHEDULE_TIMER_PREFIX = scheduleTimerKey('');
 
@@ -291,6 +293,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
   // Introspection runs off the event loop that applies commands (see the backend's engine).
   const query = backend.openQueryEngine(() => invoker.attempts());
   const auth: { admin?: BearerTokens | undefined; ingress?: BearerTokens | undefined } = {};
+  let registryReload: NodeJS.Timeout | undefined;
   const registrationHooks = scheduleRegistrationHooks(scheduleDeps);
   try {
     if (inProcessRegistration) await registrationHooks.registered(inProcessRegistration);
@@ -338,6 +341,11 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     if (leases !== undefined) {
       advertised = config.cluster.advertiseAddress ?? new URL(listeners[0]!.url).host;
       await leases.start();
+      // Deployments registered through other nodes become visible here within a second.
+      registryReload = setInterval(() => {
+        registry.reload().catch((err: unknown) => logger.warn({ err }, 'reloading the deployments failed; trying again in a second'));
+      }, REGISTRY_RELOAD_MS);
+      registryReload.unref();
     }
   } catch (err) {
     await leases?.stop();
@@ -375,6 +383,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
         auth.ingress?.close();
         await Promise.allSettled(listeners.map((l) => l.close()));
         // Hand the leases back first, so the other nodes take the partitions over at once.
+        if (registryReload) clearInterval(registryReload);
         await leases?.stop();
         await subscriptions.close();
         await query.close();

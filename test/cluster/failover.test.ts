@@ -5,7 +5,7 @@
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEndure, type EndureProcess } from "../harness/endure.ts";
-import { call, register, type HttpResult } from "../harness/http.ts";
+import { call, eventually, register, type HttpResult } from "../harness/http.ts";
 import { createTestDatabase, type TestDatabase } from "../harness/postgres.ts";
 import { killAllStarted, sleep } from "../harness/processes.ts";
 import { startServices, type ServicesProcess } from "../harness/services.ts";
@@ -29,9 +29,8 @@ beforeAll(async () => {
       env: { ENDURE_STORE: db.url, ENDURE_NODE_NAME: name, ENDURE_LEASE_DURATION: `${LEASE_MS}ms` },
     });
     nodes.set(name, node);
-    // Nodes read the deployments when they start: register through the first one.
-    if (name === "n1") await register(node.adminUrl, services.url);
   }
+  await register(nodes.get("n2")!.adminUrl, services.url);
 });
 
 afterAll(async () => {
@@ -93,6 +92,12 @@ async function callUntilOk(live: string[], path: string, body: unknown, headers:
 }
 
 describe("a three-node cluster on PostgreSQL", () => {
+  it("a deployment registered through one node is used by all of them", async () => {
+    for (const node of nodes.values()) {
+      await eventually(async () => ((await call(node.ingressUrl, `/Counter/${uid("seen")}/get`, undefined, {})).status === 200 ? true : undefined), 5000, "the deployment");
+    }
+  });
+
   it("splits the partitions between the nodes, and every node answers for every partition", async () => {
     await waitForPlacement(["n1", "n2", "n3"], 10_000);
     const keys = Array.from({ length: 9 }, (_, i) => uid(`spread${i}`));
