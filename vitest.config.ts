@@ -13,6 +13,8 @@ export default defineConfig({
       { extends: true, test: { name: "e2e", include: ["test/e2e/**/*.test.ts", "test/crash/**/*.test.ts", "examples/**/*.test.ts"] } },
       // npm pack, install into an empty project, run the installed CLI and library.
       { extends: true, test: { name: "package", include: ["test/package/**/*.test.ts"] } },
+      // Several Endure processes on one PostgreSQL database: leases, failover, fencing.
+      { extends: true, test: { name: "cluster", include: ["test/cluster/**/*.test.ts"] } },
       {
         // The semantics of the end-to-end suite again, with every invocation suspending as soon
         // as it waits. Tests of the edges (auth, limits, UI, CLIs, metrics, brokers) do not

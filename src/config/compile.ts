@@ -58,6 +58,9 @@ const OPTIONS = {
   skipIntegrityCheck: opt('--skip-integrity-check', 'ENDURE_SKIP_INTEGRITY_CHECK', kinds.switch, 'start without PRAGMA quick_check on an existing database'),
   tracingEndpoint: opt('--tracing-endpoint', 'ENDURE_TRACING_ENDPOINT', kinds.httpUrl, 'OTLP/HTTP collector for traces of invocations, e.g. http://127.0.0.1:4318'),
   subscriptionClusters: opt('--subscription-clusters', 'ENDURE_SUBSCRIPTION_CLUSTERS', kinds.brokerClusters, 'broker clusters subscriptions consume from: name=nats://host:port, name=amqp://user:pass@host:port, name=kafka://host:port,... separated by spaces'),
+  nodeName: opt('--node-name', 'ENDURE_NODE_NAME', kinds.nodeName, 'this node\'s unique name in a cluster on PostgreSQL (with --store): it then leads only its share of the partitions'),
+  leaseDuration: opt('--lease-duration', 'ENDURE_LEASE_DURATION', kinds.positiveDuration, 'how long a partition lease runs without renewal (with --node-name): the failover time when a node dies'),
+  advertiseAddress: opt('--advertise-address', 'ENDURE_ADVERTISE_ADDRESS', kinds.bind, 'host:port where other nodes reach this node\'s ingress (with --node-name); default: the ingress bind address'),
 };
 
 /** A flag of `endure server` as the CLI declares it. */
@@ -147,6 +150,13 @@ export function compileConfig(input: ConfigInput = {}): Config {
     requestIdentityPrivateKeyPemFile: read('requestIdentityPrivateKeyPemFile', d.requestIdentityPrivateKeyPemFile),
     tracingEndpoint: read('tracingEndpoint', d.tracingEndpoint),
     subscriptionClusters: read('subscriptionClusters', d.subscriptionClusters),
+    cluster: {
+      nodeName: read('nodeName', d.cluster.nodeName),
+      leaseMs: read('leaseDuration', d.cluster.leaseMs),
+      advertiseAddress: ((a: { host: string; port: number } | undefined) => (a === undefined ? undefined : `${a.host}:${a.port}`))(
+        read<{ host: string; port: number } | undefined>('advertiseAddress', undefined),
+      ),
+    },
   };
 
   if (issues.length === 0 && config.retry.maxIntervalMs < config.retry.initialIntervalMs) {
@@ -158,6 +168,12 @@ export function compileConfig(input: ConfigInput = {}): Config {
     issues.push(
       `request timeouts: the read timeout (${config.http.requestTimeoutMs}ms) is shorter than the headers timeout (${config.http.headersTimeoutMs}ms)`,
     );
+  }
+  if (issues.length === 0 && config.cluster.nodeName !== undefined && config.store === null) {
+    issues.push('--node-name: a cluster needs a shared store; give --store postgres://… as well');
+  }
+  if (issues.length === 0 && config.cluster.leaseMs < 300) {
+    issues.push(`--lease-duration: at least 300ms (renewals run every third of it), got ${config.cluster.leaseMs}ms`);
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return config;

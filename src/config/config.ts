@@ -101,6 +101,21 @@ export interface Config {
   tracingEndpoint: string | undefined;
   /** Broker clusters that subscriptions may consume from, by name. */
   subscriptionClusters: readonly BrokerCluster[];
+  /** Cluster membership on a PostgreSQL store. */
+  cluster: ClusterConfig;
+}
+
+/**
+ * A node of a cluster on PostgreSQL. With a `nodeName`, the node takes partition leases and
+ * leads only its share; without one it leads every partition (one node per store).
+ */
+export interface ClusterConfig {
+  /** This node's unique name in the lease rows; undefined: not a cluster node. */
+  nodeName: string | undefined;
+  /** How long a partition lease runs without renewal: the failover time after a node dies. */
+  leaseMs: number;
+  /** `host:port` where other nodes reach this node's ingress; defaults to the ingress bind. */
+  advertiseAddress: string | undefined;
 }
 
 /**
@@ -144,4 +159,5 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   requestIdentityPrivateKeyPemFile: undefined,
   tracingEndpoint: undefined,
   subscriptionClusters: [],
+  cluster: { nodeName: undefined, leaseMs: 3000, advertiseAddress: undefined },
 });

@@ -153,6 +153,11 @@ export const kinds = {
     expected: 'a lower-case SQL identifier (letters, digits, _; at most 63)',
     placeholder: 'name',
   },
+  nodeName: {
+    schema: fromText((t) => (/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(t.trim()) ? t.trim() : undefined)),
+    expected: 'a node name (letters, digits, . _ -; at most 63)',
+    placeholder: 'name',
+  },
   partitions: integer(1, 1024),
   positiveInt: integer(1, Number.MAX_SAFE_INTEGER),
   logLevel: {

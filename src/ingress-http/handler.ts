@@ -15,7 +15,8 @@ import {
 import type { Command, IngressAnswer, ResolvedTarget, SignalResult } from '../worker/model.ts';
 import { LIMIT_KEY_HEADER, PRIORITY_HEADER, flowHeaderProblem } from '../flow/index.ts';
 import { parseDelay } from './delay.ts';
-import { IngressError, badServicePath, handlerNotFound, serviceNotFound } from './errors.ts';
+import { IngressError, NOT_LEADER_HEADER, badServicePath, handlerNotFound, serviceNotFound } from './errors.ts';
+import { NotLeaderError } from '../worker/leadership.ts';
 import type { ResponseRegistry } from './responses.ts';
 
 /** A request as the ingress core sees it: no sockets, so tests and embedded mode can call it. */
@@ -73,7 +74,10 @@ export function createIngressHandler(deps: IngressDeps): (req: IngressRequest) =
     try {
       res = await route(deps, req, seen);
     } catch (err) {
-      if (err instanceof IngressError) res = errorResponse(err.status, err.message);
+      if (err instanceof IngressError) {
+        res = errorResponse(err.status, err.message);
+        Object.assign(res.headers, err.headers);
+      }
       else res = errorResponse(500, err instanceof Error ? err.message : String(err));
     }
     recordIngressRequest(seen.service, seen.handler, res.status, startedAt);
@@ -360,7 +364,7 @@ async function ask(
   partition: number,
   build: (sink: { kind: 'ingress'; node: string; requestId: number }) => Command,
 ): Promise<IngressAnswer> {
-  const waiter = deps.responses.register();
+  const waiter = deps.responses.register(partition);
   const onAbort = () => waiter.cancel();
   req.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -368,10 +372,15 @@ async function ask(
   } catch (err) {
     waiter.cancel();
     if (err instanceof StoreUnavailableError) throw new IngressError(503, err.message);
+    if (err instanceof NotLeaderError) throw new IngressError(503, err.message, { [NOT_LEADER_HEADER]: String(err.partition) });
     throw new IngressError(503, `internal routing error: ${err instanceof Error ? err.message : String(err)}`);
   }
   try {
     return await waiter.answer;
+  } catch (err) {
+    // The partition moved to another node after the command was committed: it runs there, and
+    // a retry with the same idempotency key attaches to it.
+    throw new IngressError(503, err instanceof Error ? err.message : String(err));
   } finally {
     req.signal?.removeEventListener('abort', onAbort);
   }

@@ -6,5 +6,5 @@
 export { createIngressHandler, errorResponse, type IngressDeps, type IngressRequest, type IngressResponse, type TargetLookup } from './handler.ts';
 export { listenHttp, type HttpListener } from './server.ts';
 export { ResponseRegistry } from './responses.ts';
-export { IngressError } from './errors.ts';
+export { IngressError, NOT_LEADER_HEADER } from './errors.ts';
 export { parseDelay } from './delay.ts';

@@ -83,6 +83,8 @@ export class Invoker {
   /** Invocations waiting for the store to take writes before their next attempt. */
   readonly #waitingStore = new Set<string>();
   readonly #tasks = new Set<Promise<void>>();
+  /** The partition of every invocation in this invoker's hands. */
+  readonly #partitionOf = new Map<string, number>();
   readonly #budget: MemoryBudget;
   #closed = false;
 
@@ -103,6 +105,7 @@ export class Invoker {
       this.#backoff.delete(id);
     }
     this.#waitingStore.delete(id);
+    this.#partitionOf.set(id, partition);
     this.#start(id, partition);
   }
 
@@ -117,9 +120,19 @@ export class Invoker {
     this.#rerun.delete(id);
     this.#retry.delete(id);
     this.#waitingStore.delete(id);
+    this.#partitionOf.delete(id);
     const pending = this.#backoff.get(id);
     if (pending) clearTimeout(pending);
     this.#backoff.delete(id);
+  }
+
+  /**
+   * Drops every invocation of a partition this node stopped leading: attempts torn down, no
+   * retry. Nothing they learned after the step-down can commit (the epoch check refuses it);
+   * the next leader resumes them from their journals.
+   */
+  abortPartition(partition: number): void {
+    for (const [id, p] of this.#partitionOf) if (p === partition) this.abort(id);
   }
 
   /** 'running', 'backing-off' or undefined (not in this invoker's hands). */
@@ -218,6 +231,7 @@ export class Invoker {
         if (outcome.kind === 'ended') recordInvocation(outcome.failed ? 'failed' : 'completed');
         this.#retry.delete(id);
         if (rerun) this.#start(id, partition);
+        else this.#partitionOf.delete(id);
         return;
       case 'suspended':
         retry.failures = 0;

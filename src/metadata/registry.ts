@@ -103,6 +103,18 @@ export class SchemaRegistry {
     );
   }
 
+  /**
+   * Re-reads the registry from its store: how a node of a cluster sees deployments registered
+   * through the other nodes. Queued behind this node's own changes, like them.
+   */
+  reload(): Promise<void> {
+    return this.serialise(async () => {
+      const { deployments } = await this.store.load();
+      const map = new Map(deployments.map((r) => decodeDeployment(r.data)).map((d) => [d.deployment.id, d] as const));
+      this.snapshot = { deployments: map, services: activeIndex(map.values()) };
+    });
+  }
+
   /** The active revision of a service. */
   getService(name: string): ServiceSchema | undefined {
     return this.snapshot.services.get(name);

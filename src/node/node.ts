@@ -28,7 +28,9 @@ import { openStore, type StoreBackend, type StoreLocation } from '../store/index
 import { SINGLE_NODE_PLACEMENT, SubscriptionService, subscriptionRoutes } from '../subscriptions/index.ts';
 import { TimerService } from '../timer/index.ts';
 import { decodeCommand } from '../log/index.ts';
-import { Worker, type Action, type OutboxMessage, type WorkerHealth } from '../worker/index.ts';
+import { NotLeaderError, Worker, type Action, type Command, type OutboxMessage, type WorkerHealth } from '../worker/index.ts';
+import { LeaseManager } from '../cluster/index.ts';
+import { appendOnLeader, forwardingIngress } from './forward.ts';
 import { loadRequestIdentity } from './identity.ts';
 import { invocationRoutes } from './invocation-routes.ts';
 import { stateRoutes } from './state-routes.ts';
@@ -64,6 +66,8 @@ export interface NodeOptions {
 }
 
 const VERSION = '0.1.0';
+/** How often a cluster node re-reads the deployments others may have registered. */
+const REGISTRY_RELOAD_MS = 1000;
 /** Timers of schedules are fired as schedule ticks (node/schedule-routes.ts). */
 const SCHEDULE_TIMER_PREFIX = scheduleTimerKey('');
 
@@ -105,11 +109,44 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
   // A fresh node id per process: sinks persisted by an earlier process never match new requests.
   const nodeId = randomBytes(8).toString('hex');
 
+  // A cluster node (a shared store and a node name) leads only the partitions it holds leases
+  // of; the lease manager is the one owner of that answer, and everything that acts asks it.
+  const nodeName = backend.capabilities.sharedByNodes ? config.cluster.nodeName : undefined;
+  let advertised = '';
+  // Node-to-node appends to this process carry this secret, read by the sender from our row.
+  const secret = randomBytes(16).toString('hex');
+  const leases: LeaseManager | undefined =
+    nodeName === undefined
+      ? undefined
+      : new LeaseManager({
+          store,
+          nodeName,
+          address: () => advertised,
+          secret,
+          partitions,
+          leaseMs: config.cluster.leaseMs,
+          clock: Date.now,
+          logger,
+          onGained: (p, epoch): Promise<void> => worker.recoverPartition(p, epoch),
+          onLeading: (p, epoch) => {
+            resumePartition(p).catch((err: unknown) => logger.error({ err, partition: p, epoch }, 'resuming a partition failed'));
+          },
+          onLost: (p, _epoch, reason) => {
+            timers.dropPartition(p);
+            invoker.abortPartition(p);
+            shuffler.dropPartition(p);
+            responses.abandonPartition(p, new Error(`partition ${p} moved to another node while this request waited (${reason}); retry with the same idempotency-key`));
+          },
+        });
+  /** Whether this node acts for partition `p` now (a single node leads them all). */
+  const leads = (p: number): boolean => leases === undefined || leases.epochOf(p) !== undefined;
+
   const dispatch = (actions: Action[]): void => {
     for (const a of actions) {
       switch (a.kind) {
         case 'invoke':
-          invoker.invoke(a.id, a.partition);
+          // A step-down between the commit and here dropped the partition's work: keep it dropped.
+          if (leads(a.partition)) invoker.invoke(a.id, a.partition);
           break;
         case 'notify':
           invoker.notify(a.id, a.index, a.type, a.body);
@@ -118,10 +155,10 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
           if (a.sink.node === nodeId) responses.answer(a.sink.requestId, a.answer);
           break;
         case 'timer':
-          timers.schedule(a.partition, a.key, a.fireAt);
+          if (leads(a.partition)) timers.schedule(a.partition, a.key, a.fireAt);
           break;
         case 'shuffle':
-          shuffle(a.partition, a.seq, a.message);
+          if (leads(a.partition)) shuffle(a.partition, a.seq, a.message);
           break;
         case 'abort':
           invoker.abort(a.id);
@@ -130,14 +167,17 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     }
   };
 
-  // This node leads every partition, and passes no leadership: its commits and the worker's
-  // store probe (the health check of the store) are unfenced. That is right only while one node
-  // runs on the store; a node of a cluster must pass the partitions it leads under its leases.
-  const worker = new Worker(store, partitioner, dispatch, logger);
+  // A single node leads every partition and passes no leadership: its commits and the worker's
+  // store probe are unfenced, which is right only while one node runs on the store. A cluster
+  // node passes its lease manager, and every batch is fenced by the epochs it hands out.
+  const worker = new Worker(store, partitioner, dispatch, logger, leases);
   const submit = worker.submit.bind(worker);
 
   const writable = worker.writable.bind(worker);
-  const shuffler = new Shuffle(submit, logger, writable);
+  // Outbox messages go to their target partition's log wherever it is led.
+  const deliver = (p: number, command: Command): Promise<void> =>
+    nodeName === undefined || leads(p) ? submit(p, command) : appendOnLeader({ nodeName, leases: store }, p, command);
+  const shuffler = new Shuffle(deliver, logger, writable, leads);
   const shuffle = (source: number, seq: number, message: OutboxMessage): void => shuffler.deliver(source, seq, message);
 
   const timers = new TimerService(
@@ -146,6 +186,8 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
         ? fireScheduleTimer(scheduleDeps, partition, key.slice(SCHEDULE_TIMER_PREFIX.length), now)
         : submit(partition, { kind: 'timer-fired', timerKey: key, now });
       fired.catch((err: unknown) => {
+        // This node lost the partition: its next leader loads the timer from the store.
+        if (err instanceof NotLeaderError || !leads(partition)) return;
         // The timer left the service's memory when it fired: put it back once it can be stored.
         logger.warn({ err, partition, key }, 'firing a timer failed; firing it again once the store takes writes');
         void writable().then(() => timers.schedule(partition, key, Date.now()));
@@ -154,6 +196,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     async (after, upTo) => {
       const due = [];
       for (let p = 0; p < partitions; p++) {
+        if (!leads(p)) continue;
         for (const t of await store.listTimers(p, { after, upTo })) due.push({ partition: p, key: t.key, fireAt: t.fireAt });
       }
       return due;
@@ -187,10 +230,16 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     },
   });
 
-  await worker.recover();
-  await flowRules.load(store, partitions);
-  await resumePartitions();
-  await timers.start();
+  if (leases === undefined) {
+    await worker.recover();
+    await flowRules.load(store, partitions);
+    for (let p = 0; p < partitions; p++) await resumePartition(p);
+    await timers.start();
+  } else {
+    // Partitions are recovered one by one as their leases are taken (once the node listens).
+    await flowRules.load(store, partitions);
+    await timers.start();
+  }
   const unobserve = observeNode({
     timersPending: () => timers.size,
     invokerConnections: () => invoker.inFlight,
@@ -211,15 +260,17 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     return counts;
   }
 
-  async function resumePartitions(): Promise<void> {
-    for (let p = 0; p < partitions; p++) {
-      for (const id of await store.listInvocationsInPhase(p, 'invoked')) invoker.invoke(id, p);
-      const outbox = await store.listOutbox(p);
-      shuffler.resume(p, outbox[0]?.seq ?? (await store.getFsm(p)).outboxSeq + 1);
-      for (const o of outbox) {
-        const { command, partition } = decodeCommand(o.payload);
-        if (partition !== undefined) shuffle(p, o.seq, { partition, command });
-      }
+  /** Resumes what partition `p` has in flight: invocations, the outbox, and (in a cluster) timers. */
+  async function resumePartition(p: number): Promise<void> {
+    for (const id of await store.listInvocationsInPhase(p, 'invoked')) if (leads(p)) invoker.invoke(id, p);
+    const outbox = await store.listOutbox(p);
+    shuffler.resume(p, outbox[0]?.seq ?? (await store.getFsm(p)).outboxSeq + 1);
+    for (const o of outbox) {
+      const { command, partition } = decodeCommand(o.payload);
+      if (partition !== undefined) shuffle(p, o.seq, { partition, command });
+    }
+    if (leases !== undefined && leads(p)) {
+      await timers.loadPartition(p, (upTo) => store.listTimers(p, { after: Number.MIN_SAFE_INTEGER, upTo }));
     }
   }
 
@@ -233,11 +284,16 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
   });
 
   const unhealthy = (): string | undefined => describeHealth(worker.health());
-  const ingressHandler = createIngressHandler({ nodeId, targets, partitioner, responses, submit, unhealthy });
+  const localIngress = createIngressHandler({ nodeId, targets, partitioner, responses, submit, unhealthy });
+  const ingressHandler =
+    nodeName === undefined
+      ? localIngress
+      : forwardingIngress(localIngress, { nodeName, secret, submit, leases: store, patienceMs: config.cluster.leaseMs + 1000, logger });
   const listeners: HttpListener[] = [];
   // Introspection runs off the event loop that applies commands (see the backend's engine).
   const query = backend.openQueryEngine(() => invoker.attempts());
   const auth: { admin?: BearerTokens | undefined; ingress?: BearerTokens | undefined } = {};
+  let registryReload: NodeJS.Timeout | undefined;
   const registrationHooks = scheduleRegistrationHooks(scheduleDeps);
   try {
     if (inProcessRegistration) await registrationHooks.registered(inProcessRegistration);
@@ -282,7 +338,17 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
       auth: auth.admin,
     });
     listeners.push(admin);
+    if (leases !== undefined) {
+      advertised = config.cluster.advertiseAddress ?? new URL(listeners[0]!.url).host;
+      await leases.start();
+      // Deployments registered through other nodes become visible here within a second.
+      registryReload = setInterval(() => {
+        registry.reload().catch((err: unknown) => logger.warn({ err }, 'reloading the deployments failed; trying again in a second'));
+      }, REGISTRY_RELOAD_MS);
+      registryReload.unref();
+    }
   } catch (err) {
+    await leases?.stop();
     auth.admin?.close();
     auth.ingress?.close();
     await Promise.allSettled(listeners.map((l) => l.close()));
@@ -302,7 +368,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
       'the admin API listens beyond loopback without auth: anyone who can reach it can register deployments and kill invocations; set --admin-token-file or ENDURE_ADMIN_TOKENS',
     );
   }
-  logger.info({ store: backend.capabilities.location, partitions }, 'endure node started');
+  logger.info({ store: backend.capabilities.location, partitions, node: nodeName, leading: leases?.leading().length }, 'endure node started');
 
   let closing: Promise<void> | undefined;
   return {
@@ -316,6 +382,9 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
         auth.admin?.close();
         auth.ingress?.close();
         await Promise.allSettled(listeners.map((l) => l.close()));
+        // Hand the leases back first, so the other nodes take the partitions over at once.
+        if (registryReload) clearInterval(registryReload);
+        await leases?.stop();
         await subscriptions.close();
         await query.close();
         unobserve();
@@ -337,7 +406,13 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
 function storeLocation(config: Config): StoreLocation {
   return config.store === null
     ? { kind: 'sqlite', path: join(config.dataDir, 'endure.db') }
-    : { kind: 'postgres', url: config.store, schema: config.storeSchema };
+    : {
+        kind: 'postgres',
+        url: config.store,
+        schema: config.storeSchema,
+        // A frozen cluster leader must not hold its lease rows locked past its lease.
+        ...(config.cluster.nodeName !== undefined ? { idleInTransactionMs: Math.min(10_000, config.cluster.leaseMs) } : {}),
+      };
 }
 
 /** What health endpoints say when the partitions cannot take commands. */

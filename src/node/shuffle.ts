@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
 import type { Command, OutboxMessage } from '../worker/index.ts';
 
+/** Pause before retrying a refused delivery. */
+const RETRY_MS = 200;
+
 /**
  * The outbox shuffle of the partitions this node leads: delivers each outbox message to its
  * target partition's log (where its dedup id makes a repeated delivery harmless), then tells the
@@ -21,11 +24,19 @@ export class Shuffle {
     private readonly logger: Logger,
     /** Resolves once the partitions take commands again: when a refused delivery is retried. */
     private readonly writable: () => Promise<void>,
+    /** Whether this node leads `source` now (a cluster node delivers only for partitions it leads). */
+    private readonly leads: (source: number) => boolean = () => true,
   ) {}
 
   /** Called at start-up, for every partition, with the first outbox sequence not yet delivered. */
   resume(source: number, firstSeq: number): void {
     this.#truncatedTo.set(source, firstSeq - 1);
+  }
+
+  /** Forgets a source partition this node stopped leading; its next leader resumes its outbox. */
+  dropPartition(source: number): void {
+    this.#delivered.delete(source);
+    this.#truncatedTo.delete(source);
   }
 
   /** Stops delivering and truncating; called before the partitions close. */
@@ -34,19 +45,22 @@ export class Shuffle {
   }
 
   deliver(source: number, seq: number, message: OutboxMessage): void {
-    if (this.#closed) return;
+    if (this.#closed || !this.leads(source)) return;
     this.submit(message.partition, message.command).then(
       () => this.#markDelivered(source, seq),
       (err: unknown) => {
-        if (this.#closed) return;
-        this.logger.warn({ err, source, seq }, 'outbox delivery failed; retrying once the store takes writes');
-        void this.writable().then(() => this.deliver(source, seq, message));
+        if (this.#closed || !this.leads(source)) return;
+        this.logger.warn({ err, source, seq }, 'outbox delivery failed; retrying once the target takes commands');
+        // The target may be led by a node that is failing over: wait a moment as well.
+        void this.writable()
+          .then(() => new Promise((r) => setTimeout(r, RETRY_MS).unref()))
+          .then(() => this.deliver(source, seq, message));
       },
     );
   }
 
   #markDelivered(source: number, seq: number): void {
-    if (this.#closed) return;
+    if (this.#closed || !this.leads(source)) return;
     let done = this.#delivered.get(source);
     if (!done) this.#delivered.set(source, (done = new Set()));
     done.add(seq);

@@ -48,7 +48,7 @@ export interface StoreBackend {
 /** Which store to open: the SQLite file of a data directory, or a PostgreSQL schema. */
 export type StoreLocation =
   | { readonly kind: 'sqlite'; readonly path: string }
-  | { readonly kind: 'postgres'; readonly url: string; readonly schema: string };
+  | { readonly kind: 'postgres'; readonly url: string; readonly schema: string; readonly idleInTransactionMs?: number };
 
 /** How to open a store. */
 export interface OpenStoreOptions {

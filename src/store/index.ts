@@ -4,7 +4,7 @@
  * state machine in worker/ decides, the store remembers.
  */
 export type { PartitionStore, PartitionTx, PartitionReader, JournalEntry, FsmRecord, TimerRecord, PromiseRecord } from './partition.ts';
-export type { PartitionLease, LeaseStore } from './leases.ts';
+export type { ClusterNode, PartitionLease, LeaseStore } from './leases.ts';
 export type { OpenStoreOptions, StoreBackend, StoreCapabilities, StoreLocation, Dialect } from './backend.ts';
 export { openStore } from './open.ts';
 export { StoreRefusal, StoreUnavailableError } from './errors.ts';

@@ -12,6 +12,17 @@ export interface PartitionLease {
   readonly expiresAt: number;
 }
 
+/** A node of the cluster as its heartbeat row says. */
+export interface ClusterNode {
+  readonly name: string;
+  /** Where other nodes reach its ingress (`--advertise-address`), or '' when it advertises none. */
+  readonly address: string;
+  /** The node process's secret, which node-to-node requests to it carry. */
+  readonly secret: string;
+  /** End of its heartbeat, in milliseconds since the Unix epoch, by its own clock. */
+  readonly expiresAt: number;
+}
+
 /** The lease table. Every method is one atomic statement; none waits for the lease to lapse. */
 export interface LeaseStore {
   /**
@@ -27,4 +38,10 @@ export interface LeaseStore {
   releaseLease(partition: number, leader: string, epoch: number): Promise<void>;
   /** Every lease, by partition. */
   listLeases(): Promise<PartitionLease[]>;
+  /** Records that node `name` is alive until `now + ttlMs`, reachable at `address` with `secret`. */
+  heartbeat(name: string, address: string, secret: string, now: number, ttlMs: number): Promise<void>;
+  /** Removes node `name` from the live nodes at once (clean shutdown). */
+  leaveCluster(name: string): Promise<void>;
+  /** The nodes whose heartbeat has not lapsed at `now`, by name. */
+  listNodes(now: number): Promise<ClusterNode[]>;
 }

@@ -70,6 +70,23 @@ export class TimerService {
     if (fireAt < this.#armedFor) this.#arm();
   }
 
+  /**
+   * Forgets the timers of a partition this node stopped leading (its next leader loads them).
+   * Their heap entries stay and are skipped when they come up, as superseded ones are.
+   */
+  dropPartition(partition: number): void {
+    const prefix = `${partition}/`;
+    for (const id of [...this.#live.keys()]) if (id.startsWith(prefix)) this.#live.delete(id);
+  }
+
+  /**
+   * Loads the timers of a partition this node just took over, up to the window already loaded
+   * for the others; the window's extensions read it like any other partition from then on.
+   */
+  async loadPartition(partition: number, load: (upTo: number) => Promise<{ key: string; fireAt: number }[]>): Promise<void> {
+    for (const t of await load(this.#loadedUpTo)) this.schedule(partition, t.key, t.fireAt);
+  }
+
   /** Number of timers waiting. */
   get size(): number {
     return this.#live.size;

@@ -122,6 +122,41 @@ export class Worker {
   }
 
   /**
+   * Brings one partition up to date when this node takes its lease at `epoch`: replays the
+   * log's unapplied tail (records another leader appended and did not apply) in a transaction
+   * fenced by that epoch, and reads the LSNs afresh (whatever this node knew from an earlier
+   * term is stale). The partition must not take commands until this resolves.
+   */
+  async recoverPartition(p: number, epoch: number): Promise<void> {
+    // Read outside the transaction (reads may queue behind it); the previous leader can no
+    // longer commit once our epoch is in the row, so the tail read here is the whole tail.
+    const before = (await this.store.getFsm(p)).appliedLsn;
+    const tail = await this.store.readLog(p, before);
+    let last = before;
+    const { durable } = await this.store.commit(async (tx) => {
+      const current = await tx.lockEpoch(p);
+      if (current !== epoch) throw new NotLeaderError(p, epoch, current);
+      const fsm = await tx.getFsm(p);
+      if (fsm.appliedLsn !== before) throw new Error(`partition ${p} moved from LSN ${before} to ${fsm.appliedLsn} while it was recovered`);
+      for (const rec of tail) {
+        const { command } = decodeCommand(rec.payload);
+        await apply(tx, { partition: p, partitioner: this.partitioner }, command);
+        last = rec.lsn;
+      }
+      if (last !== fsm.appliedLsn) {
+        fsm.appliedLsn = last;
+        await tx.putFsm(p, fsm);
+      }
+    });
+    await durable;
+    this.#lsn.set(p, last);
+    this.#applied.set(p, last);
+    this.#durable.set(p, last);
+    this.#resync.delete(p);
+    this.#trimmed.delete(p);
+  }
+
+  /**
    * Appends `command` to `partition`'s log and applies it; resolves once durable and applied.
    * Rejects with StoreUnavailableError, without applying it, while the store refuses writes.
    */
@@ -362,7 +397,9 @@ export class Worker {
       const err = failed.get(e);
       if (err === undefined) e.resolve();
       else {
-        this.logger.error({ err, command: e.command.kind, partition: e.partition }, 'apply failed');
+        // A fenced command is no failure of its own: its submitter sends it to the leader.
+        if (err instanceof NotLeaderError) this.logger.debug({ err, command: e.command.kind, partition: e.partition }, 'refused: not the leader');
+        else this.logger.error({ err, command: e.command.kind, partition: e.partition }, 'apply failed');
         e.reject(err);
       }
     }

@@ -133,5 +133,18 @@ export function leaseContract(name: string, open: () => Promise<Opened<Partition
         await worker.close();
       }
     });
+
+    it('live nodes are those whose heartbeat has not lapsed; a node that leaves is gone at once', async () => {
+      await store.heartbeat('a', '127.0.0.1:8080', 's1', 10_000, TTL);
+      await store.heartbeat('b', '', '', 10_500, TTL);
+      expect(await store.listNodes(10_900)).toEqual([
+        { name: 'a', address: '127.0.0.1:8080', secret: 's1', expiresAt: 11_000 },
+        { name: 'b', address: '', secret: '', expiresAt: 11_500 },
+      ]);
+      expect((await store.listNodes(11_000)).map((n) => n.name)).toEqual(['b']);
+      await store.heartbeat('a', '127.0.0.1:8081', 's2', 11_200, TTL);
+      await store.leaveCluster('b');
+      expect(await store.listNodes(11_300)).toEqual([{ name: 'a', address: '127.0.0.1:8081', secret: 's2', expiresAt: 12_200 }]);
+    });
   });
 }

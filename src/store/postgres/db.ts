@@ -12,6 +12,12 @@ export interface PgLocation {
   readonly url: string;
   /** The schema that holds Endure's tables (created if missing). */
   readonly schema: string;
+  /**
+   * How long a transaction may sit idle before the server ends it (default 10 s). A cluster node
+   * sets its lease duration: a leader frozen inside a batch then holds the lease rows it locked
+   * no longer than its lease, so the takeover is not held up past it.
+   */
+  readonly idleInTransactionMs?: number;
 }
 
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
@@ -101,7 +107,7 @@ export class PgPool {
       connection: {
         search_path: this.#location.schema,
         application_name: 'endure',
-        idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+        idle_in_transaction_session_timeout: this.#location.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS,
       },
       types: {
         int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },

@@ -2,7 +2,7 @@ import { decodeFlowLimiter, decodeFlowRule, decodeScheduleRecord } from '../../l
 import type { FlowLimiter, FlowRule } from '../../flow/model.ts';
 import type { ScheduleRecord } from '../../schedule/model.ts';
 import type { InvocationStatus } from '../../worker/model.ts';
-import type { PartitionLease } from '../leases.ts';
+import type { ClusterNode, PartitionLease } from '../leases.ts';
 import type { FsmRecord, JournalEntry, PartitionStore, PartitionTx, TimerRecord } from '../partition.ts';
 import { decodeStatus } from '../records.ts';
 import type { PgPool, PgSql } from './db.ts';
@@ -228,6 +228,27 @@ export class PostgresPartitionStore implements PartitionStore {
   async listLeases(): Promise<PartitionLease[]> {
     const rows = await this.#direct((sql) => sql<LeaseRow[]>`SELECT partition, leader, epoch, lease_expires_at FROM partitions ORDER BY partition`);
     return rows.map(toLease);
+  }
+
+  async heartbeat(name: string, address: string, secret: string, now: number, ttlMs: number): Promise<void> {
+    await this.#direct(
+      (sql) => sql`
+        INSERT INTO nodes (name, address, secret, heartbeat_at, expires_at) VALUES (${name}, ${address}, ${secret}, ${now}, ${now + ttlMs})
+        ON CONFLICT (name) DO UPDATE SET address = excluded.address, secret = excluded.secret,
+          heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`,
+    );
+  }
+
+  async leaveCluster(name: string): Promise<void> {
+    await this.#direct((sql) => sql`DELETE FROM nodes WHERE name = ${name}`);
+  }
+
+  async listNodes(now: number): Promise<ClusterNode[]> {
+    const rows = await this.#direct(
+      (sql) => sql<{ name: string; address: string; secret: string; expires_at: number }[]>`
+        SELECT name, address, secret, expires_at FROM nodes WHERE expires_at > ${now} ORDER BY name`,
+    );
+    return rows.map((r) => ({ name: r.name, address: r.address, secret: r.secret, expiresAt: Number(r.expires_at) }));
   }
 
   /** Waits for the transactions asked for so far; the pool itself belongs to the backend. */

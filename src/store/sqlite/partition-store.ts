@@ -2,7 +2,7 @@ import { decodeFlowLimiter, decodeFlowRule, decodeScheduleRecord, encodeFlowLimi
 import type { FlowLimiter, FlowRule } from '../../flow/model.ts';
 import type { ScheduleRecord } from '../../schedule/model.ts';
 import type { InvocationStatus } from '../../worker/model.ts';
-import type { PartitionLease } from '../leases.ts';
+import type { ClusterNode, PartitionLease } from '../leases.ts';
 import type { FsmRecord, JournalEntry, PartitionStore, PartitionTx, TimerRecord } from '../partition.ts';
 import {
   decodeResult,
@@ -185,6 +185,22 @@ export class SqlitePartitionStore implements PartitionStore {
   listLeases(): Promise<PartitionLease[]> {
     return this.#read(() => (this.#s.leases.all() as LeaseRow[]).map(toLease));
   }
+  async heartbeat(name: string, address: string, secret: string, now: number, ttlMs: number): Promise<void> {
+    await this.exclusive(() => this.#s.heartbeat.run(name, address, secret, now, now + ttlMs));
+  }
+  async leaveCluster(name: string): Promise<void> {
+    await this.exclusive(() => this.#s.leaveCluster.run(name));
+  }
+  listNodes(now: number): Promise<ClusterNode[]> {
+    return this.#read(() =>
+      (this.#s.liveNodes.all(now) as { name: string; address: string; secret: string; expires_at: number }[]).map((r) => ({
+        name: r.name,
+        address: r.address,
+        secret: r.secret,
+        expiresAt: r.expires_at,
+      })),
+    );
+  }
 
   async close(): Promise<void> {
     await this.#queue;
@@ -328,6 +344,13 @@ function prepare(db: SqliteDb) {
     releaseLease: db.prepare('UPDATE partitions SET lease_expires_at = 0 WHERE partition = ? AND leader = ? AND epoch = ?'),
     leases: db.prepare('SELECT partition, leader, epoch, lease_expires_at FROM partitions ORDER BY partition'),
     epochOf: db.prepare('SELECT epoch FROM partitions WHERE partition = ?'),
+    heartbeat: db.prepare(
+      `INSERT INTO nodes (name, address, secret, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET address = excluded.address, secret = excluded.secret,
+         heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`,
+    ),
+    leaveCluster: db.prepare('DELETE FROM nodes WHERE name = ?'),
+    liveNodes: db.prepare('SELECT name, address, secret, expires_at FROM nodes WHERE expires_at > ? ORDER BY name'),
   };
 }
 
