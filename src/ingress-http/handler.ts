@@ -12,7 +12,7 @@ import {
   parseInvocationId,
   workflowRunId,
 } from '../types/index.ts';
-import type { Command, IngressAnswer, ResolvedTarget, SignalResult } from '../worker/model.ts';
+import type { Command, IngressAnswer, ResolvedTarget, SignalResult } from '../types/index.ts';
 import { LIMIT_KEY_HEADER, PRIORITY_HEADER, flowHeaderProblem } from '../flow/index.ts';
 import { parseDelay } from './delay.ts';
 import { IngressError, NOT_LEADER_HEADER, badServicePath, handlerNotFound, serviceNotFound } from './errors.ts';

@@ -1,4 +1,4 @@
-import type { IngressAnswer } from '../worker/model.ts';
+import type { IngressAnswer } from '../types/index.ts';
 
 interface Waiter {
   readonly partition: number | undefined;

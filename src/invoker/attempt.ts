@@ -15,8 +15,8 @@ import {
 } from '../protocol/index.ts';
 import { StoreUnavailableError, type JournalEntry } from '../store/index.ts';
 import { invocationIdToBytes, parseInvocationId } from '../types/index.ts';
-import type { Command, InvocationResult, InvocationStatus, ResolvedTarget } from '../worker/model.ts';
-import type { InvokerDeps } from './invoker.ts';
+import type { Command, InvocationResult, InvocationStatus, ResolvedTarget } from '../types/index.ts';
+import type { InvokerDeps } from './deps.ts';
 import type { RetryState } from './retry.ts';
 import { AttemptTrace } from './trace.ts';
 

@@ -10,7 +10,7 @@ import {
   type Tracing,
 } from '../common/tracing.ts';
 import { MessageType, pb } from '../protocol/index.ts';
-import type { InvocationStatus } from '../worker/model.ts';
+import type { InvocationStatus } from '../types/index.ts';
 
 /** How an invocation ended, for its span. */
 export type InvocationEnd = { readonly ok: true } | { readonly ok: false; readonly message: string };

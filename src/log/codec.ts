@@ -5,7 +5,7 @@
  * read.
  */
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
-import type { Command, Dedup, IngressSink, InvocationOp, NewInvocation, ResolvedTarget, Sink } from '../worker/model.ts';
+import type { Command, Dedup, IngressSink, InvocationOp, NewInvocation, ResolvedTarget, Sink } from '../types/index.ts';
 import { readRecord, writeRecord } from './format.ts';
 import { putFlowCommand, readFlowCommand } from './flow.ts';
 import { putScheduleCommand, readScheduleCommand } from './schedule.ts';

@@ -8,7 +8,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import type { FlowLimiter, FlowRule, FlowWaiter } from '../flow/model.ts';
 import * as gen from '../protocol/generated/endure/records_pb.ts';
-import type { Dedup, FlowCommand, FlowOp, IngressSink } from '../worker/model.ts';
+import type { Dedup, FlowCommand, FlowOp, IngressSink } from '../types/index.ts';
 import { readRecord, writeRecord } from './format.ts';
 import { EnumCodec, I64, LEN, VARINT, putDedup, putIngressSink, readDedup, readIngressSink, skip, tag } from './wire.ts';
 

@@ -8,7 +8,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import * as gen from '../protocol/generated/endure/records_pb.ts';
 import type { CatchUpPolicy, OverlapPolicy, ScheduleRecord, ScheduleSpec } from '../schedule/model.ts';
-import type { Dedup, IngressSink, ResolvedTarget, ScheduleCommand, ScheduleOp } from '../worker/model.ts';
+import type { Dedup, IngressSink, ResolvedTarget, ScheduleCommand, ScheduleOp } from '../types/index.ts';
 import { readRecord, writeRecord } from './format.ts';
 import { EnumCodec, I64, LEN, VARINT, putDedup, putIngressSink, putTarget, readDedup, readIngressSink, readTarget, skip, tag } from './wire.ts';
 

@@ -11,7 +11,7 @@
  */
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import type { FlowTag } from '../flow/model.ts';
-import type { Dedup, HandlerType, IngressSink, InvocationResult, ResolvedTarget, ServiceType, SignalResult, Sink } from '../worker/model.ts';
+import type { Dedup, HandlerType, IngressSink, InvocationResult, ResolvedTarget, ServiceType, SignalResult, Sink } from '../types/index.ts';
 
 /** Wire type of varints: integers, enums. */
 export const VARINT = 0;

@@ -1,5 +1,5 @@
 import { parseFriendlyDuration } from '../admin/index.ts';
-import type { HandlerType, ServiceType } from '../worker/index.ts';
+import type { HandlerType, ServiceType } from '../types/index.ts';
 import { CadenceError, compileCadence } from './cadence.ts';
 import {
   MAX_CATCH_UP_LIMIT,

@@ -7,7 +7,7 @@ import type { PartitionLog } from '../log/index.ts';
 import type { FlowLimiter, FlowRule } from '../flow/model.ts';
 import type { LeaseStore } from './leases.ts';
 import type { ScheduleRecord } from '../schedule/model.ts';
-import type { InvocationResult, InvocationStatus, TimerPayload } from '../worker/model.ts';
+import type { InvocationResult, InvocationStatus, TimerPayload } from '../types/index.ts';
 
 /** One journal entry: a command or a notification, as its protobuf body. */
 export interface JournalEntry {

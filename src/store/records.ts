@@ -7,7 +7,7 @@
  */
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import { readRecord, wire, writeRecord } from '../log/index.ts';
-import type { InvocationPhase, InvocationResult, InvocationStatus, ResolvedTarget, Sink, TimerPayload } from '../worker/model.ts';
+import type { InvocationPhase, InvocationResult, InvocationStatus, ResolvedTarget, Sink, TimerPayload } from '../types/index.ts';
 import type { PromiseRecord } from './partition.ts';
 
 const { I64, LEN, VARINT, tag, open, done, endOf, skip } = wire;

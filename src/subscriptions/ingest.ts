@@ -2,7 +2,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { pb } from '../protocol/index.ts';
 import type { Partitioner } from '../sharding/index.ts';
 import { deriveInvocationId, formatInvocationId } from '../types/index.ts';
-import type { Command, ResolvedTarget } from '../worker/index.ts';
+import type { Command, ResolvedTarget } from '../types/index.ts';
 import type { Subscription } from './model.ts';
 import type { SourceRecord } from './source.ts';
 

@@ -1,7 +1,7 @@
 import { decodeFlowLimiter, decodeFlowRule, decodeScheduleRecord, encodeFlowLimiter, encodeFlowRule, encodeScheduleRecord } from '../../log/index.ts';
 import type { FlowLimiter, FlowRule } from '../../flow/model.ts';
 import type { ScheduleRecord } from '../../schedule/model.ts';
-import type { InvocationStatus } from '../../worker/model.ts';
+import type { InvocationStatus } from '../../types/index.ts';
 import type { ClusterNode, PartitionLease } from '../leases.ts';
 import type { FsmRecord, JournalEntry, PartitionStore, PartitionTx, TimerRecord } from '../partition.ts';
 import {

@@ -4,7 +4,7 @@
 
 import { decodeMessage, messageTypeName, MessageType, schemaForType } from '../../../protocol/index.ts';
 import { parseInvocationId, partitionKeyOf } from '../../../types/index.ts';
-import type { InvocationResult, InvocationStatus } from '../../../worker/model.ts';
+import type { InvocationResult, InvocationStatus } from '../../../types/index.ts';
 import type { QueryAttempt } from '../../query.ts';
 import { decodeResult, decodeStatus } from '../../records.ts';
 import type { SqliteDb } from '../db.ts';
