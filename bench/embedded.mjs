@@ -17,7 +17,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { Client } from "./lib/http.mjs";
 import { reexecInNetns } from "./lib/netns.mjs";
-import { cpuSeconds, memMiB } from "./lib/proc.mjs";
+import { memMiB } from "./lib/proc.mjs";
 import { fmt, markdownTable, runMeta } from "./lib/report.mjs";
 import { BENCH_DIR, Child, freePort, register, restateVersion, startServer, startServices } from "./lib/servers.mjs";
 import * as W from "./workloads.mjs";
@@ -160,7 +160,7 @@ async function main() {
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, "embedded-latest.json");
   const meta = runMeta({ durationS: opts.durationMs / 1000, restateServer: MODES.includes("restate") ? restateVersion() : undefined });
-  writeFileSync(file, JSON.stringify({ meta, results }, null, 2) + "\n");
+  writeFileSync(file, `${JSON.stringify({ meta, results }, null, 2)}\n`);
   console.log(`results written to ${path.relative(process.cwd(), file)}`);
 }
 

@@ -101,7 +101,7 @@ async function main() {
   const dir = path.join(BENCH_DIR, "results");
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, "flow-latest.json");
-  writeFileSync(file, JSON.stringify({ meta: runMeta({ durationS: opts.durationMs / 1000 }), baseline: base, results }, null, 2) + "\n");
+  writeFileSync(file, `${JSON.stringify({ meta: runMeta({ durationS: opts.durationMs / 1000 }), baseline: base, results }, null, 2)}\n`);
   console.log(`results written to ${path.relative(process.cwd(), file)}`);
 }
 

@@ -224,7 +224,7 @@ function table(results, kinds) {
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
-  const text = [line(header), `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 1) + "-" : "-".repeat(w + 1) + ":")).join("|")}|`, ...rows.map(line)].join("\n");
+  const text = [line(header), `|${widths.map((w, i) => (i === 0 ? `${"-".repeat(w + 1)}-` : `${"-".repeat(w + 1)}:`)).join("|")}|`, ...rows.map(line)].join("\n");
   return { text, ratios };
 }
 
@@ -254,7 +254,7 @@ async function main() {
   const { text, ratios } = table(results, kinds);
   console.log(`\n${text}\n`);
   const file = path.join(RESULTS_DIR, "latest.json");
-  writeFileSync(file, JSON.stringify({ meta: meta(), results, ratios }, null, 2) + "\n");
+  writeFileSync(file, `${JSON.stringify({ meta: meta(), results, ratios }, null, 2)}\n`);
   console.log(`results written to ${path.relative(process.cwd(), file)}`);
 }
 

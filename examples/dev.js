@@ -30,7 +30,7 @@ function start(name, args, env) {
       pending += chunk.toString();
       const lines = pending.split("\n");
       pending = lines.pop() ?? "";
-      for (const line of lines) out.write(prefix + line + "\n");
+      for (const line of lines) out.write(`${prefix + line}\n`);
     });
   };
   forward(child.stdout, process.stdout);

@@ -794,10 +794,8 @@ async function frozenService(server, ledger, services) {
 
 async function killUnderLoad(server, ledger) {
   let running = true;
-  let sentBefore = 0;
   const workers = Array.from({ length: 16 }, async () => {
     while (running) {
-      sentBefore++;
       if (!(await ledger.add({ timeoutMs: 5000 }))) await sleep(50);
     }
   });

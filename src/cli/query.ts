@@ -56,7 +56,8 @@ function csvField(v: unknown): string {
 export function printRows(result: Rows, format: string): void {
   switch (format) {
     case 'json':
-      return printJson(asObjects(result));
+      printJson(asObjects(result));
+      return;
     case 'csv':
       process.stdout.write(`${[result.columns, ...result.rows].map((r) => r.map(csvField).join(',')).join('\n')}\n`);
       return;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { LeaseStore } from '../store/index.ts';
+import type { LeaseStore, PartitionLease } from '../store/index.ts';
 import type { Leadership } from '../worker/index.ts';
 
 /** Milliseconds since the Unix epoch; injected so that tests decide when leases lapse. */
@@ -202,7 +202,7 @@ export class LeaseManager implements Leadership {
   async #acquire(partition: number): Promise<void> {
     this.#set(partition, { kind: 'acquiring' });
     const sentAt = this.o.clock();
-    let lease;
+    let lease: PartitionLease | undefined;
     try {
       lease = await this.o.store.acquireLease(partition, this.o.nodeName, sentAt, this.o.leaseMs);
     } catch (err) {

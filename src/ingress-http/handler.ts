@@ -169,7 +169,7 @@ async function restateApi(deps: IngressDeps, req: IngressRequest, parts: string[
       requireMethod(req, 'GET');
       const [wf, key, mode] = rest as [string, string, 'attach' | 'output'];
       const svc = deps.targets.lookup(wf);
-      if (!svc || svc.ty !== 'WORKFLOW') throw serviceNotFound(wf);
+      if (svc?.ty !== 'WORKFLOW') throw serviceNotFound(wf);
       return attachTo(deps, req, workflowRunId(wf, key), mode);
     }
     case 'awakeables':

@@ -164,7 +164,7 @@ export class Attempt {
   async #run(): Promise<AttemptOutcome> {
     const { store, registry, config } = this.deps;
     const loaded = await store.loadInvocation(this.id, (st) => this.#wantsState(st));
-    if (!loaded || loaded.status.phase !== 'invoked') return { kind: 'not-runnable' };
+    if (loaded?.status.phase !== 'invoked') return { kind: 'not-runnable' };
     const { status, journal } = loaded;
     // An output journaled by an earlier attempt is replayed, not sent again: remember it here.
     for (let i = journal.length - 1; i >= 0; i--) {

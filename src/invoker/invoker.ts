@@ -213,6 +213,7 @@ export class Invoker {
           this.#retry.delete(id);
           const giveUp = outcome.behavior === 'fail' ? 'kill' : outcome.behavior === 'pause' ? 'pause' : policy.onMaxAttempts;
           this.deps.logger.warn(
+            // biome-ignore lint/suspicious/noThenProperty: a log field (what happens next), not a thenable
             { ...failure, then: giveUp },
             exhausted ? 'invocation attempt failed; retry attempts exhausted' : 'invocation attempt failed; the handler asked not to retry',
           );

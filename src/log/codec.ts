@@ -5,7 +5,7 @@
  * read.
  */
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
-import type { Command, Dedup, IngressSink, InvocationOp, NewInvocation, ResolvedTarget, Sink } from '../types/index.ts';
+import type { Command, Dedup, IngressSink, InvocationOp, InvocationResult, NewInvocation, ResolvedTarget, SignalResult, Sink } from '../types/index.ts';
 import { readRecord, writeRecord } from './format.ts';
 import { putFlowCommand, readFlowCommand } from './flow.ts';
 import { putScheduleCommand, readScheduleCommand } from './schedule.ts';
@@ -319,7 +319,7 @@ function readJournalCommand(r: BinaryReader, end: number): Command {
 function readRunCompletion(r: BinaryReader, end: number): Command {
   let id = '';
   let completionId = 0;
-  let result;
+  let result: InvocationResult | undefined;
   while (r.pos < end) {
     const t = r.uint32();
     switch (t) {
@@ -368,7 +368,7 @@ function readEnd(r: BinaryReader, end: number): Command {
 function readFail(r: BinaryReader, end: number): Command {
   let id = '';
   let now = 0;
-  let result;
+  let result: InvocationResult | undefined;
   while (r.pos < end) {
     const t = r.uint32();
     switch (t) {
@@ -385,7 +385,7 @@ function readFail(r: BinaryReader, end: number): Command {
 function readCallResponse(r: BinaryReader, end: number): Command {
   let id = '';
   let completionId = 0;
-  let result;
+  let result: InvocationResult | undefined;
   let notificationType: number | undefined;
   let dedup: Dedup | undefined;
   while (r.pos < end) {
@@ -408,7 +408,7 @@ function readCallResponse(r: BinaryReader, end: number): Command {
 function readSignal(r: BinaryReader, end: number): Command {
   let id = '';
   let signal: number | string | undefined;
-  let result;
+  let result: SignalResult | undefined;
   let sink: IngressSink | undefined;
   let dedup: Dedup | undefined;
   while (r.pos < end) {

@@ -62,7 +62,10 @@ export class Shuffle {
   #markDelivered(source: number, seq: number): void {
     if (this.#closed || !this.leads(source)) return;
     let done = this.#delivered.get(source);
-    if (!done) this.#delivered.set(source, (done = new Set()));
+    if (!done) {
+      done = new Set();
+      this.#delivered.set(source, done);
+    }
     done.add(seq);
     if (this.#scheduled.has(source)) return;
     this.#scheduled.add(source);

@@ -104,7 +104,7 @@ class Apply {
       granted: async (id, now) => {
         const status = await this.tx.getInvocation(id);
         // Ended while the grant travelled: its end already released the permit.
-        if (!status || status.phase !== 'scheduled') return;
+        if (status?.phase !== 'scheduled') return;
         status.modifiedAt = Math.max(status.modifiedAt, now);
         await this.#start(status);
       },
@@ -255,7 +255,7 @@ class Apply {
   async #journalCommand(cmd: Extract<Command, { kind: 'journal-command' }>): Promise<void> {
     const status = await this.tx.getInvocation(cmd.id);
     // A command from an attempt that is no longer current, or a duplicate: ignore (rule 5).
-    if (!status || status.phase !== 'invoked' || status.commandCount !== cmd.commandIndex) return;
+    if (status?.phase !== 'invoked' || status.commandCount !== cmd.commandIndex) return;
     const index = status.journalLength;
     await this.tx.appendJournal(cmd.id, { index, type: cmd.type, completionId: undefined, body: cmd.body });
     status.journalLength += 1;
@@ -506,7 +506,7 @@ class Apply {
 
   async #runCompletion(id: string, completionId: number, result: InvocationResult): Promise<void> {
     const status = await this.tx.getInvocation(id);
-    if (!status || status.phase !== 'invoked') return;
+    if (status?.phase !== 'invoked') return;
     if (await this.tx.hasCompletion(id, completionId)) return;
     const body = toBinary(
       pb.RunCompletionNotificationMessageSchema,
@@ -544,7 +544,7 @@ class Apply {
 
   async #suspend(cmd: Extract<Command, { kind: 'suspend' }>): Promise<void> {
     const status = await this.tx.getInvocation(cmd.id);
-    if (!status || status.phase !== 'invoked') return;
+    if (status?.phase !== 'invoked') return;
     // Something it waits for may have been journaled after the SDK last heard from us.
     let ready = false;
     for (const c of cmd.completions) if (!ready && (await this.tx.hasCompletion(cmd.id, c))) ready = true;
@@ -687,7 +687,7 @@ class Apply {
       const next = await this.tx.popInbox(t.service, key);
       if (next === undefined) return;
       const nextStatus = await this.tx.getInvocation(next);
-      if (!nextStatus || nextStatus.phase !== 'inboxed') continue;
+      if (nextStatus?.phase !== 'inboxed') continue;
       await this.#start(nextStatus);
       return;
     }

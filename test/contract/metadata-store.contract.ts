@@ -122,7 +122,7 @@ export function metadataStoreContract(name: string, open: () => Promise<Opened<M
       await store.saveDeployment(deployment('dp_1', { data: { v: 1 } }), [service('A', 1, 'dp_1')]);
       const snap = await store.load();
       const d = snap.deployments[0];
-      if (d?.data && typeof d.data === 'object' && !Array.isArray(d.data)) d.data['v'] = 2;
+      if (d?.data && typeof d.data === 'object' && !Array.isArray(d.data)) d.data.v = 2;
       snap.services.pop();
       expect(await load()).toEqual({ deployments: [deployment('dp_1', { data: { v: 1 } })], services: [service('A', 1, 'dp_1')] });
     });

@@ -108,14 +108,14 @@ function commitAndRollback(store: () => PartitionStore): void {
   it('a committed transaction is visible to later reads and to later transactions', async () => {
     await store().transaction((tx) => writeEverywhere(tx, 'a', 10));
     const seen = (await contents(store(), ['a'])) as { reader: Record<string, unknown>; inTx: Record<string, unknown> };
-    expect(seen.reader['fsm']).toEqual({ appliedLsn: 10, epoch: 11, outboxSeq: 12, inboxSeq: 13 });
-    expect(seen.reader['log']).toEqual([[10, hex(utf8('log-a'))]]);
-    expect(seen.reader['outbox']).toEqual([[10, hex(utf8('out-a'))]]);
-    expect(seen.reader['state']).toEqual([[hex(utf8('a')), hex(utf8('v-a'))]]);
-    expect(seen.reader['invoked']).toEqual(['inv_a']);
-    expect(seen.reader['invocations']).toEqual([plain(fullStatus('inv_a', { partition: P, phase: 'invoked' }))]);
-    expect(seen.inTx['inbox']).toEqual(['inv_a']);
-    const [row] = seen.inTx['perTag'] as Record<string, unknown>[];
+    expect(seen.reader.fsm).toEqual({ appliedLsn: 10, epoch: 11, outboxSeq: 12, inboxSeq: 13 });
+    expect(seen.reader.log).toEqual([[10, hex(utf8('log-a'))]]);
+    expect(seen.reader.outbox).toEqual([[10, hex(utf8('out-a'))]]);
+    expect(seen.reader.state).toEqual([[hex(utf8('a')), hex(utf8('v-a'))]]);
+    expect(seen.reader.invoked).toEqual(['inv_a']);
+    expect(seen.reader.invocations).toEqual([plain(fullStatus('inv_a', { partition: P, phase: 'invoked' }))]);
+    expect(seen.inTx.inbox).toEqual(['inv_a']);
+    const [row] = seen.inTx.perTag as Record<string, unknown>[];
     expect(row).toMatchObject({
       completion: true,
       state: hex(utf8('v-a')),

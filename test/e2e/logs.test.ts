@@ -67,6 +67,7 @@ describe.skipIf(TARGET !== "endure")("failed attempts in the log", () => {
       return found.length >= 3 ? found : undefined;
     }, 5_000, "three failed-attempt lines");
     expect(lines.map((l) => l.attempt)).toEqual([1, 2, 3]);
+    // biome-ignore lint/suspicious/noThenProperty: the log field `then` (what happens next), not a thenable
     expect(lines[2]).toMatchObject({ msg: "invocation attempt failed; retry attempts exhausted", then: "kill", target: "Failing/flaky" });
     expect(lines[2]!.error).toContain("attempt 3 fails on purpose");
   });

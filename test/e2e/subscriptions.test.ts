@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT, TARGET, eventually, get, startSuite, uid, type Suite } from "../harness/index.ts";
+import { REPO_ROOT, TARGET, eventually, startSuite, uid, type Suite } from "../harness/index.ts";
 import { clustersSetting, natsTopic, rabbitQueue, type TestTopic } from "../harness/brokers.ts";
 
 let suite: Suite;

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./ports.ts";
-import { createTestDatabase, type TestDatabase } from "./postgres.ts";
+import { createTestDatabase } from "./postgres.ts";
 import { ManagedProcess, sleep } from "./processes.ts";
 
 /** Repository root (where bin/endure.js lives). */

@@ -22,7 +22,7 @@ function file(): string {
 /** Appends one effect line. */
 export function record(kind: string, id: string, fields: Record<string, unknown> = {}): Effect {
   const effect: Effect = { ...fields, kind, id, t: Date.now() };
-  appendFileSync(file(), JSON.stringify(effect) + "\n");
+  appendFileSync(file(), `${JSON.stringify(effect)}\n`);
   return effect;
 }
 

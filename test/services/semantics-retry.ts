@@ -14,7 +14,7 @@ export const semRetry = restate.service({
     /** Fails `failures` times (retryable), then returns the number of attempts. */
     flaky: restate.handlers.handler(
       { retryPolicy: { ...fast, maxAttempts: 20, onMaxAttempts: "kill" } },
-      async (ctx: restate.Context, req: Req): Promise<number> => {
+      async (_ctx: restate.Context, req: Req): Promise<number> => {
         record("attempt", req.id);
         const attempt = countRecorded("attempt", req.id);
         if (attempt <= (req.failures ?? 0)) throw new Error(`transient failure ${attempt}`);
@@ -24,7 +24,7 @@ export const semRetry = restate.service({
     /** Always fails until a "fix" effect exists; paused after 3 attempts. */
     pausing: restate.handlers.handler(
       { retryPolicy: { initialInterval: 50, maxAttempts: 3, onMaxAttempts: "pause" } },
-      async (ctx: restate.Context, req: Req): Promise<string> => {
+      async (_ctx: restate.Context, req: Req): Promise<string> => {
         record("attempt", req.id);
         if (countRecorded("fix", req.id) === 0) throw new Error("not fixed yet");
         return `fixed:${req.id}`;
@@ -33,7 +33,7 @@ export const semRetry = restate.service({
     /** Always fails; killed after 2 attempts. */
     killing: restate.handlers.handler(
       { retryPolicy: { initialInterval: 50, maxAttempts: 2, onMaxAttempts: "kill" } },
-      async (ctx: restate.Context, req: Req): Promise<string> => {
+      async (_ctx: restate.Context, req: Req): Promise<string> => {
         record("attempt", req.id);
         throw new Error(`always failing ${req.id}`);
       },
@@ -41,7 +41,7 @@ export const semRetry = restate.service({
     /** Asks for a retry after 800 ms (next_retry_delay) once, although the policy says 50 ms. */
     retryAfter: restate.handlers.handler(
       { retryPolicy: { initialInterval: 50, maxAttempts: 10, onMaxAttempts: "kill" } },
-      async (ctx: restate.Context, req: Req): Promise<number> => {
+      async (_ctx: restate.Context, req: Req): Promise<number> => {
         record("attempt", req.id);
         if (countRecorded("attempt", req.id) === 1) {
           throw new restate.RetryableError("come back later", { retryAfter: { milliseconds: 800 } });
@@ -66,7 +66,7 @@ export const semRetry = restate.service({
     /** Fails (retryable, every 200 ms, practically forever) until a "fix" exists: for pause/resume. */
     stuck: restate.handlers.handler(
       { retryPolicy: { initialInterval: 200, exponentiationFactor: 1, maxAttempts: 1000, onMaxAttempts: "kill" } },
-      async (ctx: restate.Context, req: Req): Promise<string> => {
+      async (_ctx: restate.Context, req: Req): Promise<string> => {
         record("attempt", req.id);
         if (countRecorded("fix", req.id) === 0) throw new Error("stuck");
         return `unstuck:${req.id}`;

@@ -39,7 +39,7 @@ export class SqliteMetadataStore implements MetadataStore {
    * while a partition transaction awaits would nest inside that transaction and share its fate.
    */
   constructor(
-    private readonly db: SqliteDb,
+    db: SqliteDb,
     private readonly serialize: <T>(fn: () => T) => Promise<T> = async (fn) => fn(),
   ) {
     this.selectDeployments = db.prepare<[], DeploymentRow>(

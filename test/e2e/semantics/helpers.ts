@@ -61,7 +61,7 @@ export async function waitForStatus(adminUrl: string, id: string, status: Invoca
 
 /** Appends an effect line from the test process (the services read "fix" lines to change course). */
 export function appendEffect(effectsFile: string, kind: string, id: string): void {
-  appendFileSync(effectsFile, JSON.stringify({ kind, id, t: Date.now() }) + "\n");
+  appendFileSync(effectsFile, `${JSON.stringify({ kind, id, t: Date.now() })}\n`);
 }
 
 /** The invocation id from a `/send` answer. */
