@@ -11,5 +11,7 @@ export {
   type StartEndureOptions,
   type EmbeddedEndure,
   type ServiceDefinitions,
+  rpc,
+  type Ingress,
 } from './embedded/index.ts';
 export { EndureTestEnvironment, type TestEnvironmentOptions, type StateProxy, type StateSerde } from './testing/index.ts';

@@ -10,3 +10,6 @@ export {
   type EmbeddedEndure,
   type ServiceDefinitions,
 } from './start.ts';
+// The options of typed calls (`rpc.opts`, `rpc.sendOpts`: idempotency key, delay) must come from
+// the same copy of the client library as `endure.client`, which checks them with instanceof.
+export { rpc, type Ingress } from '@restatedev/restate-sdk-clients';

@@ -1,10 +1,12 @@
 import './polyfill.ts';
 import { resolve } from 'node:path';
 import type { EndpointOptions } from '@restatedev/restate-sdk/fetch';
+import type { Ingress } from '@restatedev/restate-sdk-clients';
 import { createLogger } from '../common/logger.ts';
 import { ConfigError, LOG_LEVELS, compileConfig, parseBind, type LogLevel } from '../config/index.ts';
 import { startNode } from '../node/index.ts';
 import type { FetchHandler } from '../protocol/index.ts';
+import { inProcessClient } from './client.ts';
 
 /** Services, virtual objects and workflows defined with `@restatedev/restate-sdk`. */
 export type ServiceDefinitions = EndpointOptions['services'];
@@ -33,6 +35,13 @@ export interface EmbeddedEndure {
   readonly adminUrl: string;
   /** The data directory in use (absolute). */
   readonly dataDir: string;
+  /**
+   * Typed calls to the services, the client of `@restatedev/restate-sdk-clients` served
+   * in-process (no socket): `client.serviceClient(greeter).greet('Ada')`,
+   * `client.objectClient(counter, 'k').add(1)`, `client.workflowClient(wf, id).workflowSubmit(...)`,
+   * `client.serviceSendClient(greeter).greet('Ada', rpc.sendOpts({ delay }))` and `client.result(send)`.
+   */
+  readonly client: Ingress;
   /** Stops accepting requests, lets in-flight work reach the log, closes the store. */
   stop(): Promise<void>;
 }
@@ -67,6 +76,7 @@ export async function startEndure(options: StartEndureOptions): Promise<Embedded
     ingressUrl: node.ingressUrl,
     adminUrl: node.adminUrl,
     dataDir,
+    client: inProcessClient(node.ingress),
     stop: async () => {
       await node.close();
       logger.flush();

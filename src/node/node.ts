@@ -7,7 +7,7 @@ import { isLoopbackHost } from '../common/loopback.ts';
 import { observeNode } from '../common/metrics.ts';
 import { Tracing } from '../common/tracing.ts';
 import { createAdminHandler, startAdminServer } from '../admin/index.ts';
-import { ResponseRegistry, createIngressHandler, listenHttp, type HttpListener } from '../ingress-http/index.ts';
+import { ResponseRegistry, createIngressHandler, listenHttp, type HttpListener, type IngressRequest, type IngressResponse } from '../ingress-http/index.ts';
 import { Invoker } from '../invoker/index.ts';
 import { SchemaRegistry, type RegisterResult } from '../metadata/index.ts';
 import {
@@ -50,6 +50,12 @@ import { uiRoutes } from '../ui/index.ts';
 export interface EndureNode {
   readonly ingressUrl: string;
   readonly adminUrl: string;
+  /**
+   * The ingress itself, a function of a request to a response, for callers in this process (the
+   * embedded mode's client): the same handler the listener serves, without a socket, so without
+   * the listener's body limit and bearer tokens.
+   */
+  readonly ingress: (req: IngressRequest) => Promise<IngressResponse>;
   /** Re-reads the admin and ingress token files (on SIGHUP), so tokens rotate without a restart. */
   reloadAuth(): Promise<void>;
   close(): Promise<void>;
@@ -374,6 +380,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
   return {
     ingressUrl: listeners[0]!.url,
     adminUrl: listeners[1]!.url,
+    ingress: ingressHandler,
     async reloadAuth() {
       await Promise.all([auth.admin?.reload(), auth.ingress?.reload()]);
     },

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEndure, type EmbeddedEndure, type ServiceDefinitions } from '../embedded/index.ts';
+import { startEndure, type EmbeddedEndure, type Ingress, type ServiceDefinitions } from '../embedded/index.ts';
 import type { LogLevel } from '../config/index.ts';
 import { stateVersion } from '../types/index.ts';
 
@@ -91,6 +91,11 @@ export class EndureTestEnvironment {
   /** Base URL of the admin API. */
   adminAPIBaseUrl(): string {
     return this.endure.adminUrl;
+  }
+
+  /** Typed calls to the services under test, served in-process (see `EmbeddedEndure.client`). */
+  get client(): Ingress {
+    return this.endure.client;
   }
 
   /** The state of `key` of a virtual object or workflow, given by name or by its definition. */

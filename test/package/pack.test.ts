@@ -133,9 +133,11 @@ describe("the packed package installed into an empty project", () => {
     expect(((await query.json()) as { rows: unknown[] }).rows).toEqual([{ target: "Greeter/greet", status: "completed" }]);
   });
 
-  it("runs startEndure() from the library entry point, whose in-process service answers calls", async () => {
+  it("runs startEndure() from the library entry point, whose in-process service answers calls over HTTP and through endure.client", async () => {
     const { stdout } = await run(process.execPath, ["library.mjs", path.join(work, "library-data")], { cwd: app, timeout: 60_000 });
     expect(stdout).toContain('answer 200 "Hello, library!"');
+    expect(stdout).toContain('client "Hello, client!"');
+    expect(stdout).toContain('sent "Hello, send!"');
   });
 
   it("runs EndureTestEnvironment under Jest", async () => {
