@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { QueryError, QueryErrorKind } from '../../query.ts';
 import type { QueryColumn, QueryColumnType, QueryValue } from '../../query.ts';
-import { toSqlite } from './dialect.ts';
+import { toSqlite } from '../../query-dialect.ts';
 import { queryTimedOut, registerFunctions, startQuery } from './functions.ts';
 import type { QueryReply, QueryRequest, WorkerData } from './protocol.ts';
 import { BOOLEAN_COLUMNS, COLUMN_TYPES, createViews } from './views.ts';
