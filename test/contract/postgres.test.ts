@@ -241,6 +241,11 @@ describe('PostgreSQL store', () => {
       });
       const r = await engine.query('SELECT id, target_service_name FROM sys_invocation ORDER BY id');
       expect(r.rows.map((row) => row[0])).toEqual(['inv_p1', 'inv_p7']);
+      // Fields read from the status record's bytes: the first invocation sink is the caller.
+      const fields = await engine.query(
+        "SELECT invoked_by, invoked_by_id, completion_result, journal_size, journal_commands_size, idempotency_key FROM sys_invocation WHERE id = 'inv_p1'",
+      );
+      expect(fields.rows).toEqual([['service', 'inv_caller', 'success', 9, 5, 'idem-é-✓']]);
       await expect(engine.query("SELECT id FROM sys_invocation; DELETE FROM invocation")).rejects.toMatchObject({ kind: 'invalid' });
       await expect(engine.query('WITH gone AS (DELETE FROM endure_attempt RETURNING 1) SELECT * FROM gone')).rejects.toMatchObject({ kind: 'invalid' });
       expect(await writer.partitions.getInvocation('inv_p1')).toBeDefined();

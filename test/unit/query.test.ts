@@ -9,6 +9,7 @@ import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminHandler } from '../../src/admin/index.ts';
 import type { AdminHandler, AdminResponse } from '../../src/admin/index.ts';
+import { invocationFilter, targetCondition } from '../../src/cli/invocations.ts';
 import { SchemaRegistry } from '../../src/metadata/index.ts';
 import { MessageType, encodeMessage, pb } from '../../src/protocol/index.ts';
 import { SqlitePartitionStore, SqliteQueryEngine, openSqlite, openStore } from '../../src/store/index.ts';
@@ -38,6 +39,9 @@ interface Backend {
 }
 
 let pgDatabase: TestDatabase | undefined;
+
+/** Each table's columns and rows on the first backend, which the next must give too. */
+const answersByTable = new Map<string, { columns: string[]; answer: string[] }>();
 
 const BACKENDS: Backend[] = [
   {
@@ -282,6 +286,52 @@ for (const backend of BACKENDS) {
         ]);
         expect(await rows(cli[8] as string)).toEqual([{ service_name: 'Counter', service_key: 'k1', num_pending: 1 }]);
         expect((await rows(cli[12] as string)).map((r) => r.id).sort()).toEqual([ids.suspended, ids.retrying].sort());
+      });
+
+      it('runs the queries the endure CLI sends', async () => {
+        const now = T0 + 3_600_000 + 4500;
+        const list = (o: Parameters<typeof invocationFilter>[0]) =>
+          rows(`SELECT id, target, status, created_at, modified_at, pinned_deployment_id, completion_result FROM sys_invocation ${invocationFilter(o, now)} ORDER BY created_at DESC LIMIT 100`);
+        expect((await list({})).map((r) => r.id)).toEqual([ids.retrying, ids.suspended, ids.inboxed, ids.running]);
+        expect((await list({ all: true, service: 'Counter', key: 'k1' })).map((r) => r.id)).toEqual([ids.inboxed, ids.running]);
+        expect((await list({ status: 'completed' })).map((r) => [r.id, r.completion_result])).toEqual([
+          [ids.failed, 'failure'],
+          [ids.completed, 'success'],
+        ]);
+        // Created more than an hour before `now`: all but the last one.
+        expect((await list({ all: true, olderThan: '1h' })).map((r) => r.id)).toEqual([ids.failed, ids.completed, ids.suspended, ids.inboxed, ids.running]);
+        const pausable = await rows(
+          `SELECT id, target, status FROM sys_invocation WHERE ${targetCondition('Greeter/greet')} AND status IN ('running', 'ready', 'backing-off', 'suspended') ORDER BY created_at LIMIT 100`,
+        );
+        expect(pausable.map((r) => r.id)).toEqual([ids.suspended, ids.retrying]);
+        const one = await rows(`SELECT * FROM sys_invocation WHERE id = '${ids.suspended}'`);
+        expect(one).toHaveLength(1);
+        expect(one[0]).toMatchObject({ id: ids.suspended, journal_size: 4, journal_commands_size: 3, invoked_by: 'ingress' });
+        const journal = await rows(
+          `SELECT "index", entry_type, name, completed, invoked_id, invoked_target, sleep_wakeup_at, promise_name FROM sys_journal WHERE id = '${ids.suspended}' ORDER BY "index"`,
+        );
+        expect(journal.map((r) => r.entry_type)).toEqual(['Input', 'Sleep', 'Call', 'CallInvocationIdCompletionNotification', 'SleepCompletionNotification']);
+        expect(await rows("SELECT invocation_id FROM sys_keyed_service_status WHERE service_name = 'Counter' AND service_key = 'k1'")).toEqual([
+          { invocation_id: ids.running },
+        ]);
+      });
+
+      it('every table has the same columns and values on both stores', async () => {
+        const tables = await rows('SELECT DISTINCT table_name FROM information_schema.columns ORDER BY table_name');
+        expect(tables.length).toBeGreaterThanOrEqual(11);
+        for (const { table_name: table } of tables) {
+          // The deployment was registered once per store: its id and time differ, nothing else.
+          const answer = (await rows(`SELECT * FROM ${String(table)}`))
+            .map((r) => JSON.stringify(r).replaceAll(deploymentId, '<deployment>'))
+            .map((r) => (table === 'sys_deployment' ? r.replace(/"created_at":"[^"]+"/, '') : r))
+            .sort();
+          const columns = (await rows(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${String(table)}' ORDER BY ordinal_position`)).map(
+            (r) => `${String(r.column_name)} ${String(r.data_type)}`,
+          );
+          const seen = answersByTable.get(String(table));
+          if (seen === undefined) answersByTable.set(String(table), { columns, answer });
+          else expect({ columns, answer }, String(table)).toEqual(seen);
+        }
       });
 
       it('answers counts as Int64 in an Arrow IPC stream when the client accepts anything', async () => {
