@@ -316,6 +316,40 @@ for (const backend of BACKENDS) {
         ]);
       });
 
+      it('runs the queries the web UI sends', async () => {
+        expect(await rows('SELECT status, count(*) AS n FROM sys_invocation GROUP BY status ORDER BY status')).toEqual([
+          { status: 'backing-off', n: 1 },
+          { status: 'completed', n: 2 },
+          { status: 'pending', n: 1 },
+          { status: 'running', n: 1 },
+          { status: 'suspended', n: 1 },
+        ]);
+        const failures = await rows(`SELECT id, target, status, last_failure, completion_failure, retry_count, modified_at FROM sys_invocation
+          WHERE last_failure IS NOT NULL OR completion_failure IS NOT NULL ORDER BY modified_at DESC LIMIT 10`);
+        expect(failures.map((r) => r.id)).toEqual([ids.retrying, ids.failed]);
+        const window = `WHERE created_at >= '${new Date(T0 + 1000).toISOString()}' AND created_at < '${new Date(T0 + 3000).toISOString()}'`;
+        expect((await rows(`SELECT id FROM sys_invocation ${window} ORDER BY created_at DESC, id DESC LIMIT 50 OFFSET 0`)).map((r) => r.id)).toEqual([
+          ids.suspended,
+          ids.inboxed,
+        ]);
+        expect(await rows(`SELECT count(*) AS n FROM sys_invocation ${window}`)).toEqual([{ n: 2 }]);
+        const keys = await rows(`SELECT service_key AS k FROM state WHERE service_name = 'Counter'
+          UNION SELECT target_service_key FROM sys_invocation WHERE target_service_name = 'Counter' AND target_service_key IS NOT NULL
+          ORDER BY 1 LIMIT 200`);
+        expect(keys).toEqual([{ k: 'k1' }]);
+        expect(
+          await rows(`SELECT b.id, b.sequence_number, b.created_at, i.target FROM sys_inbox b LEFT JOIN sys_invocation i ON i.id = b.id
+            WHERE b.service_name = 'Counter' AND b.service_key = 'k1' ORDER BY b.sequence_number`),
+        ).toEqual([{ id: ids.inboxed, sequence_number: 1, created_at: '2026-11-25T19:04:01.737Z', target: 'Counter/k1/add' }]);
+        const journal = await rows(`SELECT index, entry_type, name, completed, invoked_id, invoked_target, sleep_wakeup_at, promise_name, raw
+          FROM sys_journal WHERE id = '${ids.suspended}' ORDER BY index`);
+        expect(journal.map((r) => r.index)).toEqual([0, 1, 2, 3, 4]);
+        expect(
+          await rows(`SELECT id, target, status, created_at FROM sys_invocation WHERE invoked_by_id = '${ids.suspended}'
+            OR id IN (SELECT invoked_id FROM sys_journal WHERE id = '${ids.suspended}' AND invoked_id IS NOT NULL) ORDER BY created_at`),
+        ).toEqual([]);
+      });
+
       it('every table has the same columns and values on both stores', async () => {
         const tables = await rows('SELECT DISTINCT table_name FROM information_schema.columns ORDER BY table_name');
         expect(tables.length).toBeGreaterThanOrEqual(11);
