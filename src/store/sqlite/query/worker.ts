@@ -80,6 +80,9 @@ function columnType(name: string, rows: QueryValue[][], k: number): QueryColumnT
   return type ?? COLUMN_TYPES.get(name) ?? 'Utf8';
 }
 
+// Ready: the engine starts a query's clock only now, so a slow start-up is no query's timeout.
+parentPort?.postMessage({ ready: true });
+
 parentPort?.on('message', (req: QueryRequest) => {
   let reply: QueryReply;
   try {
