@@ -91,7 +91,7 @@ const SQLITE_TARGET: Target = {
   name: 'sqlite',
   refused(word, next) {
     if ((word === 'main' || word === 'temp' || word === 'temporary') && next?.text === '.') {
-      return 'schema-qualified names such as \'' + word + '.…\' are not supported; name the table alone';
+      return `schema-qualified names such as '${word}.…' are not supported; name the table alone`;
     }
     if (word.startsWith('sqlite_') || word.startsWith('pragma_') || word === 'json_each' || word === 'json_tree') {
       return `'${word}' is not available in introspection queries`;
@@ -109,7 +109,7 @@ function postgresTarget(schemas: readonly string[]): Target {
     name: 'postgres',
     refused(word, next) {
       if (next?.text === '.' && (qualifiers.has(word) || word.startsWith('pg_temp_'))) {
-        return 'schema-qualified names such as \'' + word + '.…\' are not supported; name the table alone';
+        return `schema-qualified names such as '${word}.…' are not supported; name the table alone`;
       }
       if (word.startsWith('pg_') || word.startsWith('lo_') || word.includes('_to_xml') || PG_REFUSED_FUNCTIONS.has(word)) {
         return `'${word}' is not available in introspection queries`;
