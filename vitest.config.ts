@@ -37,7 +37,7 @@ export default defineConfig({
       {
         // A representative part of the end-to-end suite and a crash test on PostgreSQL (every
         // server gets a fresh database on 127.0.0.1:5432): calls, sends, sleeps, objects,
-        // awakeables and signals, idempotency, workflows, kill -9. Not yet the schedule crash test:
+        // awakeables and signals, idempotency, workflows, kill -9, and Restate's CLI over /query. Not yet the schedule crash test:
         // it counts a ctx.run side effect once across kill -9, which holds only while the run's
         // ack is faster than the kill lands; on PostgreSQL under load it sometimes is not.
         extends: true,
@@ -50,6 +50,8 @@ export default defineConfig({
             "test/e2e/semantics/idempotency.test.ts",
             "test/e2e/semantics/workflows.test.ts",
             "test/crash/counter.test.ts",
+            // SQL introspection as Restate's CLI uses it.
+            "test/e2e/restate-cli.test.ts",
           ],
           env: { E2E_STORE: "postgres" },
         },

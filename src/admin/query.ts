@@ -51,7 +51,7 @@ export function toJsonRows(result: QueryResult): Record<string, unknown>[] {
  * `POST /query` (`{"query": "<sql>"}`): SQL over Restate's introspection tables. Answers
  * `{"rows": […]}` as `application/json` when the client accepts JSON, an Arrow IPC stream
  * otherwise. A query that does not parse, does not read, or runs too long gets a 400 with the
- * database's message; a store without SQL introspection (PostgreSQL, for now) answers 501;
+ * database's message; a store without SQL introspection answers 501;
  * nothing a query says can change the store.
  */
 export function queryRoutes(engine: QueryEngine): AdminRoute[] {

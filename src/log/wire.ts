@@ -127,7 +127,8 @@ export class EnumCodec<T extends string> {
   }
 }
 
-const SERVICE_TYPES = new EnumCodec<ServiceType>('service type', ['SERVICE', 'VIRTUAL_OBJECT', 'WORKFLOW']);
+/** Service types on the wire (also read by the PostgreSQL introspection views). */
+export const SERVICE_TYPES = new EnumCodec<ServiceType>('service type', ['SERVICE', 'VIRTUAL_OBJECT', 'WORKFLOW']);
 const HANDLER_TYPES = new EnumCodec<Exclude<HandlerType, undefined>>('handler type', ['EXCLUSIVE', 'SHARED', 'WORKFLOW']);
 
 // ---- ResolvedTarget ----

@@ -131,3 +131,6 @@ export function workflowRunId(service: string, key: string): string {
 export function idempotentInvocationId(service: string, key: string | undefined, handler: string, idempotencyKey: string): string {
   return formatInvocationId(deriveInvocationId(`${service}/${key ?? ''}/${handler}/${idempotencyKey}`, key, idempotencyKey));
 }
+
+/** The text form of invocation ids, for readers outside this module (the PostgreSQL introspection views). */
+export { BASE62 as BASE62_ALPHABET, PREFIX as INVOCATION_ID_PREFIX, PK_CHARS as PARTITION_KEY_CHARS, UUID_CHARS };

@@ -229,15 +229,30 @@ describe('PostgreSQL store', () => {
     }
   });
 
-  it('POST /query is refused with 501: SQL introspection runs on SQLite only for now', async () => {
-    const backend = await open('no_query');
-    const engine = backend.openQueryEngine(() => []);
+  it("POST /query on one node reads every partition the cluster's nodes wrote, and never writes", async () => {
+    const writer = await open('query');
+    const other = await open('query');
+    const engine = other.openQueryEngine(() => []);
     try {
-      expect(backend.capabilities.sqlIntrospection).toBe(false);
-      await expect(engine.query('SELECT 1')).rejects.toMatchObject({ kind: 'unsupported', message: expect.stringMatching(/SQLite only for now/) });
+      expect(other.capabilities.sqlIntrospection).toBe(true);
+      await writer.partitions.transaction(async (tx) => {
+        await tx.putInvocation(fullStatus('inv_p1', { partition: 1 }));
+        await tx.putInvocation(fullStatus('inv_p7', { partition: 7 }));
+      });
+      const r = await engine.query('SELECT id, target_service_name FROM sys_invocation ORDER BY id');
+      expect(r.rows.map((row) => row[0])).toEqual(['inv_p1', 'inv_p7']);
+      // Fields read from the status record's bytes: the first invocation sink is the caller.
+      const fields = await engine.query(
+        "SELECT invoked_by, invoked_by_id, completion_result, journal_size, journal_commands_size, idempotency_key FROM sys_invocation WHERE id = 'inv_p1'",
+      );
+      expect(fields.rows).toEqual([['service', 'inv_caller', 'success', 9, 5, 'idem-é-✓']]);
+      await expect(engine.query("SELECT id FROM sys_invocation; DELETE FROM invocation")).rejects.toMatchObject({ kind: 'invalid' });
+      await expect(engine.query('WITH gone AS (DELETE FROM endure_attempt RETURNING 1) SELECT * FROM gone')).rejects.toMatchObject({ kind: 'invalid' });
+      expect(await writer.partitions.getInvocation('inv_p1')).toBeDefined();
     } finally {
       await engine.close();
-      await backend.close();
+      await other.close();
+      await writer.close();
     }
   });
 

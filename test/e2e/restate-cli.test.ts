@@ -152,7 +152,8 @@ describe.skipIf(!available)("the official restate CLI against Endure", () => {
     expect(JSON.parse(native.stdout)).toEqual(printed);
     const bad = await ns.restate("sql", "select * from no_such_table");
     expect(bad.code).toBe(1);
-    expect(out(bad)).toContain("no such table: no_such_table");
+    // The database's own message: SQLite's, or PostgreSQL's (E2E_STORE=postgres).
+    expect(out(bad)).toMatch(/no such table: no_such_table|relation "no_such_table" does not exist/);
     expect(out(bad)).toContain("400 Bad Request");
   });
 

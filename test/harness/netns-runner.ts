@@ -5,11 +5,12 @@
 // stops everything it started.
 import { spawn } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
+import net from "node:net";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
-import { REPO_ROOT, killAllStarted, startEndure, startServices } from "./index.ts";
+import { REPO_ROOT, STORE, killAllStarted, startEndure, startServices } from "./index.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -23,6 +24,28 @@ const reply = (value: unknown): void => {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 };
 
+/**
+ * With E2E_STORE=postgres, the namespace's own 127.0.0.1:5432 forwards to the machine's
+ * PostgreSQL through its Unix socket (a file, reachable from any network namespace), so the
+ * server and the test databases are reached at the usual address.
+ */
+async function forwardPostgres(): Promise<net.Server> {
+  const socket = process.env.ENDURE_TEST_PG_SOCKET ?? "/var/run/postgresql/.s.PGSQL.5432";
+  const server = net.createServer((client) => {
+    const upstream = net.connect(socket);
+    client.pipe(upstream).pipe(client);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", close);
+    upstream.on("error", close);
+  });
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(5432, "127.0.0.1", resolve));
+  return server;
+}
+
+const pgForwarder = STORE === "postgres" ? await forwardPostgres() : undefined;
 const endure = await startEndure({ env: process.env.ENDURE_INACTIVITY_TIMEOUT ? { ENDURE_INACTIVITY_TIMEOUT: process.env.ENDURE_INACTIVITY_TIMEOUT } : {} });
 const services = await startServices("test/services/cli.ts");
 const home = await mkdtemp(path.join(os.tmpdir(), "endure-cli-home-"));
@@ -80,6 +103,7 @@ lines.on("close", () => {
     await endure.stop();
     await services.stop();
     await killAllStarted();
+    pgForwarder?.close();
     process.exit(0);
   })();
 });

@@ -1,15 +1,11 @@
 // What the PostgreSQL backend tells its callers when it cannot do what they ask: a database that
 // refuses writes (out of reach, disk full) is a StoreUnavailableError and never a verdict on a
-// command; SQL introspection, which runs on SQLite only for now, is a clear 501.
+// command.
 import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
-import { createAdminHandler } from '../../src/admin/index.ts';
-import { SchemaRegistry } from '../../src/metadata/index.ts';
-import { StoreRefusal, StoreUnavailableError, openSqlite } from '../../src/store/index.ts';
+import { StoreRefusal, StoreUnavailableError } from '../../src/store/index.ts';
 import { ConnectionLostError } from '../../src/store/postgres/db.ts';
-import { UnsupportedQueryEngine } from '../../src/store/postgres/query.ts';
 import { refusal } from '../../src/store/postgres/refusal.ts';
-import { SqliteMetadataStore } from '../../src/store/sqlite/metadata.ts';
 
 /** An error as the `postgres` client raises it for a statement the server refused. */
 function serverError(code: string, message: string): Error {
@@ -38,28 +34,5 @@ describe('PostgreSQL errors that mean the store refuses writes', () => {
     expect(refusal(serverError('22P02', 'invalid input syntax'))).toBeUndefined();
     expect(refusal(new Error('a handler bug'))).toBeUndefined();
     expect(refusal(undefined)).toBeUndefined();
-  });
-});
-
-describe('POST /query on a PostgreSQL store', () => {
-  it('answers 501 saying that SQL introspection runs on SQLite only for now', async () => {
-    const registry = await SchemaRegistry.open(new SqliteMetadataStore(openSqlite(':memory:')));
-    const handler = createAdminHandler({
-      registry,
-      discover: async () => Promise.reject(new Error('no discovery here')),
-      version: 'test',
-      query: new UnsupportedQueryEngine(),
-    });
-    const res = await handler({
-      method: 'POST',
-      path: '/query',
-      query: new URLSearchParams(),
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: new TextEncoder().encode(JSON.stringify({ query: 'SELECT id FROM sys_invocation' })),
-    });
-    expect(res.status).toBe(501);
-    const body = JSON.parse(typeof res.body === 'string' ? res.body : new TextDecoder().decode(res.body)) as { code: number; message: string };
-    expect(body.code).toBe(501);
-    expect(body.message).toMatch(/SQL introspection runs on SQLite only for now/);
   });
 });

@@ -1,7 +1,7 @@
-// The DataFusion → SQLite rewrite of introspection queries, token by token.
+// The DataFusion → SQLite and DataFusion → PostgreSQL rewrites of introspection queries, token by token.
 import { describe, expect, it } from 'vitest';
 import { QueryError } from '../../src/store/index.ts';
-import { toSqlite } from '../../src/store/sqlite/query/dialect.ts';
+import { toPostgres, toSqlite } from '../../src/store/query-dialect.ts';
 
 describe('DataFusion dialect on SQLite', () => {
   it('quotes index used as a column name, but not inside strings or quoted names', () => {
@@ -49,6 +49,56 @@ describe('DataFusion dialect on SQLite', () => {
     }
     expect(toSqlite('WITH a AS (SELECT 1), b AS (SELECT * FROM a) SELECT * FROM b')).toBe(
       'WITH a AS (SELECT 1), b AS (SELECT * FROM a) SELECT * FROM b',
+    );
+  });
+});
+
+describe('DataFusion dialect on PostgreSQL', () => {
+  const pg = (sql: string) => toPostgres(sql, ['endure']);
+
+  it('reads == as =, and first_value as an aggregate through array_agg', () => {
+    expect(pg("SELECT FIRST_VALUE(id ORDER BY created_at ASC) AS o FROM t WHERE status == 'inboxed' GROUP BY a")).toBe(
+      "SELECT (array_agg(id ORDER BY created_at ASC))[1] AS o FROM t WHERE status = 'inboxed' GROUP BY a",
+    );
+    expect(pg('SELECT first_value(id) FROM t')).toBe('SELECT (array_agg(id))[1] FROM t');
+    expect(pg('SELECT first_value(id) OVER (ORDER BY a) FROM t')).toBe('SELECT first_value(id) OVER (ORDER BY a) FROM t');
+    expect(pg("SELECT 'a == b'")).toBe("SELECT 'a == b'");
+  });
+
+  it('turns arrow_cast into a CAST to the nearest PostgreSQL type', () => {
+    expect(pg("SELECT arrow_cast(count(*), 'Int64') AS n, arrow_cast(1, 'UInt32'), arrow_cast(x, 'Utf8') FROM t")).toBe(
+      'SELECT CAST(count(*) AS bigint) AS n, CAST(1 AS bigint), CAST(x AS text) FROM t',
+    );
+    expect(() => pg("SELECT arrow_cast(1, 'Dictionary(Int32, Utf8)')")).toThrow(QueryError);
+  });
+
+  it('gives every subquery in FROM an alias, the inner table alias where there is one', () => {
+    expect(pg('SELECT COUNT(1) FROM (SELECT * FROM sys_invocation inv LIMIT 50000 ) WHERE inv.status != 1')).toBe(
+      'SELECT COUNT(1) FROM (SELECT * FROM sys_invocation inv LIMIT 50000 ) AS inv WHERE inv.status != 1',
+    );
+    expect(pg('SELECT * FROM (SELECT * FROM t)')).toMatch(/^SELECT \* FROM \(SELECT \* FROM t\) AS \w+$/);
+  });
+
+  it("refuses the store's schemas, server functions, settings, dollar quoting and escapes", () => {
+    for (const sql of [
+      'SELECT * FROM endure.invocation',
+      'SELECT * FROM public.t',
+      'SELECT * FROM pg_catalog.pg_class',
+      'SELECT * FROM pg_stat_activity',
+      "SELECT pg_read_file('/etc/hostname')",
+      'SELECT pg_sleep(10)',
+      'SELECT pg_terminate_backend(1)',
+      "SELECT set_config('statement_timeout', '0', false)",
+      "SELECT current_setting('endure.attempts')",
+      "SELECT query_to_xml('select 1', true, true, '')",
+      'SELECT $$x$$',
+      "SELECT E'\\'', pg_sleep(10) --'",
+      'UPDATE state SET value = 1',
+    ]) {
+      expect(() => pg(sql), sql).toThrow(QueryError);
+    }
+    expect(pg("SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'x'")).toBe(
+      "SELECT COUNT(*) FROM information_schema_columns WHERE table_name = 'x'",
     );
   });
 });

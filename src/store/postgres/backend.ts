@@ -2,13 +2,13 @@ import type { StoreBackend } from '../backend.ts';
 import { openPostgres, type PgLocation } from './db.ts';
 import { PostgresMetadataStore } from './metadata.ts';
 import { PostgresPartitionStore } from './partition-store.ts';
-import { UnsupportedQueryEngine } from './query.ts';
+import { PostgresQueryEngine } from './query/engine.ts';
 import { PostgresSubscriptionStore } from './subscriptions.ts';
 
 /**
  * Opens the PostgreSQL backend: the log, the partition store and the metadata store as tables
  * of one schema, reached through one connection pool, with the subscriptions. SQL
- * introspection (`POST /query`) is not offered on it yet: its engine refuses with 501.
+ * introspection (`POST /query`) runs on a connection of its own (query/engine.ts).
  */
 export async function openPostgresBackend(location: PgLocation): Promise<StoreBackend> {
   const where = `${redactPassword(location.url)} schema ${location.schema}`;
@@ -21,11 +21,11 @@ export async function openPostgresBackend(location: PgLocation): Promise<StoreBa
   }
   const partitions = new PostgresPartitionStore(pool);
   return {
-    capabilities: { dialect: 'postgres', location: where, sharedByNodes: true, sqlIntrospection: false },
+    capabilities: { dialect: 'postgres', location: where, sharedByNodes: true, sqlIntrospection: true },
     partitions,
     metadata: new PostgresMetadataStore(pool),
     subscriptions: new PostgresSubscriptionStore(pool),
-    openQueryEngine: () => new UnsupportedQueryEngine(),
+    openQueryEngine: (attempts) => new PostgresQueryEngine(location, undefined, attempts),
     async fixPartitionCount(requested) {
       const sql = pool.sql;
       await sql`INSERT INTO meta (name, value) VALUES ('partitions', ${String(requested)}) ON CONFLICT (name) DO NOTHING`;

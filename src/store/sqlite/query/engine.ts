@@ -12,21 +12,26 @@ const ENTRY = import.meta.url.endsWith('.ts') ? new URL('./worker-entry.mjs', im
 const GRACE_MS = 2_000;
 /** Queries waiting for the worker beyond this many are refused. */
 const MAX_WAITING = 32;
+/** Longest a fresh worker may take to open its connection and create the views. */
+const STARTUP_MS = 60_000;
 
 /**
  * Introspection queries on an SQLite store, run by a worker thread on its own read-only
  * connection, one at a time.
  *
- * States: no worker (none started yet, or the last one was terminated) → worker running. A
- * query past its time limit is stopped by the worker itself at the next view row; one that
- * does not stop (a long computation that reads no view) makes the engine terminate the worker
- * and answer `timeout`; the next query starts a fresh worker.
+ * States: no worker (none started yet, or the last one was terminated) → starting (opening its
+ * connection and creating the views, which no query's time limit counts) → running. A query
+ * past its time limit is stopped by the worker itself at the next view row; one that does not
+ * stop (a long computation that reads no view) makes the engine terminate the worker and answer
+ * `timeout`; the next query starts a fresh worker.
  */
 export class SqliteQueryEngine implements QueryEngine {
   readonly #path: string;
   readonly #limits: QueryLimits;
   readonly #attempts: () => readonly QueryAttempt[];
   #worker: Worker | undefined;
+  /** Resolves once the worker has its connection and views (its time does not count against a query). */
+  #ready: Promise<void> = Promise.resolve();
   #current: { id: number; settle: (reply: QueryReply) => void } | undefined;
   #chain: Promise<unknown> = Promise.resolve();
   #waiting = 0;
@@ -54,6 +59,7 @@ export class SqliteQueryEngine implements QueryEngine {
   async #run(sql: string): Promise<QueryResult> {
     if (this.#closed) throw new QueryError(QueryErrorKind.Unavailable, 'the query engine is closed');
     const worker = this.#ensureWorker();
+    await this.#ready;
     const req: QueryRequest = {
       id: this.#nextId++,
       sql,
@@ -90,10 +96,27 @@ export class SqliteQueryEngine implements QueryEngine {
     const data: WorkerData = { path: this.#path };
     const worker = new Worker(ENTRY, { workerData: data });
     worker.unref();
-    worker.on('message', (reply: QueryReply) => {
-      if (this.#current?.id === reply.id) this.#current.settle(reply);
+    let started!: () => void;
+    let failedToStart!: (err: QueryError) => void;
+    this.#ready = new Promise<void>((resolve, reject) => {
+      started = resolve;
+      failedToStart = reject;
+    });
+    // Awaited by the query that started the worker; a failure after that has no one to tell.
+    this.#ready.catch(() => undefined);
+    const startup = setTimeout(() => {
+      if (this.#worker === worker) this.#stopWorker();
+      failedToStart(new QueryError(QueryErrorKind.Unavailable, `the query worker did not start within ${STARTUP_MS} ms`));
+    }, STARTUP_MS);
+    worker.on('message', (reply: QueryReply | { ready: true }) => {
+      if ('ready' in reply) {
+        clearTimeout(startup);
+        started();
+      } else if (this.#current?.id === reply.id) this.#current.settle(reply);
     });
     const fail = (message: string) => {
+      clearTimeout(startup);
+      failedToStart(new QueryError(QueryErrorKind.Unavailable, message));
       // A worker already replaced (terminated after a timeout) no longer owns the current query.
       if (this.#worker !== worker) return;
       this.#worker = undefined;

@@ -2,10 +2,11 @@
 // bytes (invocation status, journal entries, promise results) are read through the store's
 // record decoders and the protocol's message schemas, never by looking at the bytes here.
 
-import { decodeMessage, messageTypeName, MessageType, schemaForType } from '../../../protocol/index.ts';
+import { decodeMessage, MessageType, schemaForType } from '../../../protocol/index.ts';
 import { parseInvocationId, partitionKeyOf } from '../../../types/index.ts';
 import type { InvocationResult, InvocationStatus } from '../../../types/index.ts';
 import type { QueryAttempt } from '../../query.ts';
+import { entryTypeName } from '../../query-tables.ts';
 import { decodeResult, decodeStatus } from '../../records.ts';
 import type { SqliteDb } from '../db.ts';
 
@@ -87,35 +88,6 @@ function statusField(s: InvocationStatus, field: string): SqlValue {
     default:
       throw new Error(`unknown invocation status field '${field}'`);
   }
-}
-
-// Restate's entry type names (journal version 1): the command without its suffix.
-const ENTRY_TYPE_NAMES: Record<number, string> = {
-  [MessageType.InputCommand]: 'Input',
-  [MessageType.OutputCommand]: 'Output',
-  [MessageType.GetLazyStateCommand]: 'GetState',
-  [MessageType.GetEagerStateCommand]: 'GetState',
-  [MessageType.SetStateCommand]: 'SetState',
-  [MessageType.ClearStateCommand]: 'ClearState',
-  [MessageType.ClearAllStateCommand]: 'ClearAllState',
-  [MessageType.GetLazyStateKeysCommand]: 'GetStateKeys',
-  [MessageType.GetEagerStateKeysCommand]: 'GetStateKeys',
-  [MessageType.GetPromiseCommand]: 'GetPromise',
-  [MessageType.PeekPromiseCommand]: 'PeekPromise',
-  [MessageType.CompletePromiseCommand]: 'CompletePromise',
-  [MessageType.SleepCommand]: 'Sleep',
-  [MessageType.CallCommand]: 'Call',
-  [MessageType.OneWayCallCommand]: 'OneWayCall',
-  [MessageType.SendSignalCommand]: 'SendSignal',
-  [MessageType.RunCommand]: 'Run',
-  [MessageType.AttachInvocationCommand]: 'AttachInvocation',
-  [MessageType.GetInvocationOutputCommand]: 'GetInvocationOutput',
-  [MessageType.CompleteAwakeableCommand]: 'CompleteAwakeable',
-};
-
-/** The journal entry type as Restate names it; notifications keep their protocol name. */
-export function entryTypeName(type: number): string {
-  return ENTRY_TYPE_NAMES[type] ?? messageTypeName(type).replace(/Message$/, '');
 }
 
 let lastEntry: { id: string; index: number; message: Record<string, unknown> | undefined } | undefined;

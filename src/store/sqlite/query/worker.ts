@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { QueryError, QueryErrorKind } from '../../query.ts';
 import type { QueryColumn, QueryColumnType, QueryValue } from '../../query.ts';
-import { toSqlite } from './dialect.ts';
+import { toSqlite } from '../../query-dialect.ts';
 import { queryTimedOut, registerFunctions, startQuery } from './functions.ts';
 import type { QueryReply, QueryRequest, WorkerData } from './protocol.ts';
 import { BOOLEAN_COLUMNS, COLUMN_TYPES, createViews } from './views.ts';
@@ -79,6 +79,9 @@ function columnType(name: string, rows: QueryValue[][], k: number): QueryColumnT
   if (BOOLEAN_COLUMNS.has(name) && zeroOrOne && (type === 'Int64' || type === undefined)) return 'Boolean';
   return type ?? COLUMN_TYPES.get(name) ?? 'Utf8';
 }
+
+// Ready: the engine starts a query's clock only now, so a slow start-up is no query's timeout.
+parentPort?.postMessage({ ready: true });
 
 parentPort?.on('message', (req: QueryRequest) => {
   let reply: QueryReply;
