@@ -5,7 +5,13 @@
 //
 //   node bench/curves.mjs [--only restate|endure] [--curves history,timers,journal,state,keys,retention]
 //                         [--history 0,100000,1000000] [--timers 10000,100000] [--steps 1000,10000]
-//                         [--keys 1000000] [--retained 100000] [--duration 10] [--out FILE]
+//                         [--keys 1000000] [--retained 100000] [--duration 10] [--fill-budget S]
+//                         [--endure-root DIR] [--out FILE]
+//
+// --fill-budget  seconds any one fill may take (default 1200); a fill stopped by it records the
+//                count it reached
+// --endure-root  runs Endure from another checkout, e.g. one built with `npm run build` whose
+//                src/ was removed so that bin/endure.js runs dist/ (no TypeScript compile at start)
 //
 // history    W1 throughput, p99, RSS, disk and restart-to-healthy after N completed invocations
 // timers     N invocations sleeping until one common instant: RSS, restart-to-healthy, lateness
@@ -38,6 +44,7 @@ const { values: args } = parseArgs({
     retained: { type: "string", default: "100000" },
     duration: { type: "string", default: "10" },
     "fill-budget": { type: "string", default: "1200" },
+    "endure-root": { type: "string" },
     out: { type: "string" },
   },
 });
@@ -72,7 +79,8 @@ async function setUp(kind) {
   const stepsFile = path.join(os.tmpdir(), `curves-steps-${kind}-${process.pid}.log`);
   writeFileSync(stepsFile, "");
   const services = await startServices(stepsFile);
-  const server = await startServer(kind);
+  const endureRoot = args["endure-root"] ? path.resolve(args["endure-root"]) : undefined;
+  const server = await startServer(kind, { endureRoot, healthyTimeoutMs: 300_000 });
   await register(server, services.url);
   const client = new Client(server.ingressUrl);
   const deadline = Date.now() + 30_000;
