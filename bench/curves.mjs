@@ -101,6 +101,13 @@ async function tearDown(ctx) {
   rmSync(ctx.stepsFile, { force: true });
 }
 
+/** The output of an invocation, waiting for it as long as it takes (up to half an hour). */
+async function attach(ctx, id) {
+  const res = await ctx.client.request("GET", `/restate/invocation/${id}/attach`, undefined, {}, 30 * 60_000);
+  if (res.status !== 200) throw new Error(`attach ${id}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+  return JSON.parse(res.body);
+}
+
 /** kill -9, then the time until the restarted server answers both health checks. */
 async function crashRestart(ctx) {
   await ctx.server.crash();
@@ -198,7 +205,10 @@ async function timers(ctx) {
     const rssAfterRestartMiB = memMiB(ctx.server.pid, "VmRSS");
     const marginS = (at - Date.now()) / 1000;
     if (marginS < 0) log(`${ctx.kind} timers: WARNING the timers came due ${-marginS.toFixed(1)} s before the restart finished`);
-    const outputs = await pool(ids.map((id) => () => ctx.client.get(`/restate/invocation/${id}/attach`)), 256);
+    // Attach once they are due (an attach waits for the output; many sleeping for minutes
+    // would only hold sockets), and give the slowest as long as it takes.
+    if (marginS > 0) await sleep(marginS * 1000);
+    const outputs = await pool(ids.map((id) => () => attach(ctx, id)), 256);
     const late = summarise(outputs.map((o) => o.woke - o.due));
     const row = {
       timers: sent.done,
@@ -251,7 +261,7 @@ async function journal(ctx) {
     const r0 = performance.now();
     await ctx.server.restart();
     const healthyS = (performance.now() - r0) / 1000;
-    const out = await ctx.client.get(`/restate/invocation/${invocationId}/attach`);
+    const out = await attach(ctx, invocationId);
     const resumeS = (performance.now() - r0) / 1000;
     const row = {
       steps: n,
