@@ -345,13 +345,19 @@ async function retention(ctx) {
   });
   if (!res.ok) throw new Error(`PATCH /services/Noop: HTTP ${res.status} ${await res.text()}`);
   const retained = async () => {
-    const r = await fetch(`${ctx.server.adminUrl}/query`, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json" },
-      body: JSON.stringify({ query: "SELECT count(*) AS n FROM sys_invocation WHERE target_service_name = 'Noop'" }),
-    });
-    const body = await r.json();
-    return Number(body.rows?.[0]?.n ?? Number.NaN);
+    // Introspection may refuse while the server is busy: ask again.
+    for (let attempt = 0; ; attempt++) {
+      const r = await fetch(`${ctx.server.adminUrl}/query`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify({ query: "SELECT count(*) AS n FROM sys_invocation WHERE target_service_name = 'Noop'" }),
+      }).catch((err) => ({ ok: false, text: async () => String(err) }));
+      const text = await r.text();
+      const n = r.ok ? Number(JSON.parse(text).rows?.[0]?.n) : Number.NaN;
+      if (Number.isFinite(n)) return n;
+      if (attempt >= 30) throw new Error(`retention: cannot count retained invocations: ${text.slice(0, 200)}`);
+      await sleep(2000);
+    }
   };
   // Invocations from before the change (the set-up call) keep the default retention of a day.
   const baseline = await retained();
@@ -366,7 +372,9 @@ async function retention(ctx) {
   };
   const rows = [];
   const snap = async (phase) => {
-    const row = { phase, retained: await retained(), diskMiB: MiB(diskBytes(ctx.server.dataDir)), rssMiB: memMiB(ctx.server.pid, "VmRSS"), load: load() };
+    const files = readdirSync(ctx.server.dataDir);
+    const fileMiB = (suffix) => MiB(files.filter((f) => f.endsWith(suffix)).reduce((a, f) => a + statSync(path.join(ctx.server.dataDir, f)).size, 0));
+    const row = { phase, retained: await retained(), diskMiB: MiB(diskBytes(ctx.server.dataDir)), dbMiB: fileMiB(".db"), walMiB: fileMiB("-wal"), rssMiB: memMiB(ctx.server.pid, "VmRSS"), load: load() };
     log(`${ctx.kind} retention ${JSON.stringify(row)}`);
     rows.push(row);
   };
