@@ -242,7 +242,7 @@ async function journal(ctx) {
   const rows = [];
   for (const n of list(args.steps)) {
     const t0 = performance.now();
-    const times = await ctx.client.call("/LongJournal/run", { n });
+    const times = await attach(ctx, (await ctx.client.call("/LongJournal/run/send", { n })).invocationId);
     const totalS = (performance.now() - t0) / 1000;
     const window = Math.min(100, Math.floor(n / 10));
     const first = stepGapMs(times, 1, window + 1);

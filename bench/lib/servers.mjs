@@ -172,7 +172,8 @@ export async function startServices(stepsFile) {
     env: { ...process.env, PORT: String(port), BENCH_STEPS_FILE: stepsFile },
     cwd: BENCH_DIR,
   });
-  const deadline = Date.now() + 30_000;
+  // Generous: on a loaded machine importing the SDK alone can take many seconds.
+  const deadline = Date.now() + 120_000;
   while (!/listening on \d+/.test(child.output)) {
     if (child.exited || Date.now() > deadline) throw new Error(`services did not start:\n${child.tail()}`);
     await sleep(50);
