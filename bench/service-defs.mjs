@@ -55,6 +55,62 @@ const sleeper = restate.service({
   },
 });
 
+/**
+ * Cost curves (bench/curves.mjs): sleeps until the absolute time `at` (ms since the epoch), so
+ * that many invocations sent over a long time all come due at once. The delay is taken inside
+ * a step so that a replay sleeps for the same duration.
+ */
+const alarm = restate.service({
+  name: "Alarm",
+  handlers: {
+    until: async (ctx, at) => {
+      const ms = await ctx.run("delay", () => Math.max(0, at - Date.now()));
+      await ctx.sleep(ms);
+      const woke = await ctx.run("woke", () => Date.now());
+      return { due: at, woke };
+    },
+  },
+});
+
+/**
+ * Cost curves: one invocation of `n` steps, each returning the time it ran, so the driver can
+ * see how the per-step latency moves as the journal grows. With a `tag`, every step also
+ * appends `<tag> <i>` to $BENCH_STEPS_FILE so that the driver can kill the server mid-way.
+ */
+const longJournal = restate.service({
+  name: "LongJournal",
+  handlers: {
+    run: async (ctx, { n, tag }) => {
+      const times = [];
+      for (let i = 0; i < n; i++) {
+        times.push(
+          await ctx.run(`s${i}`, () => {
+            if (tag && STEPS_FILE) appendFileSync(STEPS_FILE, `${tag} ${i}\n`);
+            return Date.now();
+          }),
+        );
+      }
+      return times;
+    },
+  },
+});
+
+/** Cost curves: a virtual object holding many state keys (10k keys / 10 MiB in the curve). */
+const bigState = restate.object({
+  name: "BigState",
+  handlers: {
+    /** Sets keys `k<from>` … `k<to - 1>` to strings of `size` characters. */
+    fill: async (ctx, { from, to, size }) => {
+      const value = "x".repeat(size);
+      for (let i = from; i < to; i++) ctx.set(`k${i}`, value);
+    },
+    set: async (ctx, { key, value }) => {
+      ctx.set(key, value);
+    },
+    get: restate.handlers.object.shared(async (ctx, key) => (await ctx.get(key)) ?? null),
+  },
+});
+
 /** W5: the child called by Fanout. */
 const child = restate.service({
   name: "Child",
@@ -96,4 +152,4 @@ const crash = restate.service({
 });
 
 /** Every benchmark service, in one array for `restate.serve` or `startEndure`. */
-export const services = [noop, steps, counter, sleeper, child, fanout, crash];
+export const services = [noop, steps, counter, sleeper, child, fanout, crash, alarm, longJournal, bigState];

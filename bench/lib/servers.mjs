@@ -93,8 +93,9 @@ async function healthy(url) {
  * A server under test. `kind` is "restate" or "endure"; `nodeArgs` are extra Node flags for
  * Endure (e.g. --cpu-prof), `env` extra variables for it, `endureRoot` the checkout whose
  * bin/endure.js runs (default: this repository, to compare a branch). `restart()` starts it again on the same data and ports.
+ * `healthyTimeoutMs` bounds each start (a loaded machine needs more than the default minute).
  */
-export async function startServer(kind, { nodeArgs = [], dataDir, env: extraEnv = {}, endureRoot = REPO_ROOT } = {}) {
+export async function startServer(kind, { nodeArgs = [], dataDir, env: extraEnv = {}, endureRoot = REPO_ROOT, healthyTimeoutMs = 60_000 } = {}) {
   const dir = dataDir ?? (await mkdtemp(path.join(os.tmpdir(), `bench-${kind}-`)));
   const ports = { ingress: await freePort(), admin: await freePort(), fabric: await freePort() };
   const ingressUrl = `http://127.0.0.1:${ports.ingress}`;
@@ -131,13 +132,13 @@ export async function startServer(kind, { nodeArgs = [], dataDir, env: extraEnv 
     return new Child("endure", process.execPath, args, { env: { ...process.env, ...extraEnv }, cwd: endureRoot });
   };
   const waitHealthy = async () => {
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + healthyTimeoutMs;
     for (;;) {
       if (child.exited) throw new Error(`${kind} exited during start-up:\n${child.tail()}`);
       if ((await healthy(`${adminUrl}/health`)) && (await healthy(`${ingressUrl}/restate/health`))) return;
       if (Date.now() > deadline) {
         await child.kill("SIGKILL");
-        throw new Error(`${kind} not healthy within 60 s:\n${child.tail()}`);
+        throw new Error(`${kind} not healthy within ${healthyTimeoutMs / 1000} s:\n${child.tail()}`);
       }
       await sleep(50);
     }
@@ -171,7 +172,8 @@ export async function startServices(stepsFile) {
     env: { ...process.env, PORT: String(port), BENCH_STEPS_FILE: stepsFile },
     cwd: BENCH_DIR,
   });
-  const deadline = Date.now() + 30_000;
+  // Generous: on a loaded machine importing the SDK alone can take many seconds.
+  const deadline = Date.now() + 120_000;
   while (!/listening on \d+/.test(child.output)) {
     if (child.exited || Date.now() > deadline) throw new Error(`services did not start:\n${child.tail()}`);
     await sleep(50);

@@ -163,7 +163,8 @@ export class Attempt {
 
   async #run(): Promise<AttemptOutcome> {
     const { store, registry, config } = this.deps;
-    const loaded = await store.loadInvocation(this.id, (st) => this.#wantsState(st));
+    // A state above the eager limit is not sent, so it is not read either.
+    const loaded = await store.loadInvocation(this.id, (st) => this.#wantsState(st), this.deps.config.eagerStateMaxBytes);
     if (loaded?.status.phase !== 'invoked') return { kind: 'not-runnable' };
     const { status, journal } = loaded;
     // An output journaled by an earlier attempt is replayed, not sent again: remember it here.

@@ -118,11 +118,14 @@ export interface PartitionReader {
   getInvocation(id: string): Promise<InvocationStatus | undefined>;
   /**
    * What an attempt needs to start, read at one point in time: the status, the journal, and for
-   * keyed invocations the key's state (absent when `withState` says it will not be sent).
+   * keyed invocations the key's state (absent when `withState` says it will not be sent, or when
+   * it is larger than `maxStateBytes` of names and values: then no more than about that much is
+   * read, so that starting a call on a large object does not read all of its state).
    */
   loadInvocation(
     id: string,
     withState: (status: InvocationStatus) => boolean,
+    maxStateBytes?: number,
   ): Promise<{ status: InvocationStatus; journal: JournalEntry[]; state: [Uint8Array, Uint8Array][] | undefined } | undefined>;
   readJournal(id: string): Promise<JournalEntry[]>;
   getAllState(service: string, key: string): Promise<[Uint8Array, Uint8Array][]>;

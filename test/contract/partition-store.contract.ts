@@ -25,6 +25,7 @@ export function partitionStoreContract(name: string, open: () => Promise<Opened<
     describe('savepoints', () => savepoints(get));
     describe('serialization', () => serialization(get));
     describe('reads while a transaction is open', () => readsDuringTransaction(get));
+    describe('loading an invocation to start it', () => loadingInvocations(get));
     partitionRecordsContract(get);
   });
 }
@@ -445,5 +446,36 @@ function readsDuringTransaction(store: () => PartitionStore): void {
     const full = await readAll(store());
     expect(plain(full)).not.toEqual(plain(empty));
     expect([plain(empty), plain(full)]).toContainEqual(plain(await reads));
+  });
+}
+
+function loadingInvocations(store: () => PartitionStore): void {
+  const target = { service: 'Big', handler: 'get', key: 'k', serviceType: 'VIRTUAL_OBJECT', handlerType: 'SHARED' } as const;
+
+  async function objectWithState(entries: number, valueBytes: number): Promise<void> {
+    await store().transaction(async (tx) => {
+      await tx.putInvocation(bareStatus('inv_big', { partition: P, target: { ...bareStatus('x').target, ...target } }));
+      for (let i = 0; i < entries; i++) await tx.setState('Big', 'k', utf8(`n${i}`), new Uint8Array(valueBytes).fill(i));
+    });
+  }
+
+  it("loads the key's state with the invocation when it fits the limit", async () => {
+    await objectWithState(3, 100);
+    const loaded = await store().loadInvocation('inv_big', () => true, 1000);
+    expect(loaded?.status.id).toBe('inv_big');
+    expect(loaded?.state?.map(([n, v]) => [hex(n), v.length])).toEqual([
+      [hex(utf8('n0')), 100],
+      [hex(utf8('n1')), 100],
+      [hex(utf8('n2')), 100],
+    ]);
+  });
+
+  it('leaves out a state larger than the limit, and everything without a limit', async () => {
+    await objectWithState(20, 100);
+    const limited = await store().loadInvocation('inv_big', () => true, 1000);
+    expect(limited?.status.id).toBe('inv_big');
+    expect(limited?.state).toBeUndefined();
+    expect((await store().loadInvocation('inv_big', () => true))?.state).toHaveLength(20);
+    expect((await store().loadInvocation('inv_big', () => false, 1000))?.state).toBeUndefined();
   });
 }

@@ -95,6 +95,22 @@ describe('PostgreSQL store', () => {
     }
   });
 
+  it('the tables retention and log trimming empty are autovacuumed after 2% of dead rows, not 20%', async () => {
+    const backend = await open('autovacuum');
+    await backend.close();
+    const sql = postgres(database.url, { max: 1, onnotice: () => undefined });
+    try {
+      const rows = await sql<{ relname: string; reloptions: string[] | null }[]>`
+        SELECT c.relname, c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'autovacuum' AND c.relkind = 'r'
+          AND c.relname IN ('log', 'journal', 'invocation', 'timer', 'outbox', 'inbox', 'idempotency')`;
+      expect(rows).toHaveLength(7);
+      for (const r of rows) expect(r.reloptions, r.relname).toContain('autovacuum_vacuum_scale_factor=0.02');
+    } finally {
+      await sql.end();
+    }
+  });
+
   it('a transaction that failed leaves no transaction open on its connection for the next one', async () => {
     // One connection in the pool: the next transaction gets the very connection that failed.
     const url = new URL(database.url);

@@ -7,7 +7,7 @@ import type { FsmRecord, JournalEntry, PartitionStore, PartitionTx, TimerRecord 
 import { decodeStatus } from '../records.ts';
 import type { PgPool, PgSql } from './db.ts';
 import { refusal } from './refusal.ts';
-import { PgTransaction, readAllState, readJournal, toFsm, toTimer, type FsmRow, type TimerRow } from './transaction.ts';
+import { PgTransaction, readAllState, readJournal, readStateUpTo, toFsm, toTimer, type FsmRow, type TimerRow } from './transaction.ts';
 
 /**
  * The partition store on PostgreSQL.
@@ -95,7 +95,7 @@ export class PostgresPartitionStore implements PartitionStore {
   }
 
   /** Status, journal and state from one snapshot (a read-only repeatable-read transaction). */
-  loadInvocation(id: string, withState: (status: InvocationStatus) => boolean) {
+  loadInvocation(id: string, withState: (status: InvocationStatus) => boolean, maxStateBytes = Infinity) {
     return this.#read((sql) =>
       sql.begin('isolation level repeatable read read only', async (snap) => {
         const statusRows = snap<{ data: Uint8Array }[]>`SELECT data FROM invocation WHERE id = ${id}`;
@@ -105,7 +105,9 @@ export class PostgresPartitionStore implements PartitionStore {
         if (!row) return undefined;
         const status = decodeStatus(row.data);
         const t = status.target;
-        const state = withState(status) ? await readAllState(snap as unknown as PgSql, t.service, t.key ?? '') : undefined;
+        const state = withState(status)
+          ? await readStateUpTo(snap as unknown as PgSql, t.service, t.key ?? '', maxStateBytes)
+          : undefined;
         return { status, journal: entries, state };
       }),
     );

@@ -82,6 +82,19 @@ export async function readJournal(sql: PgSql, id: string): Promise<JournalEntry[
   return toJournal(await journalQuery(sql, id));
 }
 
+/**
+ * The key's state, or undefined when its names and values pass `maxBytes`. The size comes
+ * first from octet_length, which PostgreSQL answers from a value's header without fetching it.
+ */
+export async function readStateUpTo(sql: PgSql, service: string, key: string, maxBytes: number): Promise<[Uint8Array, Uint8Array][] | undefined> {
+  if (Number.isFinite(maxBytes)) {
+    const [row] = await sql<{ size: string | null }[]>`
+      SELECT sum(octet_length(name) + octet_length(value)) AS size FROM state WHERE service = ${service} AND key = ${key}`;
+    if (Number(row?.size ?? 0) > maxBytes) return undefined;
+  }
+  return readAllState(sql, service, key);
+}
+
 export async function readAllState(sql: PgSql, service: string, key: string): Promise<[Uint8Array, Uint8Array][]> {
   return (await stateQuery(sql, service, key)).map((r) => [r.name, r.value]);
 }

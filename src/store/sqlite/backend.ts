@@ -4,15 +4,25 @@ import { SqliteMetadataStore } from './metadata.ts';
 import { SqlitePartitionStore } from './partition-store.ts';
 import { SqliteQueryEngine } from './query/engine.ts';
 import { SqliteSubscriptionStore } from './subscriptions.ts';
+import { reclaimFreePages } from './vacuum.ts';
+
+/** How often free pages left by retention are given back to the file system. */
+const RECLAIM_EVERY_MS = 10_000;
 
 /**
  * Opens the SQLite backend: one database file holding the log, the partition store and the
- * metadata store, on one connection that the two stores take turns on.
+ * metadata store, on one connection that the two stores take turns on. Space freed by retention
+ * goes back to the file system in small periodic passes (vacuum.ts).
  */
 export function openSqliteBackend(path: string, options: OpenStoreOptions = {}): StoreBackend {
   const db = openSqlite(path, { integrityCheck: options.integrityCheck ?? true });
   const partitions = new SqlitePartitionStore(db);
   const serialize = <T>(fn: () => T): Promise<T> => partitions.exclusive(fn);
+  // Housekeeping on the one connection, in its turn: a failed pass is simply tried again.
+  const reclaimer = setInterval(() => {
+    partitions.exclusive(() => reclaimFreePages(db)).catch(() => undefined);
+  }, RECLAIM_EVERY_MS);
+  reclaimer.unref();
   return {
     capabilities: { dialect: 'sqlite', location: path, sharedByNodes: false, sqlIntrospection: true },
     partitions,
@@ -28,6 +38,7 @@ export function openSqliteBackend(path: string, options: OpenStoreOptions = {}):
       });
     },
     async close() {
+      clearInterval(reclaimer);
       await partitions.close();
       db.close();
     },

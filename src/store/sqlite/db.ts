@@ -80,6 +80,9 @@ function configure(db: SqliteDb): SqliteDb {
   db.pragma('foreign_keys = OFF');
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -16384');
+  // A checkpoint that empties the WAL also cuts the file back to 64 MiB: without a limit the
+  // WAL keeps the size of its largest burst for as long as the server runs.
+  db.pragma('journal_size_limit = 67108864');
   return db;
 }
 
@@ -164,6 +167,9 @@ function syncDirectorySync(dir: string): void {
   }
 }
 
+/** First line of a migration that cannot run inside a transaction (VACUUM, some PRAGMAs). */
+const OUTSIDE_TRANSACTION = '-- endure:outside-transaction';
+
 function migrate(db: SqliteDb): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, name TEXT NOT NULL)');
   const applied = new Set(
@@ -174,9 +180,16 @@ function migrate(db: SqliteDb): void {
     const version = Number(file.slice(0, 4));
     if (applied.has(version)) continue;
     const sql = readFileSync(join(MIGRATIONS_DIR, file), 'utf8');
+    const record = () => db.prepare('INSERT INTO schema_migration (version, name) VALUES (?, ?)').run(version, file);
+    if (sql.startsWith(OUTSIDE_TRANSACTION)) {
+      // Such a migration (a VACUUM) must be idempotent: a crash before it is recorded runs it again.
+      db.exec(sql);
+      record();
+      continue;
+    }
     db.transaction(() => {
       db.exec(sql);
-      db.prepare('INSERT INTO schema_migration (version, name) VALUES (?, ?)').run(version, file);
+      record();
     })();
   }
 }

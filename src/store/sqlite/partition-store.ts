@@ -115,13 +115,13 @@ export class SqlitePartitionStore implements PartitionStore {
   readJournal(id: string): Promise<JournalEntry[]> {
     return this.#read(() => readJournal(this.#s, id));
   }
-  loadInvocation(id: string, withState: (status: InvocationStatus) => boolean) {
+  loadInvocation(id: string, withState: (status: InvocationStatus) => boolean, maxStateBytes = Infinity) {
     return this.#read(() => {
       const status = readInvocation(this.#s, id);
       if (!status) return undefined;
       const journal = readJournal(this.#s, id);
       const t = status.target;
-      const state = withState(status) ? readAllState(this.#s, t.service, t.key ?? '') : undefined;
+      const state = withState(status) ? readStateUpTo(this.#s, t.service, t.key ?? '', maxStateBytes) : undefined;
       return { status, journal, state };
     });
   }
@@ -380,6 +380,19 @@ function readJournal(s: Statements, id: string): JournalEntry[] {
     signalName: r.signal_name ?? undefined,
     body: r.body,
   }));
+}
+
+/** The key's state, or undefined as soon as its names and values pass `maxBytes`. */
+function readStateUpTo(s: Statements, service: string, key: string, maxBytes: number): [Uint8Array, Uint8Array][] | undefined {
+  const entries: [Uint8Array, Uint8Array][] = [];
+  let size = 0;
+  // Iterating (rather than .all()) stops reading rows once the limit is passed.
+  for (const r of s.getAllState.iterate(service, key) as IterableIterator<{ name: Uint8Array; value: Uint8Array }>) {
+    size += r.name.length + r.value.length;
+    if (size > maxBytes) return undefined;
+    entries.push([r.name, r.value]);
+  }
+  return entries;
 }
 
 function readAllState(s: Statements, service: string, key: string): [Uint8Array, Uint8Array][] {
