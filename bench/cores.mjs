@@ -76,7 +76,8 @@ async function runOne(name, cpus) {
   const stepsFile = path.join(os.tmpdir(), `bench-cores-steps-${process.pid}.log`);
   writeFileSync(stepsFile, "");
   const services = await startServices(stepsFile);
-  const server = await startServer(kind, { serverArgs, cpus });
+  // Starting three processes on one busy core takes a while.
+  const server = await startServer(kind, { serverArgs, cpus, startTimeoutMs: 240_000 });
   const client = new Client(server.ingressUrl);
   const out = { server: name, cpus, loadAvgAtStart: os.loadavg()[0] };
   try {
@@ -110,11 +111,14 @@ async function runOne(name, cpus) {
   return out;
 }
 
+mkdirSync(path.join(BENCH_DIR, "results"), { recursive: true });
 const runs = [];
 for (const name of args.only.split(",")) {
   for (const cpus of CPU_SETS) {
     log(`${name} pinned to cpus ${cpus}: starting`);
     runs.push(await runOne(name, cpus));
+    // Kept as it goes: a run that fails later still leaves what was measured.
+    writeFileSync(path.join(BENCH_DIR, "results", "cores-partial.json"), JSON.stringify(runs, null, 2));
   }
 }
 

@@ -94,7 +94,7 @@ async function healthy(url) {
  * Endure (e.g. --cpu-prof), `env` extra variables for it, `endureRoot` the checkout whose
  * bin/endure.js runs (default: this repository, to compare a branch). `restart()` starts it again on the same data and ports.
  */
-export async function startServer(kind, { nodeArgs = [], dataDir, env: extraEnv = {}, endureRoot = REPO_ROOT, serverArgs = [], cpus } = {}) {
+export async function startServer(kind, { nodeArgs = [], dataDir, env: extraEnv = {}, endureRoot = REPO_ROOT, serverArgs = [], cpus, startTimeoutMs = 60_000 } = {}) {
   // `cpus` ("0", "0,1"): the server process, and every process or thread it starts, runs only on
   // those cores (taskset execs the server, so the pid is the server's).
   const pinned = (cmd, args) => (cpus === undefined ? [cmd, args] : ["taskset", ["-c", cpus, cmd, ...args]]);
@@ -135,13 +135,13 @@ export async function startServer(kind, { nodeArgs = [], dataDir, env: extraEnv 
     return new Child("endure", ...pinned(process.execPath, args), { env: { ...process.env, ...extraEnv }, cwd: endureRoot });
   };
   const waitHealthy = async () => {
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + startTimeoutMs;
     for (;;) {
       if (child.exited) throw new Error(`${kind} exited during start-up:\n${child.tail()}`);
       if ((await healthy(`${adminUrl}/health`)) && (await healthy(`${ingressUrl}/restate/health`))) return;
       if (Date.now() > deadline) {
         await child.kill("SIGKILL");
-        throw new Error(`${kind} not healthy within 60 s:\n${child.tail()}`);
+        throw new Error(`${kind} not healthy within ${startTimeoutMs / 1000} s:\n${child.tail()}`);
       }
       await sleep(50);
     }

@@ -54,7 +54,8 @@ export function workerChannel(index: number, onReload: () => Promise<void>, logg
   const send = (m: WorkerMessage): void => {
     process.send?.(m);
   };
-  process.on('message', (m: PrimaryMessage) => {
+  process.on('message', (m: PrimaryMessage | null) => {
+    if (typeof m !== 'object' || m === null) return;
     if (m.kind === 'reload-deployments') {
       onReload()
         .catch((err: unknown) => logger.warn({ err }, 'reloading the deployments another worker registered failed'))
