@@ -401,7 +401,7 @@ async function main() {
   const outFile = args.out ? path.resolve(args.out) : path.join(BENCH_DIR, "results", "curves-latest.json");
   mkdirSync(path.dirname(outFile), { recursive: true });
   const results = { meta: { date: new Date().toISOString(), cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, restateServer: restateVersion(), loadAtStart: load() } };
-  const save = () => writeFileSync(outFile, JSON.stringify(results, null, 2) + "\n");
+  const save = () => writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
   for (const kind of kinds) {
     results[kind] = {};
     for (const curve of chosen) {

@@ -21,6 +21,28 @@ export function cpuSeconds(pid) {
   }
 }
 
+/** The pids of `pid` and of all its descendants (a node's worker processes), read from /proc. */
+export function processTree(pid) {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      const children = readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, "utf8").trim();
+      if (children !== "") out.push(...children.split(/\s+/).map(Number));
+    } catch {
+      // Gone meanwhile: it has no children to count.
+    }
+  }
+  return out;
+}
+
+/** CPU seconds of `pid` and its descendants; a descendant that exited meanwhile is not counted. */
+export function treeCpuSeconds(pid) {
+  return processTree(pid).reduce((sum, p) => {
+    const s = cpuSeconds(p);
+    return Number.isNaN(s) ? sum : sum + s;
+  }, 0);
+}
+
 /** A `VmXXX` value from /proc/<pid>/status, in MiB; NaN if gone. */
 export function memMiB(pid, field) {
   try {

@@ -95,7 +95,10 @@ async function healthy(url) {
  * bin/endure.js runs (default: this repository, to compare a branch). `restart()` starts it again on the same data and ports.
  * `healthyTimeoutMs` bounds each start (a loaded machine needs more than the default minute).
  */
-export async function startServer(kind, { nodeArgs = [], dataDir, env: extraEnv = {}, endureRoot = REPO_ROOT, healthyTimeoutMs = 60_000 } = {}) {
+export async function startServer(kind, { nodeArgs = [], dataDir, env: extraEnv = {}, endureRoot = REPO_ROOT, serverArgs = [], cpus, healthyTimeoutMs = 60_000 } = {}) {
+  // `cpus` ("0", "0,1"): the server process, and every process or thread it starts, runs only on
+  // those cores (taskset execs the server, so the pid is the server's).
+  const pinned = (cmd, args) => (cpus === undefined ? [cmd, args] : ["taskset", ["-c", cpus, cmd, ...args]]);
   const dir = dataDir ?? (await mkdtemp(path.join(os.tmpdir(), `bench-${kind}-`)));
   const ports = { ingress: await freePort(), admin: await freePort(), fabric: await freePort() };
   const ingressUrl = `http://127.0.0.1:${ports.ingress}`;
@@ -114,7 +117,7 @@ export async function startServer(kind, { nodeArgs = [], dataDir, env: extraEnv 
         RESTATE_ADMIN__BIND_ADDRESS: `127.0.0.1:${ports.admin}`,
         RESTATE_LOG_FILTER: "warn",
       };
-      return new Child("restate-server", restateBinary(), ["--no-logo"], { env, cwd: dir });
+      return new Child("restate-server", ...pinned(restateBinary(), ["--no-logo"]), { env, cwd: dir });
     }
     const args = [
       ...nodeArgs,
@@ -128,8 +131,9 @@ export async function startServer(kind, { nodeArgs = [], dataDir, env: extraEnv 
       `127.0.0.1:${ports.admin}`,
       "--log-level",
       "warn",
+      ...serverArgs,
     ];
-    return new Child("endure", process.execPath, args, { env: { ...process.env, ...extraEnv }, cwd: endureRoot });
+    return new Child("endure", ...pinned(process.execPath, args), { env: { ...process.env, ...extraEnv }, cwd: endureRoot });
   };
   const waitHealthy = async () => {
     const deadline = Date.now() + healthyTimeoutMs;

@@ -31,6 +31,11 @@ export interface HttpListenOptions {
   requestTimeoutMs: number;
   /** Also speak prior-knowledge HTTP/2 cleartext (h2c) on the same port. */
   http2: boolean;
+  /**
+   * In a worker process of a node (node:cluster), listen on a socket of this process's own
+   * instead of the one the workers share (a worker's private address for node-to-node calls).
+   */
+  exclusive?: boolean;
 }
 
 /** A running listener. */
@@ -125,7 +130,7 @@ export async function listenHttp(
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
+    server.listen({ port: opts.port, host: opts.host, exclusive: opts.exclusive ?? false }, () => {
       server.off('error', reject);
       resolve();
     });

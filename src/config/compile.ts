@@ -60,6 +60,7 @@ const OPTIONS = {
   subscriptionClusters: opt('--subscription-clusters', 'ENDURE_SUBSCRIPTION_CLUSTERS', kinds.brokerClusters, 'broker clusters subscriptions consume from: name=nats://host:port, name=amqp://user:pass@host:port, name=kafka://host:port,... separated by spaces'),
   nodeName: opt('--node-name', 'ENDURE_NODE_NAME', kinds.nodeName, 'this node\'s unique name in a cluster on PostgreSQL (with --store): it then leads only its share of the partitions'),
   leaseDuration: opt('--lease-duration', 'ENDURE_LEASE_DURATION', kinds.positiveDuration, 'how long a partition lease runs without renewal (with --node-name): the failover time when a node dies'),
+  workers: opt('--workers', 'ENDURE_WORKERS', kinds.workers, 'worker processes of this node, each leading its share of the partitions on its own core; auto: one per core'),
   advertiseAddress: opt('--advertise-address', 'ENDURE_ADVERTISE_ADDRESS', kinds.bind, 'host:port where other nodes reach this node\'s ingress (with --node-name); default: the ingress bind address'),
 };
 
@@ -150,6 +151,7 @@ export function compileConfig(input: ConfigInput = {}): Config {
     requestIdentityPrivateKeyPemFile: read('requestIdentityPrivateKeyPemFile', d.requestIdentityPrivateKeyPemFile),
     tracingEndpoint: read('tracingEndpoint', d.tracingEndpoint),
     subscriptionClusters: read('subscriptionClusters', d.subscriptionClusters),
+    workers: read('workers', d.workers),
     cluster: {
       nodeName: read('nodeName', d.cluster.nodeName),
       leaseMs: read('leaseDuration', d.cluster.leaseMs),

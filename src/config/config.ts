@@ -101,6 +101,12 @@ export interface Config {
   tracingEndpoint: string | undefined;
   /** Broker clusters that subscriptions may consume from, by name. */
   subscriptionClusters: readonly BrokerCluster[];
+  /**
+   * Worker processes of this node (`--workers`). 1: one process leads every partition. More:
+   * a supervising process forks that many workers sharing the listening sockets, each a member
+   * of the placement (partition leases) leading its share of the partitions.
+   */
+  workers: number;
   /** Cluster membership on a PostgreSQL store. */
   cluster: ClusterConfig;
 }
@@ -159,5 +165,6 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   requestIdentityPrivateKeyPemFile: undefined,
   tracingEndpoint: undefined,
   subscriptionClusters: [],
+  workers: 1,
   cluster: { nodeName: undefined, leaseMs: 3000, advertiseAddress: undefined },
 });

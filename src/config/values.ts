@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { LOG_FORMATS, LOG_LEVELS, ON_MAX_ATTEMPTS } from './config.ts';
 import type { BindAddress, BrokerCluster } from './config.ts';
@@ -130,6 +131,9 @@ export interface ValueKind<T> {
   secret?: boolean;
 }
 
+/** More worker processes than this is a typo, not a machine. */
+const MAX_WORKERS = 256;
+
 const integer = (min: number, max: number): ValueKind<number> => ({
   schema: fromText((t) => (/^\d+$/.test(t.trim()) ? Number(t) : undefined)).pipe(z.number().int().min(min).max(max)),
   expected: `an integer between ${min} and ${max}`,
@@ -159,6 +163,16 @@ export const kinds = {
     placeholder: 'name',
   },
   partitions: integer(1, 1024),
+  workers: {
+    // `auto` is resolved here, once: one worker per core this process may run on.
+    schema: fromText((t) => {
+      const s = t.trim().toLowerCase();
+      if (s === 'auto') return availableParallelism();
+      return /^\d+$/.test(s) ? Number(s) : undefined;
+    }).pipe(z.number().int().min(1).max(MAX_WORKERS)),
+    expected: `an integer between 1 and ${MAX_WORKERS}, or "auto" (one per core)`,
+    placeholder: 'n|auto',
+  },
   positiveInt: integer(1, Number.MAX_SAFE_INTEGER),
   logLevel: {
     schema: fromText((t) => t.trim().toLowerCase()).pipe(z.enum(LOG_LEVELS)),

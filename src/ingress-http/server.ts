@@ -18,6 +18,8 @@ export interface IngressListenOptions {
   name: string;
   /** When given, every request except the health check must carry one of these tokens. */
   auth?: BearerTokens | undefined;
+  /** Listen on a socket of this worker process's own, not the one a node's workers share. */
+  exclusive?: boolean;
 }
 
 /** The ingress path that stays open when auth is on, so load balancers can probe it. */
@@ -58,6 +60,7 @@ export async function listenHttp(
     headersTimeoutMs: opts.headersTimeoutMs,
     requestTimeoutMs: opts.requestTimeoutMs,
     http2: true,
+    exclusive: opts.exclusive ?? false,
   });
 }
 

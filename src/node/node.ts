@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../common/logger.ts';
@@ -6,7 +7,7 @@ import { BearerTokens } from '../common/bearer-tokens.ts';
 import { isLoopbackHost } from '../common/loopback.ts';
 import { observeNode } from '../common/metrics.ts';
 import { Tracing } from '../common/tracing.ts';
-import { createAdminHandler, startAdminServer } from '../admin/index.ts';
+import { createAdminHandler, startAdminServer, type RegistrationHooks } from '../admin/index.ts';
 import { ResponseRegistry, createIngressHandler, listenHttp, type HttpListener, type IngressRequest, type IngressResponse } from '../ingress-http/index.ts';
 import { Invoker } from '../invoker/index.ts';
 import { SchemaRegistry, type RegisterResult } from '../metadata/index.ts';
@@ -58,6 +59,8 @@ export interface EndureNode {
   readonly ingress: (req: IngressRequest) => Promise<IngressResponse>;
   /** Re-reads the admin and ingress token files (on SIGHUP), so tokens rotate without a restart. */
   reloadAuth(): Promise<void>;
+  /** Re-reads the deployments from the store (another worker of this node registered one). */
+  reloadDeployments(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,6 +72,24 @@ export interface NodeOptions {
    * before anything in flight resumes, so that a restarted process serves its own invocations.
    */
   readonly inProcess?: { readonly url: string; readonly handler: FetchHandler };
+  /**
+   * This process is worker `index` (1-based) of a node of `--workers` processes (node:cluster):
+   * it is a member of the placement under its own name and leads only its share of the
+   * partitions; requests for the others go to their worker over its private loopback listener.
+   */
+  readonly worker?: WorkerRole;
+}
+
+/** What a worker process of a multi-process node is told by its supervisor. */
+export interface WorkerRole {
+  /** 1-based; a restarted worker gets its index back, and with it its member name and leases. */
+  readonly index: number;
+  /**
+   * Called once this worker registered a deployment, before the registration is answered:
+   * resolves once the other workers re-read the deployments, so the next request finds it on
+   * whichever worker it lands.
+   */
+  readonly deploymentsChanged: () => Promise<void>;
 }
 
 const VERSION = '0.1.0';
@@ -88,7 +109,10 @@ const SCHEDULE_TIMER_PREFIX = scheduleTimerKey('');
 export async function startNode(config: Config, logger: Logger, options: NodeOptions = {}): Promise<EndureNode> {
   const identity = loadRequestIdentity(config, logger);
   const tracing = config.tracingEndpoint !== undefined ? Tracing.start(config.tracingEndpoint, VERSION, logger) : Tracing.disabled;
-  const backend = await openStore(storeLocation(config), { integrityCheck: !config.skipIntegrityCheck });
+  // The workers of a node open a store their supervisor already checked and migrated.
+  const backend = await openStore(storeLocation(config, options.worker !== undefined), {
+    integrityCheck: !config.skipIntegrityCheck && options.worker === undefined,
+  });
   const partitions = await fixPartitionCount(backend, config.partitions, logger);
   const partitioner = new Partitioner(partitions);
   const store = backend.partitions;
@@ -117,7 +141,14 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
 
   // A cluster node (a shared store and a node name) leads only the partitions it holds leases
   // of; the lease manager is the one owner of that answer, and everything that acts asks it.
-  const nodeName = backend.capabilities.sharedByNodes ? config.cluster.nodeName : undefined;
+  // A worker of a multi-process node is such a member too, on either backend: one placement
+  // mechanism serves the nodes of a cluster and the workers of a node (DESIGN.md §5).
+  const nodeName =
+    options.worker !== undefined
+      ? workerMemberName(config.cluster.nodeName, options.worker.index)
+      : backend.capabilities.sharedByNodes
+        ? config.cluster.nodeName
+        : undefined;
   let advertised = '';
   // Node-to-node appends to this process carry this secret, read by the sender from our row.
   const secret = randomBytes(16).toString('hex');
@@ -300,7 +331,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
   const query = backend.openQueryEngine(() => invoker.attempts());
   const auth: { admin?: BearerTokens | undefined; ingress?: BearerTokens | undefined } = {};
   let registryReload: NodeJS.Timeout | undefined;
-  const registrationHooks = scheduleRegistrationHooks(scheduleDeps);
+  const registrationHooks = withSiblingReload(scheduleRegistrationHooks(scheduleDeps), options.worker);
   try {
     if (inProcessRegistration) await registrationHooks.registered(inProcessRegistration);
     auth.admin = await BearerTokens.open('admin API', '--admin-token-file', config.auth.admin, logger);
@@ -344,8 +375,28 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
       auth: auth.admin,
     });
     listeners.push(admin);
+    if (options.worker !== undefined) {
+      // The shared ingress port reaches any worker; the leader of a partition is reached on a
+      // port of its own, which it advertises in its member row like a node of a cluster does.
+      const own = await listenHttp(ingressHandler, {
+        host: config.ingress.host,
+        port: 0,
+        exclusive: true,
+        maxBodyBytes: config.ingressMaxBodyBytes,
+        maxConnections: config.http.ingressMaxConnections,
+        headersTimeoutMs: config.http.headersTimeoutMs,
+        requestTimeoutMs: config.http.requestTimeoutMs,
+        auth: auth.ingress,
+        logger,
+        name: `worker ${options.worker.index} ingress`,
+      });
+      listeners.push(own);
+      const port = new URL(own.url).port;
+      const advertisedHost = config.cluster.advertiseAddress === undefined ? new URL(own.url).hostname : hostOf(config.cluster.advertiseAddress);
+      advertised = `${advertisedHost}:${port}`;
+    }
     if (leases !== undefined) {
-      advertised = config.cluster.advertiseAddress ?? new URL(listeners[0]!.url).host;
+      advertised ||= config.cluster.advertiseAddress ?? new URL(listeners[0]!.url).host;
       await leases.start();
       // Deployments registered through other nodes become visible here within a second.
       registryReload = setInterval(() => {
@@ -384,6 +435,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     async reloadAuth() {
       await Promise.all([auth.admin?.reload(), auth.ingress?.reload()]);
     },
+    reloadDeployments: () => registry.reload(),
     close() {
       closing ??= (async () => {
         auth.admin?.close();
@@ -409,8 +461,52 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
   };
 }
 
+/**
+ * Opens the store once and closes it, so that its integrity check and migrations run in one
+ * process before the workers of a node open it side by side (two processes migrating one
+ * SQLite file at once would both try to apply the same migration).
+ */
+export async function prepareStore(config: Config, logger: Logger): Promise<void> {
+  const backend = await openStore(storeLocation(config, true), { integrityCheck: !config.skipIntegrityCheck });
+  try {
+    await fixPartitionCount(backend, config.partitions, logger);
+  } finally {
+    await backend.close();
+  }
+}
+
+/**
+ * The member name of worker `index` in the lease rows: `<node>.w<index>`, the node being
+ * `--node-name` or else the host name, so that the workers of two machines never share a name.
+ * The name is stable across restarts of the worker: a restarted worker takes its own leases back
+ * at once (fencing its earlier incarnation) instead of waiting for them to lapse.
+ */
+function workerMemberName(nodeName: string | undefined, index: number): string {
+  return `${nodeName ?? hostname()}.w${index}`;
+}
+
+/** The host of a `host:port` (an IPv6 host keeps its brackets). */
+function hostOf(address: string): string {
+  return address.slice(0, address.lastIndexOf(':'));
+}
+
+/**
+ * Registration hooks that, in a worker of a multi-process node, also wait for the other workers
+ * to re-read the deployments before the registration is answered.
+ */
+function withSiblingReload(hooks: RegistrationHooks, worker: WorkerRole | undefined): RegistrationHooks {
+  if (worker === undefined) return hooks;
+  return {
+    check: (manifest) => hooks.check(manifest),
+    async registered(result) {
+      await hooks.registered(result);
+      await worker.deploymentsChanged();
+    },
+  };
+}
+
 /** Where the configuration says the data lives. */
-function storeLocation(config: Config): StoreLocation {
+function storeLocation(config: Config, member: boolean): StoreLocation {
   return config.store === null
     ? { kind: 'sqlite', path: join(config.dataDir, 'endure.db') }
     : {
@@ -418,7 +514,7 @@ function storeLocation(config: Config): StoreLocation {
         url: config.store,
         schema: config.storeSchema,
         // A frozen cluster leader must not hold its lease rows locked past its lease.
-        ...(config.cluster.nodeName !== undefined ? { idleInTransactionMs: Math.min(10_000, config.cluster.leaseMs) } : {}),
+        ...(config.cluster.nodeName !== undefined || member ? { idleInTransactionMs: Math.min(10_000, config.cluster.leaseMs) } : {}),
       };
 }
 

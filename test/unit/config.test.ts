@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { availableParallelism } from 'node:os';
 import { ConfigError, DEFAULT_CONFIG, compileConfig, parseBytes, parseDurationMs } from '../../src/config/index.ts';
 import { isLoopbackHost } from '../../src/common/loopback.ts';
 
@@ -163,5 +164,24 @@ describe('the integrity check setting', () => {
   it('rejects a value that is not a boolean, naming the variable', () => {
     const err = configError(() => compileConfig({ env: { ENDURE_SKIP_INTEGRITY_CHECK: 'maybe' } }));
     expect(err.issues).toEqual(['ENDURE_SKIP_INTEGRITY_CHECK: expected true or false, got "maybe"']);
+  });
+});
+
+describe('--workers', () => {
+  it('is one process unless asked for more', () => {
+    expect(compileConfig({}).workers).toBe(1);
+    expect(compileConfig({ env: { ENDURE_WORKERS: '3' } }).workers).toBe(3);
+    expect(compileConfig({ flags: { workers: '2' }, env: { ENDURE_WORKERS: '3' } }).workers).toBe(2);
+  });
+
+  it('auto means one worker per core this process may run on', () => {
+    expect(compileConfig({ flags: { workers: 'auto' } }).workers).toBe(availableParallelism());
+    expect(compileConfig({ env: { ENDURE_WORKERS: 'AUTO' } }).workers).toBe(availableParallelism());
+  });
+
+  it('refuses zero, negative, fractional and absurd counts, naming the flag', () => {
+    for (const bad of ['0', '-1', '1.5', 'many', '257']) {
+      expect(configError(() => compileConfig({ flags: { workers: bad } })).message).toMatch(/--workers: expected an integer between 1 and 256, or "auto"/);
+    }
   });
 });
