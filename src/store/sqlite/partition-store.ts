@@ -291,6 +291,7 @@ function prepare(db: SqliteDb) {
     deleteInbox: db.prepare('DELETE FROM inbox WHERE service = ? AND key = ? AND seq = ?'),
     putOutbox: db.prepare('INSERT INTO outbox (partition, seq, payload) VALUES (?, ?, ?)'),
     deleteOutboxUpTo: db.prepare('DELETE FROM outbox WHERE partition = ? AND seq <= ?'),
+    anyOutbox: db.prepare('SELECT 1 FROM outbox WHERE partition = ? LIMIT 1'),
     outboxOf: db.prepare('SELECT seq, payload FROM outbox WHERE partition = ? ORDER BY seq'),
     putTimer: db.prepare(
       `INSERT INTO timer (partition, fire_at, timer_key, payload) VALUES (?, ?, ?, ?)
@@ -488,6 +489,9 @@ function makeTx(s: Statements): PartitionTx {
     },
     async deleteOutboxUpTo(partition, seq) {
       s.deleteOutboxUpTo.run(partition, seq);
+    },
+    async hasOutbox(partition) {
+      return s.anyOutbox.get(partition) !== undefined;
     },
     async putTimer(t) {
       s.putTimer.run(t.partition, t.fireAt, t.key, encodeTimerPayload(t.payload));
