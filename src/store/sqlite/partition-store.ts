@@ -18,6 +18,14 @@ import { StoreRefusal, StoreUnavailableError } from '../errors.ts';
 import type { SqliteDb } from './db.ts';
 import { refusal } from './refusal.ts';
 import { WalSync } from './wal-sync.ts';
+import { StatusCache } from '../status-cache.ts';
+
+/**
+ * Decoded invocation status records kept in memory (see StatusCache). A running invocation's
+ * status is read by every command it sends; 8,192 covers the invocations in flight at thousands
+ * of calls per second, for a few MiB.
+ */
+const STATUS_CACHE_ENTRIES = 8192;
 
 /**
  * The partition store on SQLite. better-sqlite3 is synchronous; the interface is not. One
@@ -30,13 +38,14 @@ export class SqlitePartitionStore implements PartitionStore {
   readonly #s: ReturnType<typeof prepare>;
   readonly #tx: PartitionTx;
   readonly #wal: WalSync;
+  readonly #statuses = new StatusCache(STATUS_CACHE_ENTRIES);
   #queue: Promise<unknown> = Promise.resolve();
   #savepoints = 0;
 
   constructor(db: SqliteDb) {
     this.#db = db;
     this.#s = prepare(db);
-    this.#tx = makeTx(this.#s);
+    this.#tx = makeTx(this.#s, this.#statuses);
     this.#wal = new WalSync(db);
   }
 
@@ -68,8 +77,10 @@ export class SqlitePartitionStore implements PartitionStore {
       try {
         const result = await fn(this.#tx);
         this.#s.commit.run();
+        this.#statuses.committed();
         return result;
       } catch (err) {
+        this.#statuses.rollbackTo(0);
         if (this.#db.inTransaction) this.#s.rollback.run();
         throw refusal(err) ?? err;
       }
@@ -80,6 +91,7 @@ export class SqlitePartitionStore implements PartitionStore {
   async savepoint<T>(_tx: PartitionTx, fn: () => Promise<T>): Promise<T> {
     const name = `sp${this.#savepoints++}`;
     this.#db.exec(`SAVEPOINT ${name}`);
+    const mark = this.#statuses.mark();
     try {
       const result = await fn();
       this.#db.exec(`RELEASE ${name}`);
@@ -94,6 +106,7 @@ export class SqlitePartitionStore implements PartitionStore {
         throw new StoreUnavailableError(StoreRefusal.Failing, 'SQLite rolled the transaction back', { cause: err });
       }
       this.#db.exec(`ROLLBACK TO ${name}`);
+      this.#statuses.rollbackTo(mark);
       this.#db.exec(`RELEASE ${name}`);
       throw err;
     } finally {
@@ -110,14 +123,14 @@ export class SqlitePartitionStore implements PartitionStore {
   }
 
   getInvocation(id: string): Promise<InvocationStatus | undefined> {
-    return this.#read(() => readInvocation(this.#s, id));
+    return this.#read(() => readInvocation(this.#s, this.#statuses, id));
   }
   readJournal(id: string): Promise<JournalEntry[]> {
     return this.#read(() => readJournal(this.#s, id));
   }
   loadInvocation(id: string, withState: (status: InvocationStatus) => boolean) {
     return this.#read(() => {
-      const status = readInvocation(this.#s, id);
+      const status = readInvocation(this.#s, this.#statuses, id);
       if (!status) return undefined;
       const journal = readJournal(this.#s, id);
       const t = status.target;
@@ -366,9 +379,14 @@ function readFsm(s: Statements, partition: number): FsmRecord {
     : { appliedLsn: 0, epoch: 0, outboxSeq: 0, inboxSeq: 0 };
 }
 
-function readInvocation(s: Statements, id: string): InvocationStatus | undefined {
+function readInvocation(s: Statements, cache: StatusCache, id: string): InvocationStatus | undefined {
+  const cached = cache.get(id);
+  if (cached) return cached;
   const row = s.getInvocation.get(id) as { data: Uint8Array } | undefined;
-  return row ? decodeStatus(row.data) : undefined;
+  if (!row) return undefined;
+  const status = decodeStatus(row.data);
+  cache.fill(status);
+  return status;
 }
 
 function readJournal(s: Statements, id: string): JournalEntry[] {
@@ -387,7 +405,7 @@ function readAllState(s: Statements, service: string, key: string): [Uint8Array,
   return (s.getAllState.all(service, key) as { name: Uint8Array; value: Uint8Array }[]).map((r) => [r.name, r.value]);
 }
 
-function makeTx(s: Statements): PartitionTx {
+function makeTx(s: Statements, statuses: StatusCache): PartitionTx {
   return {
     async getFsm(partition) {
       return readFsm(s, partition);
@@ -399,7 +417,7 @@ function makeTx(s: Statements): PartitionTx {
       s.appendLog.run(partition, lsn, payload);
     },
     async getInvocation(id) {
-      return readInvocation(s, id);
+      return readInvocation(s, statuses, id);
     },
     async putInvocation(st) {
       s.putInvocation.run(
@@ -415,9 +433,11 @@ function makeTx(s: Statements): PartitionTx {
         st.completedAt ?? null,
         encodeStatus(st),
       );
+      statuses.write(st);
     },
     async deleteInvocation(id) {
       s.deleteInvocation.run(id);
+      statuses.delete(id);
     },
     async appendJournal(id, e) {
       s.appendJournal.run(id, e.index, e.type, e.completionId ?? null, e.signalName ?? null, e.body);
