@@ -16,6 +16,7 @@ import {
 } from '../records.ts';
 import { StoreRefusal, StoreUnavailableError } from '../errors.ts';
 import type { SqliteDb } from './db.ts';
+import type { Statement } from 'better-sqlite3';
 import { refusal } from './refusal.ts';
 import { WalSync } from './wal-sync.ts';
 import { StatusCache } from '../status-cache.ts';
@@ -41,6 +42,8 @@ export class SqlitePartitionStore implements PartitionStore {
   readonly #statuses = new StatusCache(STATUS_CACHE_ENTRIES);
   #queue: Promise<unknown> = Promise.resolve();
   #savepoints = 0;
+  /** Prepared SAVEPOINT / RELEASE / ROLLBACK TO statements by nesting depth: one per command otherwise parses SQL each time. */
+  readonly #savepointStatements: { open: Statement; release: Statement; rollback: Statement }[] = [];
 
   constructor(db: SqliteDb) {
     this.#db = db;
@@ -89,12 +92,12 @@ export class SqlitePartitionStore implements PartitionStore {
   }
 
   async savepoint<T>(_tx: PartitionTx, fn: () => Promise<T>): Promise<T> {
-    const name = `sp${this.#savepoints++}`;
-    this.#db.exec(`SAVEPOINT ${name}`);
+    const sp = this.#savepointAt(this.#savepoints++);
+    sp.open.run();
     const mark = this.#statuses.mark();
     try {
       const result = await fn();
-      this.#db.exec(`RELEASE ${name}`);
+      sp.release.run();
       return result;
     } catch (err) {
       // A refused write fails the whole transaction, not just this savepoint: after SQLITE_FULL
@@ -105,13 +108,27 @@ export class SqlitePartitionStore implements PartitionStore {
       if (!this.#db.inTransaction) {
         throw new StoreUnavailableError(StoreRefusal.Failing, 'SQLite rolled the transaction back', { cause: err });
       }
-      this.#db.exec(`ROLLBACK TO ${name}`);
+      sp.rollback.run();
       this.#statuses.rollbackTo(mark);
-      this.#db.exec(`RELEASE ${name}`);
+      sp.release.run();
       throw err;
     } finally {
       this.#savepoints--;
     }
+  }
+
+  #savepointAt(depth: number): { open: Statement; release: Statement; rollback: Statement } {
+    let sp = this.#savepointStatements[depth];
+    if (!sp) {
+      const name = `sp${depth}`;
+      sp = {
+        open: this.#db.prepare(`SAVEPOINT ${name}`),
+        release: this.#db.prepare(`RELEASE ${name}`),
+        rollback: this.#db.prepare(`ROLLBACK TO ${name}`),
+      };
+      this.#savepointStatements[depth] = sp;
+    }
+    return sp;
   }
 
   #read<T>(fn: () => T): Promise<T> {
