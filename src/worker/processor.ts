@@ -284,8 +284,15 @@ export class Worker {
           // in the order they were sent, each after the command that sent it: one transaction
           // and one flush instead of an outbox row, a shuffle, a second batch and a truncation.
           const queue = sent.map((message) => ({ source: p, message }));
+          // Sources one of whose messages had to take the outbox: their later ones follow it there.
+          const viaOutbox = new Set<number>();
           for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
             const { source, message } = next;
+            if (viaOutbox.has(source)) {
+              actions.push(await this.store.savepoint(tx, () => enqueueOutbox(tx, source, message)));
+              touched.add(source);
+              continue;
+            }
             try {
               const more = await step(message.partition, message.command);
               localKinds.push(message.command.kind);
@@ -296,6 +303,7 @@ export class Worker {
               this.logger.warn({ err, command: message.command.kind, partition: message.partition }, 'applying a message in its batch failed; sending it through the outbox');
               actions.push(await this.store.savepoint(tx, () => enqueueOutbox(tx, source, message)));
               touched.add(source);
+              viaOutbox.add(source);
             }
           }
         }
