@@ -406,7 +406,11 @@ export class Attempt {
 
   /** After a quiet period the SDK is asked to suspend: we close our side of the stream. */
   #armInactivity(): void {
-    if (this.#inactivityTimer) clearTimeout(this.#inactivityTimer);
+    // Re-armed on every command: restarting the one timer is cheaper than a new one each time.
+    if (this.#inactivityTimer) {
+      this.#inactivityTimer.refresh();
+      return;
+    }
     this.#inactivityTimer = setTimeout(() => this.#endInput(), this.deps.config.inactivityTimeoutMs);
     this.#inactivityTimer.unref();
   }

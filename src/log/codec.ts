@@ -121,7 +121,7 @@ function writeEntry(w: BinaryWriter, entry: { command: Command; partition: numbe
       w.uint32(tag(2, VARINT)).uint32(c.completionId);
       if (c.result !== undefined) putResult(w, 3, c.result);
       if (c.notificationType !== undefined) w.uint32(tag(4, VARINT)).uint32(c.notificationType);
-      putDedup(w, 5, c.dedup);
+      if (c.dedup !== undefined) putDedup(w, 5, c.dedup);
       break;
     case 'signal':
       w.uint32(tag(1, LEN)).string(c.id);
@@ -399,10 +399,9 @@ function readCallResponse(r: BinaryReader, end: number): Command {
       default: skip(r, t);
     }
   }
-  if (dedup === undefined) throw new Error('call response without dedup');
-  return notificationType === undefined
-    ? { kind: 'call-response', id, completionId, result, dedup }
-    : { kind: 'call-response', id, completionId, result, notificationType, dedup };
+  const c: Extract<Command, { kind: 'call-response' }> =
+    notificationType === undefined ? { kind: 'call-response', id, completionId, result } : { kind: 'call-response', id, completionId, result, notificationType };
+  return dedup === undefined ? c : { ...c, dedup };
 }
 
 function readSignal(r: BinaryReader, end: number): Command {

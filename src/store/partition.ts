@@ -80,6 +80,8 @@ export interface PartitionTx {
 
   putOutbox(partition: number, seq: number, payload: Uint8Array): Promise<void>;
   deleteOutboxUpTo(partition: number, seq: number): Promise<void>;
+  /** True when `partition`'s outbox holds a message not yet truncated (delivered or not). */
+  hasOutbox(partition: number): Promise<boolean>;
 
   putTimer(timer: TimerRecord): Promise<void>;
   getTimer(partition: number, key: string): Promise<TimerRecord | undefined>;

@@ -13,7 +13,6 @@ export interface InvocationId {
 
 // The "alternative" base62 alphabet (digits, lower case, upper case), as Restate's ids use.
 const BASE62 = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
-const BASE62_INDEX = new Map([...BASE62].map((c, i) => [c, BigInt(i)]));
 const PK_CHARS = 11;
 const UUID_CHARS = 22;
 const PREFIX = 'inv_1';
@@ -28,22 +27,47 @@ export class IdDecodeError extends Error {
   }
 }
 
+/** BigInt arithmetic is slow: the digits go five at a time (62^5 < 2^31) through plain numbers. */
+const CHUNK = 5;
+const CHUNK_BASE = 62n ** BigInt(CHUNK);
+const DIGIT = new Int8Array(128).fill(-1);
+for (let i = 0; i < BASE62.length; i++) DIGIT[BASE62.charCodeAt(i)] = i;
+
 function encodeBase62(value: bigint, width: number): string {
   let out = '';
   let v = value;
   while (v > 0n) {
-    out = BASE62[Number(v % 62n)] + out;
-    v /= 62n;
+    let chunk = Number(v % CHUNK_BASE);
+    v /= CHUNK_BASE;
+    let digits = '';
+    for (let i = 0; i < CHUNK; i++) {
+      digits = BASE62[chunk % 62] + digits;
+      chunk = Math.floor(chunk / 62);
+    }
+    out = digits + out;
   }
-  return out.padStart(width, '0');
+  // Leading zeros of the last chunk, then the padding: both are the digit '0'.
+  const trimmed = out.replace(/^0+/, '');
+  return trimmed.padStart(width, '0');
 }
 
 function decodeBase62(text: string): bigint {
   let v = 0n;
-  for (const c of text) {
-    const d = BASE62_INDEX.get(c);
-    if (d === undefined) throw new IdDecodeError(`unexpected character '${c}'`);
-    v = v * 62n + d;
+  let i = 0;
+  // A first chunk of the odd length, then whole chunks.
+  let take = text.length % CHUNK || CHUNK;
+  while (i < text.length) {
+    let chunk = 0;
+    let scale = 1;
+    for (const end = i + take; i < end; i++) {
+      const code = text.charCodeAt(i);
+      const d = code < 128 ? DIGIT[code]! : -1;
+      if (d < 0) throw new IdDecodeError(`unexpected character '${text[i]}'`);
+      chunk = chunk * 62 + d;
+      scale *= 62;
+    }
+    v = v * BigInt(scale) + BigInt(chunk);
+    take = CHUNK;
   }
   return v;
 }

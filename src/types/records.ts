@@ -117,7 +117,8 @@ export type Command =
       readonly completionId: number;
       readonly result: InvocationResult | undefined;
       readonly notificationType?: number;
-      readonly dedup: Dedup;
+      /** Set by the outbox; absent when the response was applied in the batch that produced it. */
+      readonly dedup?: Dedup;
     }
   | {
       readonly kind: 'signal';

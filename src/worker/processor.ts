@@ -3,9 +3,9 @@ import { recordAppend, recordCommit } from '../common/metrics.ts';
 import type { Partitioner } from '../sharding/index.ts';
 import { StoreUnavailableError, type PartitionStore, type PartitionTx } from '../store/index.ts';
 import { decodeCommand, encodeCommand } from '../log/index.ts';
-import type { Action, Command } from './model.ts';
+import type { Action, Command, OutboxMessage } from './model.ts';
 import { NotLeaderError, type Leadership } from './leadership.ts';
-import { apply } from './state-machine.ts';
+import { apply, enqueueOutbox, type LocalDelivery } from './state-machine.ts';
 
 interface Pending {
   readonly partition: number;
@@ -233,6 +233,8 @@ export class Worker {
     const failed = new Map<Pending, unknown>();
     const touched = new Set<number>();
     const resynced = new Map<number, number>();
+    /** Kinds of the messages applied in this batch besides the submitted commands (metrics). */
+    const localKinds: Command['kind'][] = [];
     let durable: Promise<void>;
     const startedAt = performance.now();
     try {
@@ -243,7 +245,25 @@ export class Worker {
           this.#lsn.set(p, appliedLsn);
           resynced.set(p, appliedLsn);
         }
-        const fenced = await this.#fence(tx, [...new Set(batch.map((e) => e.partition))]);
+        const partitions = [...new Set(batch.map((e) => e.partition))];
+        const fenced = await this.#fence(tx, partitions);
+        // Partitions a message may be applied to in this batch: with a leadership, those whose
+        // epoch this transaction checked; without one, every partition whose LSN is known.
+        const open = new Set(partitions.filter((p) => !fenced.has(p)));
+        const accepts = (q: number): boolean => (this.leadership ? open.has(q) : !this.#resync.has(q) || resynced.has(q));
+        const step = async (p: number, command: Command): Promise<OutboxMessage[]> => {
+          const lsn = (this.#lsn.get(p) ?? 0) + 1;
+          const sent: OutboxMessage[] = [];
+          const local: LocalDelivery = { accepts, deliver: (m) => sent.push(m) };
+          const produced = await this.store.savepoint(tx, async () => {
+            await tx.appendLog(p, lsn, encodeCommand(command));
+            return apply(tx, { partition: p, partitioner: this.partitioner, local }, command);
+          });
+          this.#lsn.set(p, lsn);
+          touched.add(p);
+          actions.push(...produced);
+          return sent;
+        };
         for (const entry of batch) {
           const p = entry.partition;
           const stale = fenced.get(p);
@@ -251,19 +271,40 @@ export class Worker {
             failed.set(entry, stale);
             continue;
           }
-          const lsn = (this.#lsn.get(p) ?? 0) + 1;
+          let sent: OutboxMessage[];
           try {
-            const produced = await this.store.savepoint(tx, async () => {
-              await tx.appendLog(p, lsn, encodeCommand(entry.command));
-              return apply(tx, { partition: p, partitioner: this.partitioner }, entry.command);
-            });
-            this.#lsn.set(p, lsn);
-            touched.add(p);
-            actions.push(...produced);
+            sent = await step(p, entry.command);
           } catch (err) {
             // The store refusing a write is no verdict on this command: the batch fails whole.
             if (err instanceof StoreUnavailableError) throw err;
             failed.set(entry, err);
+            continue;
+          }
+          // Messages between partitions of this batch (a call, its response) are applied here,
+          // in the order they were sent, each after the command that sent it: one transaction
+          // and one flush instead of an outbox row, a shuffle, a second batch and a truncation.
+          const queue = sent.map((message) => ({ source: p, message }));
+          // Sources one of whose messages had to take the outbox: their later ones follow it there.
+          const viaOutbox = new Set<number>();
+          for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+            const { source, message } = next;
+            if (viaOutbox.has(source)) {
+              actions.push(await this.store.savepoint(tx, () => enqueueOutbox(tx, source, message)));
+              touched.add(source);
+              continue;
+            }
+            try {
+              const more = await step(message.partition, message.command);
+              localKinds.push(message.command.kind);
+              for (const m of more) queue.push({ source: message.partition, message: m });
+            } catch (err) {
+              if (err instanceof StoreUnavailableError) throw err;
+              // The target refused it: it takes the outbox after all, whose shuffle retries it.
+              this.logger.warn({ err, command: message.command.kind, partition: message.partition }, 'applying a message in its batch failed; sending it through the outbox');
+              actions.push(await this.store.savepoint(tx, () => enqueueOutbox(tx, source, message)));
+              touched.add(source);
+              viaOutbox.add(source);
+            }
           }
         }
         for (const p of touched) {
@@ -302,6 +343,7 @@ export class Worker {
         durable.then(() => {
           recordCommit(batch.length, (performance.now() - startedAt) / 1000);
           for (const e of batch) if (!failed.has(e)) recordAppend(e.command.kind);
+          for (const kind of localKinds) recordAppend(kind);
           for (const [p, lsn] of applied) this.#durable.set(p, lsn);
           this.#acknowledge(batch, failed, actions, touched);
         }),

@@ -26,6 +26,26 @@ import type {
 export interface ApplyContext {
   readonly partition: number;
   readonly partitioner: Partitioner;
+  /**
+   * Present when the commit loop can apply a message to its target partition in the batch that
+   * produced it (see {@link LocalDelivery}); when absent (recovery, tests) every message takes the
+   * outbox. Either way the target applies the same command once, so the state reached is the same.
+   */
+  readonly local?: LocalDelivery;
+}
+
+/**
+ * The commit loop's offer to take a message between partitions it commits for straight into the
+ * batch being applied: the message is appended to the target's log and applied in the same
+ * transaction as the command that produced it, so it is delivered exactly once without an
+ * outbox row, a shuffle, a dedup entry or a second batch. Only the loop knows which targets it
+ * may write in this transaction (leadership, fencing); the state machine asks it per message.
+ */
+export interface LocalDelivery {
+  /** Whether a message to `partition` may be applied in this batch. */
+  accepts(partition: number): boolean;
+  /** Takes the message; the loop applies it after the command that produced it. */
+  deliver(message: OutboxMessage): void;
 }
 
 /** Built-in signal index of cancellation. */
@@ -472,15 +492,20 @@ class Apply {
     await this.#outbox({ partition, command: { kind: 'signal', id: target, signal, result } });
   }
 
-  /** Messages to any partition (this one included) go through the outbox, deduplicated at the target. */
+  /**
+   * Messages to any partition (this one included) go through the outbox, deduplicated at the
+   * target — or, when the commit loop takes them, straight into the batch being applied. A
+   * message goes to the batch only while this partition's outbox is empty: one still waiting
+   * there (left from before a restart, or bound for a partition committed elsewhere) must not
+   * be overtaken by a later message from here.
+   */
   async #outbox(message: OutboxMessage): Promise<void> {
-    const fsm = await this.tx.getFsm(this.ctx.partition);
-    fsm.outboxSeq += 1;
-    await this.tx.putFsm(this.ctx.partition, fsm);
-    const seq = fsm.outboxSeq;
-    const command = { ...message.command, dedup: { producer: `outbox-${this.ctx.partition}`, seq } } as Command;
-    await this.tx.putOutbox(this.ctx.partition, seq, encodeCommand(command, message.partition));
-    this.actions.push({ kind: 'shuffle', partition: this.ctx.partition, seq, message: { partition: message.partition, command } });
+    const local = this.ctx.local;
+    if (local?.accepts(message.partition) && !(await this.tx.hasOutbox(this.ctx.partition))) {
+      local.deliver(message);
+      return;
+    }
+    this.actions.push(await enqueueOutbox(this.tx, this.ctx.partition, message));
   }
 
   /**
@@ -712,7 +737,6 @@ class Apply {
         completionId: sink.completionId,
         result,
         notificationType: sink.notificationType,
-        dedup: { producer: '', seq: 0 },
       },
     });
   }
@@ -898,7 +922,7 @@ class Apply {
         // "Not ready yet" is an empty completion for get-output.
         await this.#outbox({
           partition: sink.partition,
-          command: { kind: 'call-response', id: sink.id, completionId: sink.completionId, result: undefined, notificationType: sink.notificationType, dedup: { producer: '', seq: 0 } },
+          command: { kind: 'call-response', id: sink.id, completionId: sink.completionId, result: undefined, notificationType: sink.notificationType },
         });
         return;
       }
@@ -1002,4 +1026,18 @@ function resultOneof(result: InvocationResult) {
 function traced(headers: { key: string; value: string }[], traceparent: string | undefined): { key: string; value: string }[] {
   if (traceparent === undefined) return headers;
   return [...headers.filter((h) => h.key.toLowerCase() !== 'traceparent'), { key: 'traceparent', value: traceparent }];
+}
+
+/**
+ * Puts `message` in partition `source`'s outbox under the next outbox sequence, which is also its
+ * dedup id at the target (rule 5), and returns the action that hands it to the shuffle.
+ */
+export async function enqueueOutbox(tx: PartitionTx, source: number, message: OutboxMessage): Promise<Action> {
+  const fsm = await tx.getFsm(source);
+  fsm.outboxSeq += 1;
+  await tx.putFsm(source, fsm);
+  const seq = fsm.outboxSeq;
+  const command = { ...message.command, dedup: { producer: `outbox-${source}`, seq } } as Command;
+  await tx.putOutbox(source, seq, encodeCommand(command, message.partition));
+  return { kind: 'shuffle', partition: source, seq, message: { partition: message.partition, command } };
 }

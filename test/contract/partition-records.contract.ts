@@ -373,9 +373,11 @@ function queues(store: () => PartitionStore, tx: Tx): void {
     await tx((t) => t.deleteOutboxUpTo(P, 3));
     expect(await list(P)).toEqual([[4, '04'], [5, hex(NON_UTF8)]]);
     expect(await list(Q)).toEqual([[1, '']]);
+    expect(await tx((t) => t.hasOutbox(P))).toBe(true);
     await tx((t) => t.deleteOutboxUpTo(P, 100));
     expect(await list(P)).toEqual([]);
     expect(await list(Q)).toEqual([[1, '']]);
+    expect(await tx(async (t) => [await t.hasOutbox(P), await t.hasOutbox(Q)])).toEqual([false, true]);
   });
 }
 

@@ -386,6 +386,11 @@ export class PgTransaction implements PartitionTx {
     this.#send(this.#conn`DELETE FROM outbox WHERE partition = ${partition} AND seq <= ${seq}`);
   }
 
+  async hasOutbox(partition: number): Promise<boolean> {
+    const rows = await this.#wait(this.#conn<{ one: number }[]>`SELECT 1 AS one FROM outbox WHERE partition = ${partition} LIMIT 1`);
+    return rows.length > 0;
+  }
+
   async putTimer(t: TimerRecord): Promise<void> {
     const payload = encodeTimerPayload(t.payload);
     this.#send(this.#conn`

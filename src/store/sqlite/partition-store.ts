@@ -16,8 +16,17 @@ import {
 } from '../records.ts';
 import { StoreRefusal, StoreUnavailableError } from '../errors.ts';
 import type { SqliteDb } from './db.ts';
+import type { Statement } from 'better-sqlite3';
 import { refusal } from './refusal.ts';
 import { WalSync } from './wal-sync.ts';
+import { StatusCache } from '../status-cache.ts';
+
+/**
+ * Decoded invocation status records kept in memory (see StatusCache). A running invocation's
+ * status is read by every command it sends; 8,192 covers the invocations in flight at thousands
+ * of calls per second, for a few MiB.
+ */
+const STATUS_CACHE_ENTRIES = 8192;
 
 /**
  * The partition store on SQLite. better-sqlite3 is synchronous; the interface is not. One
@@ -30,13 +39,16 @@ export class SqlitePartitionStore implements PartitionStore {
   readonly #s: ReturnType<typeof prepare>;
   readonly #tx: PartitionTx;
   readonly #wal: WalSync;
+  readonly #statuses = new StatusCache(STATUS_CACHE_ENTRIES);
   #queue: Promise<unknown> = Promise.resolve();
   #savepoints = 0;
+  /** Prepared SAVEPOINT / RELEASE / ROLLBACK TO statements by nesting depth: one per command otherwise parses SQL each time. */
+  readonly #savepointStatements: { open: Statement; release: Statement; rollback: Statement }[] = [];
 
   constructor(db: SqliteDb) {
     this.#db = db;
     this.#s = prepare(db);
-    this.#tx = makeTx(this.#s);
+    this.#tx = makeTx(this.#s, this.#statuses);
     this.#wal = new WalSync(db);
   }
 
@@ -68,8 +80,10 @@ export class SqlitePartitionStore implements PartitionStore {
       try {
         const result = await fn(this.#tx);
         this.#s.commit.run();
+        this.#statuses.committed();
         return result;
       } catch (err) {
+        this.#statuses.rollbackTo(0);
         if (this.#db.inTransaction) this.#s.rollback.run();
         throw refusal(err) ?? err;
       }
@@ -78,11 +92,12 @@ export class SqlitePartitionStore implements PartitionStore {
   }
 
   async savepoint<T>(_tx: PartitionTx, fn: () => Promise<T>): Promise<T> {
-    const name = `sp${this.#savepoints++}`;
-    this.#db.exec(`SAVEPOINT ${name}`);
+    const sp = this.#savepointAt(this.#savepoints++);
+    sp.open.run();
+    const mark = this.#statuses.mark();
     try {
       const result = await fn();
-      this.#db.exec(`RELEASE ${name}`);
+      sp.release.run();
       return result;
     } catch (err) {
       // A refused write fails the whole transaction, not just this savepoint: after SQLITE_FULL
@@ -93,12 +108,27 @@ export class SqlitePartitionStore implements PartitionStore {
       if (!this.#db.inTransaction) {
         throw new StoreUnavailableError(StoreRefusal.Failing, 'SQLite rolled the transaction back', { cause: err });
       }
-      this.#db.exec(`ROLLBACK TO ${name}`);
-      this.#db.exec(`RELEASE ${name}`);
+      sp.rollback.run();
+      this.#statuses.rollbackTo(mark);
+      sp.release.run();
       throw err;
     } finally {
       this.#savepoints--;
     }
+  }
+
+  #savepointAt(depth: number): { open: Statement; release: Statement; rollback: Statement } {
+    let sp = this.#savepointStatements[depth];
+    if (!sp) {
+      const name = `sp${depth}`;
+      sp = {
+        open: this.#db.prepare(`SAVEPOINT ${name}`),
+        release: this.#db.prepare(`RELEASE ${name}`),
+        rollback: this.#db.prepare(`ROLLBACK TO ${name}`),
+      };
+      this.#savepointStatements[depth] = sp;
+    }
+    return sp;
   }
 
   #read<T>(fn: () => T): Promise<T> {
@@ -110,14 +140,14 @@ export class SqlitePartitionStore implements PartitionStore {
   }
 
   getInvocation(id: string): Promise<InvocationStatus | undefined> {
-    return this.#read(() => readInvocation(this.#s, id));
+    return this.#read(() => readInvocation(this.#s, this.#statuses, id));
   }
   readJournal(id: string): Promise<JournalEntry[]> {
     return this.#read(() => readJournal(this.#s, id));
   }
   loadInvocation(id: string, withState: (status: InvocationStatus) => boolean, maxStateBytes = Infinity) {
     return this.#read(() => {
-      const status = readInvocation(this.#s, id);
+      const status = readInvocation(this.#s, this.#statuses, id);
       if (!status) return undefined;
       const journal = readJournal(this.#s, id);
       const t = status.target;
@@ -291,6 +321,7 @@ function prepare(db: SqliteDb) {
     deleteInbox: db.prepare('DELETE FROM inbox WHERE service = ? AND key = ? AND seq = ?'),
     putOutbox: db.prepare('INSERT INTO outbox (partition, seq, payload) VALUES (?, ?, ?)'),
     deleteOutboxUpTo: db.prepare('DELETE FROM outbox WHERE partition = ? AND seq <= ?'),
+    anyOutbox: db.prepare('SELECT 1 FROM outbox WHERE partition = ? LIMIT 1'),
     outboxOf: db.prepare('SELECT seq, payload FROM outbox WHERE partition = ? ORDER BY seq'),
     putTimer: db.prepare(
       `INSERT INTO timer (partition, fire_at, timer_key, payload) VALUES (?, ?, ?, ?)
@@ -365,9 +396,14 @@ function readFsm(s: Statements, partition: number): FsmRecord {
     : { appliedLsn: 0, epoch: 0, outboxSeq: 0, inboxSeq: 0 };
 }
 
-function readInvocation(s: Statements, id: string): InvocationStatus | undefined {
+function readInvocation(s: Statements, cache: StatusCache, id: string): InvocationStatus | undefined {
+  const cached = cache.get(id);
+  if (cached) return cached;
   const row = s.getInvocation.get(id) as { data: Uint8Array } | undefined;
-  return row ? decodeStatus(row.data) : undefined;
+  if (!row) return undefined;
+  const status = decodeStatus(row.data);
+  cache.fill(status);
+  return status;
 }
 
 function readJournal(s: Statements, id: string): JournalEntry[] {
@@ -399,7 +435,7 @@ function readAllState(s: Statements, service: string, key: string): [Uint8Array,
   return (s.getAllState.all(service, key) as { name: Uint8Array; value: Uint8Array }[]).map((r) => [r.name, r.value]);
 }
 
-function makeTx(s: Statements): PartitionTx {
+function makeTx(s: Statements, statuses: StatusCache): PartitionTx {
   return {
     async getFsm(partition) {
       return readFsm(s, partition);
@@ -411,7 +447,7 @@ function makeTx(s: Statements): PartitionTx {
       s.appendLog.run(partition, lsn, payload);
     },
     async getInvocation(id) {
-      return readInvocation(s, id);
+      return readInvocation(s, statuses, id);
     },
     async putInvocation(st) {
       s.putInvocation.run(
@@ -427,9 +463,11 @@ function makeTx(s: Statements): PartitionTx {
         st.completedAt ?? null,
         encodeStatus(st),
       );
+      statuses.write(st);
     },
     async deleteInvocation(id) {
       s.deleteInvocation.run(id);
+      statuses.delete(id);
     },
     async appendJournal(id, e) {
       s.appendJournal.run(id, e.index, e.type, e.completionId ?? null, e.signalName ?? null, e.body);
@@ -501,6 +539,9 @@ function makeTx(s: Statements): PartitionTx {
     },
     async deleteOutboxUpTo(partition, seq) {
       s.deleteOutboxUpTo.run(partition, seq);
+    },
+    async hasOutbox(partition) {
+      return s.anyOutbox.get(partition) !== undefined;
     },
     async putTimer(t) {
       s.putTimer.run(t.partition, t.fireAt, t.key, encodeTimerPayload(t.payload));
