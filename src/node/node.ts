@@ -6,7 +6,7 @@ import { BearerTokens } from '../common/bearer-tokens.ts';
 import { isLoopbackHost } from '../common/loopback.ts';
 import { observeNode } from '../common/metrics.ts';
 import { Tracing } from '../common/tracing.ts';
-import { createAdminHandler, startAdminServer } from '../admin/index.ts';
+import { createAdminHandler, json, startAdminServer, type AdminHandler, type AdminRequest, type AdminResponse } from '../admin/index.ts';
 import { ResponseRegistry, createIngressHandler, listenHttp, type HttpListener } from '../ingress-http/index.ts';
 import { Invoker } from '../invoker/index.ts';
 import { SchemaRegistry, type RegisterResult } from '../metadata/index.ts';
@@ -30,7 +30,7 @@ import { TimerService } from '../timer/index.ts';
 import { decodeCommand } from '../log/index.ts';
 import { NotLeaderError, Worker, type Action, type Command, type OutboxMessage, type WorkerHealth } from '../worker/index.ts';
 import { LeaseManager } from '../cluster/index.ts';
-import { appendOnLeader, forwardingIngress } from './forward.ts';
+import { appendOnLeader, forwardingAdmin, forwardingIngress, type ForwardDeps } from './forward.ts';
 import { loadRequestIdentity } from './identity.ts';
 import { invocationRoutes } from './invocation-routes.ts';
 import { stateRoutes } from './state-routes.ts';
@@ -203,7 +203,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     },
   );
 
-  const scheduleDeps: ScheduleDeps = { nodeId, partitioner, responses, store, targets, submit };
+  const scheduleDeps: ScheduleDeps = { nodeId, partitioner, responses, store, targets, submit, deliver, patienceMs: config.cluster.leaseMs + 1000 };
 
   const invoker = new Invoker({
     store,
@@ -285,10 +285,22 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
 
   const unhealthy = (): string | undefined => describeHealth(worker.health());
   const localIngress = createIngressHandler({ nodeId, targets, partitioner, responses, submit, unhealthy });
-  const ingressHandler =
+  // This node's own admin API, bound once it exists: it answers admin requests other nodes
+  // forward to this one (they come in through the ingress listener, carrying our secret).
+  let ownAdmin: AdminHandler | undefined;
+  const forwardDeps: ForwardDeps | undefined =
     nodeName === undefined
-      ? localIngress
-      : forwardingIngress(localIngress, { nodeName, secret, submit, leases: store, patienceMs: config.cluster.leaseMs + 1000, logger });
+      ? undefined
+      : {
+          nodeName,
+          secret,
+          submit,
+          leases: store,
+          patienceMs: config.cluster.leaseMs + 1000,
+          logger,
+          admin: (req) => (ownAdmin ?? notYetServing)(req),
+        };
+  const ingressHandler = forwardDeps === undefined ? localIngress : forwardingIngress(localIngress, forwardDeps);
   const listeners: HttpListener[] = [];
   // Introspection runs off the event loop that applies commands (see the backend's engine).
   const query = backend.openQueryEngine(() => invoker.attempts());
@@ -328,7 +340,8 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
       registrationHooks,
       unhealthy,
     });
-    const admin = await startAdminServer(adminHandler, {
+    ownAdmin = adminHandler;
+    const admin = await startAdminServer(forwardDeps === undefined ? adminHandler : forwardingAdmin(adminHandler, forwardDeps), {
       host: config.admin.host,
       port: config.admin.port,
       logger,
@@ -437,6 +450,11 @@ function describeHealth(health: WorkerHealth): string | undefined {
 async function noInProcessEndpoint(request: Request): Promise<Response> {
   const { protocol, host } = new URL(request.url);
   throw new Error(`${protocol}//${host} is served in-process by an application embedding Endure; this process does not serve it`);
+}
+
+/** Answers admin requests forwarded here before this node's admin API exists (start-up). */
+async function notYetServing(_req: AdminRequest): Promise<AdminResponse> {
+  return json(503, { code: 503, message: 'this node is starting; try again shortly' });
 }
 
 /** The partition count is fixed when the store is created. */

@@ -1,0 +1,116 @@
+// The admin API of every node of a three-node cluster serves operations on partitions other
+// nodes lead: each invocation operation and each state change goes through a node that does not
+// lead the partition, and lands on the leader's log exactly once.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { call, eventually, get } from "../harness/http.ts";
+import { uid } from "../harness/suite.ts";
+import { admin, invocationIdOf, waitForStatus } from "../e2e/semantics/helpers.ts";
+import { otherThan, startCluster, type Cluster } from "./support.ts";
+
+const NAMES = ["n1", "n2", "n3"];
+let cluster: Cluster;
+
+beforeAll(async () => {
+  cluster = await startCluster({ names: NAMES });
+  await cluster.waitForPlacement(NAMES, 10_000);
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+/** Sends a nap of `ms` and returns its id and the admin URL of a node that does not lead it. */
+async function napElsewhere(ms: number): Promise<{ id: string; inv: string; adminUrl: string; leader: string }> {
+  const id = uid("nap");
+  const sent = await cluster.callUntilOk(NAMES, "/SemParent/nap/send", { id, ms }, {});
+  const inv = invocationIdOf(sent);
+  const leader = await eventually(() => cluster.leaderOf(cluster.partitionOfInvocation(inv)), 5000, "a leader");
+  return { id, inv, adminUrl: cluster.node(otherThan(NAMES, leader)).adminUrl, leader };
+}
+
+const attach = (inv: string) => get(`${cluster.node("n1").ingressUrl}/restate/invocation/${inv}/attach`);
+
+describe("admin operations through a node that does not lead the partition", () => {
+  it("pause and resume a sleeping invocation", async () => {
+    const nap = await napElsewhere(1500);
+    await eventually(async () => ((await cluster.count("enter", nap.id)) > 0 ? true : undefined));
+    const paused = await admin(nap.adminUrl, "PATCH", `/invocations/${nap.inv}/pause`);
+    expect(paused.status, paused.text).toBe(202);
+    await waitForStatus(nap.adminUrl, nap.inv, "paused");
+    const resumed = await admin(nap.adminUrl, "PATCH", `/invocations/${nap.inv}/resume`);
+    expect(resumed.status, resumed.text).toBe(200);
+    expect((await attach(nap.inv)).json).toBe(`woke:${nap.id}`);
+    expect(await cluster.count("woke", nap.id)).toBe(1);
+  });
+
+  it("cancel and kill a sleeping invocation", async () => {
+    for (const op of ["cancel", "kill"]) {
+      const nap = await napElsewhere(60_000);
+      await eventually(async () => ((await cluster.count("enter", nap.id)) > 0 ? true : undefined));
+      const res = await admin(nap.adminUrl, "PATCH", `/invocations/${nap.inv}/${op}`);
+      expect(res.status, `${op}: ${res.text}`).toBe(op === "cancel" ? 202 : 200);
+      await waitForStatus(nap.adminUrl, nap.inv, "completed");
+      expect(await cluster.count("woke", nap.id)).toBe(0);
+    }
+  });
+
+  it("restart-as-new and purge a completed invocation", async () => {
+    const nap = await napElsewhere(10);
+    expect((await attach(nap.inv)).json).toBe(`woke:${nap.id}`);
+    const restarted = await admin(nap.adminUrl, "PATCH", `/invocations/${nap.inv}/restart-as-new`);
+    expect(restarted.status, restarted.text).toBe(200);
+    const fresh = (restarted.json as { new_invocation_id: string }).new_invocation_id;
+    // The new invocation reaches its own partition (possibly on another node) through the outbox.
+    const output = await eventually(async () => {
+      const res = await attach(fresh);
+      return res.status === 404 ? undefined : res;
+    }, 10_000, "the restarted invocation");
+    expect(output.json).toBe(`woke:${nap.id}`);
+    expect(await cluster.count("woke", nap.id)).toBe(2);
+    const purged = await admin(nap.adminUrl, "PATCH", `/invocations/${nap.inv}/purge`);
+    expect(purged.status, purged.text).toBe(200);
+    expect((await admin(nap.adminUrl, "GET", `/invocations/${nap.inv}`)).status).toBe(404);
+    const again = await admin(nap.adminUrl, "DELETE", `/invocations/${fresh}?mode=purge`);
+    expect(again.status, again.text).toBe(202);
+  });
+
+  it("an operation the leader refuses answers with the leader's status", async () => {
+    const nap = await napElsewhere(10);
+    await attach(nap.inv);
+    const res = await admin(nap.adminUrl, "PATCH", `/invocations/${nap.inv}/cancel`);
+    expect(res.status, res.text).toBe(409);
+  });
+
+  it("patches and clears an object's state", async () => {
+    const key = uid("state");
+    const leader = await eventually(() => cluster.leaderOf(cluster.partitionOfKey(key)), 5000, "a leader");
+    const through = cluster.node(otherThan(NAMES, leader));
+    expect((await cluster.callUntilOk(NAMES, `/Counter/${key}/add`, 4, {})).json).toBe(4);
+    const bytes = [...new TextEncoder().encode("41")];
+    const patched = await admin(through.adminUrl, "POST", "/services/Counter/state", { object_key: key, new_state: { total: bytes } });
+    expect(patched.status, patched.text).toBe(202);
+    expect((await call(through.ingressUrl, `/Counter/${key}/get`, undefined, {})).json).toBe(41);
+    expect((await call(through.ingressUrl, `/Counter/${key}/add`, 1, {})).json).toBe(42);
+    const cleared = await admin(through.adminUrl, "POST", "/services/Counter/state", { object_key: key, new_state: {} });
+    expect(cleared.status, cleared.text).toBe(202);
+    expect((await call(through.ingressUrl, `/Counter/${key}/get`, undefined, {})).json).toBe(0);
+  });
+
+  it("creates, pauses and deletes a schedule whose partition another node leads", async () => {
+    const id = uid("sched");
+    const put = await admin(cluster.node("n1").adminUrl, "PUT", `/schedules/${id}`, {
+      target: { service: "Counter", handler: "add", key: id },
+      cron: "0 0 1 1 *",
+      input: 1,
+    });
+    expect(put.status, put.text).toBe(201);
+    for (const name of NAMES) {
+      const paused = await admin(cluster.node(name).adminUrl, "PATCH", `/schedules/${id}/pause`);
+      expect(paused.status, `${name}: ${paused.text}`).toBe(200);
+      expect((paused.json as { paused: boolean }).paused).toBe(true);
+    }
+    const deleted = await admin(cluster.node("n3").adminUrl, "DELETE", `/schedules/${id}`);
+    expect(deleted.status, deleted.text).toBe(202);
+    expect((await admin(cluster.node("n2").adminUrl, "GET", `/schedules/${id}`)).status).toBe(404);
+  });
+});
