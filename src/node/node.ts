@@ -25,7 +25,7 @@ import {
 import { scheduleTimerKey } from '../schedule/index.ts';
 import { Partitioner } from '../sharding/index.ts';
 import { openStore, type StoreBackend, type StoreLocation } from '../store/index.ts';
-import { SINGLE_NODE_PLACEMENT, SubscriptionService, subscriptionRoutes } from '../subscriptions/index.ts';
+import { SINGLE_NODE_PLACEMENT, SubscriptionService, leaderPlacement, subscriptionRoutes } from '../subscriptions/index.ts';
 import { TimerService } from '../timer/index.ts';
 import { decodeCommand } from '../log/index.ts';
 import { NotLeaderError, Worker, type Action, type Command, type OutboxMessage, type WorkerHealth } from '../worker/index.ts';
@@ -34,6 +34,7 @@ import { appendOnLeader, forwardingAdmin, forwardingIngress, type ForwardDeps } 
 import { loadRequestIdentity } from './identity.ts';
 import { invocationRoutes } from './invocation-routes.ts';
 import { stateRoutes } from './state-routes.ts';
+import { clusterRoutes } from './cluster-routes.ts';
 import {
   checkDeclaredSchedules,
   fireScheduleTimer,
@@ -130,12 +131,15 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
           onGained: (p, epoch): Promise<void> => worker.recoverPartition(p, epoch),
           onLeading: (p, epoch) => {
             resumePartition(p).catch((err: unknown) => logger.error({ err, partition: p, epoch }, 'resuming a partition failed'));
+            subscriptions.rebalance();
           },
           onLost: (p, _epoch, reason) => {
             timers.dropPartition(p);
             invoker.abortPartition(p);
             shuffler.dropPartition(p);
             responses.abandonPartition(p, new Error(`partition ${p} moved to another node while this request waited (${reason}); retry with the same idempotency-key`));
+            // The subscriptions this partition places here stop consuming at once.
+            subscriptions.rebalance();
           },
         });
   /** Whether this node acts for partition `p` now (a single node leads them all). */
@@ -278,8 +282,10 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     store: backend.subscriptions,
     clusters: config.subscriptionClusters,
     sinks: targets,
-    ingest: { partitioner, resolve: (s, h, k) => targets.resolve(s, h, k), submit, now: Date.now },
-    placement: SINGLE_NODE_PLACEMENT,
+    // A record's command goes to its partition wherever it is led; the broker is acknowledged
+    // only once the append resolved, that is, once the leader committed it.
+    ingest: { partitioner, resolve: (s, h, k) => targets.resolve(s, h, k), submit: deliver, now: Date.now },
+    placement: leases === undefined ? SINGLE_NODE_PLACEMENT : leaderPlacement(partitioner, leads),
     logger,
   });
 
@@ -327,6 +333,14 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     const extraRoutes = [
       ...invocationRoutes({ nodeId, partitioner, responses, store, invoker, submit }),
       ...stateRoutes({ nodeId, partitioner, responses, registry, submit }),
+      ...clusterRoutes({
+        nodeName: leases === undefined ? undefined : nodeName,
+        partitions,
+        leases: leases === undefined ? undefined : store,
+        leaseMs: config.cluster.leaseMs,
+        address: () => (leases === undefined ? listeners[0]!.url : advertised),
+        clock: Date.now,
+      }),
       ...uiRoutes(),
     ];
     const adminHandler = createAdminHandler({
@@ -354,9 +368,11 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     if (leases !== undefined) {
       advertised = config.cluster.advertiseAddress ?? new URL(listeners[0]!.url).host;
       await leases.start();
-      // Deployments registered through other nodes become visible here within a second.
+      // Deployments registered through other nodes become visible here within a second, and
       registryReload = setInterval(() => {
         registry.reload().catch((err: unknown) => logger.warn({ err }, 'reloading the deployments failed; trying again in a second'));
+        // So are subscriptions created or deleted through other nodes.
+        subscriptions.refresh().catch((err: unknown) => logger.warn({ err }, 'reloading the subscriptions failed; trying again in a second'));
       }, REGISTRY_RELOAD_MS);
       registryReload.unref();
     }

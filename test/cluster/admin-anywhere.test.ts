@@ -1,7 +1,11 @@
 // The admin API of every node of a three-node cluster serves operations on partitions other
 // nodes lead: each invocation operation and each state change goes through a node that does not
 // lead the partition, and lands on the leader's log exactly once.
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REPO_ROOT, startEndure } from "../harness/endure.ts";
 import { call, eventually, get } from "../harness/http.ts";
 import { uid } from "../harness/suite.ts";
 import { admin, invocationIdOf, waitForStatus } from "../e2e/semantics/helpers.ts";
@@ -13,7 +17,7 @@ let cluster: Cluster;
 beforeAll(async () => {
   cluster = await startCluster({ names: NAMES });
   await cluster.waitForPlacement(NAMES, 10_000);
-});
+}, 400_000);
 
 afterAll(async () => {
   await cluster?.stop();
@@ -112,5 +116,59 @@ describe("admin operations through a node that does not lead the partition", () 
     const deleted = await admin(cluster.node("n3").adminUrl, "DELETE", `/schedules/${id}`);
     expect(deleted.status, deleted.text).toBe(202);
     expect((await admin(cluster.node("n2").adminUrl, "GET", `/schedules/${id}`)).status).toBe(404);
+  });
+});
+
+interface ClusterView {
+  clustered: boolean;
+  this_node: string;
+  nodes: { name: string; address: string; last_heartbeat: string | null; live: boolean; partitions_led: number[] }[];
+  partitions: { partition: number; leader: string | null; epoch: number | null; lease_expires_at: string | null; live: boolean }[];
+}
+
+const endureCli = async (args: string[]): Promise<string> =>
+  (await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, "bin", "endure.js"), ...args], { cwd: REPO_ROOT, timeout: 60_000 })).stdout;
+
+describe("leases and node health", () => {
+  it("every node's GET /cluster shows the three live nodes and the leader, epoch and lease of every partition", async () => {
+    const rows = await cluster.leases();
+    for (const name of NAMES) {
+      const res = await admin(cluster.node(name).adminUrl, "GET", "/cluster");
+      expect(res.status, res.text).toBe(200);
+      const view = res.json as ClusterView;
+      expect(view.clustered).toBe(true);
+      expect(view.this_node).toBe(name);
+      expect(view.nodes.map((n) => [n.name, n.live])).toEqual(NAMES.map((n) => [n, true]));
+      for (const n of view.nodes) {
+        expect(n.address).toBe(new URL(cluster.node(n.name).ingressUrl).host);
+        expect(Date.now() - Date.parse(n.last_heartbeat ?? "")).toBeLessThan(60_000);
+        expect(n.partitions_led.length).toBeGreaterThan(0);
+      }
+      expect(view.nodes.flatMap((n) => n.partitions_led).sort((a, b) => a - b)).toEqual(rows.map((r) => r.partition));
+      expect(view.partitions.map((p) => [p.partition, p.leader, p.epoch, p.live])).toEqual(rows.map((r) => [r.partition, r.leader, r.epoch, true]));
+    }
+  });
+
+  it("endure cluster prints the nodes and partitions as tables, and as JSON with --json", async () => {
+    const table = await endureCli(["cluster", "--admin-url", cluster.node("n1").adminUrl]);
+    expect(table).toMatch(/NODE\s+ADDRESS\s+LIVE\s+LAST HEARTBEAT\s+LEADS/);
+    expect(table).toMatch(/PARTITION\s+LEADER\s+EPOCH\s+LEASE EXPIRES\s+LIVE/);
+    for (const name of NAMES) expect(table).toMatch(new RegExp(`^${name}\\s+127\\.0\\.0\\.1:\\d+\\s+yes\\s`, "m"));
+    for (const r of await cluster.leases()) expect(table).toMatch(new RegExp(`^${r.partition}\\s+${r.leader}\\s+${r.epoch}\\s`, "m"));
+    const json = JSON.parse(await endureCli(["cluster", "--json", "--admin-url", cluster.node("n2").adminUrl])) as ClusterView;
+    expect(json.this_node).toBe("n2");
+    expect(json.partitions).toHaveLength(12);
+  });
+
+  it("a single node answers with itself leading every partition", async () => {
+    const single = await startEndure({ partitions: 4, startTimeoutMs: 60_000 });
+    try {
+      const view = (await admin(single.adminUrl, "GET", "/cluster")).json as ClusterView;
+      expect(view.clustered).toBe(false);
+      expect(view.nodes).toEqual([{ name: view.this_node, address: single.ingressUrl, last_heartbeat: null, live: true, partitions_led: [0, 1, 2, 3] }]);
+      expect(view.partitions.map((p) => [p.partition, p.leader, p.live])).toEqual([0, 1, 2, 3].map((p) => [p, view.this_node, true]));
+    } finally {
+      await single.stop();
+    }
   });
 });

@@ -64,7 +64,7 @@ export interface Cluster {
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const names = opts.names ?? ["n1", "n2", "n3"];
   const partitions = opts.partitions ?? 12;
-  const leaseMs = opts.leaseMs ?? 1500;
+  const leaseMs = opts.leaseMs ?? 3000;
   const db = await createTestDatabase();
   const sql = postgres(db.url, { max: 2, onnotice: () => undefined });
   const scratch = await mkdtemp(path.join(os.tmpdir(), "endure-cluster-"));
@@ -82,19 +82,22 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   try {
     services = await startServices(opts.services ?? TEST_SERVICES, { EFFECTS_FILE: effectsFile });
     const store = opts.storeUrl?.(db) ?? db.url;
+    // One after the other: the first creates the schema, and a loaded machine starts each faster alone.
     for (const name of names) {
       nodes.set(
         name,
         await startEndure({
           partitions,
+          startTimeoutMs: 120_000,
           env: { ENDURE_STORE: store, ENDURE_NODE_NAME: name, ENDURE_LEASE_DURATION: `${leaseMs}ms`, ...opts.env },
         }),
       );
     }
     await register(nodes.get(names[1] ?? names[0]!)!.adminUrl, services.url);
   } catch (err) {
+    const logs = [...nodes.entries()].map(([name, n]) => `--- ${name} ---\n${n.log.slice(-3000)}`).join("\n");
     await stop();
-    throw err;
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${logs}`);
   }
   const svc = services;
   const partitioner = new Partitioner(partitions);
@@ -167,4 +170,79 @@ export function otherThan(names: readonly string[], leader: string | undefined):
   const other = names.find((n) => n !== leader);
   if (other === undefined) throw new Error(`no node besides ${String(leader)}`);
   return other;
+}
+
+/** What a counter load saw. */
+export interface LoadResult {
+  /** Acknowledged increments (2xx), by key. */
+  acked: Map<string, number>;
+  /** Answers by status, of every attempt ("error" for a connection error, "timeout" for no answer in time). */
+  statuses: Map<string, number>;
+  /** Requests that were never acknowledged within their retry budget. */
+  failed: { key: string; last: string }[];
+  /** The longest an attempt waited for an answer, in ms. */
+  slowestMs: number;
+}
+
+/** Options of {@link startCounterLoad}. */
+export interface LoadOptions {
+  keys: string[];
+  workers: number;
+  /** The nodes a request may go to now (asked before each attempt). */
+  nodes: () => string[];
+  /** How long one attempt waits for an answer before it counts as a hang and is retried. */
+  attemptTimeoutMs: number;
+  /** How long a request keeps retrying (same idempotency key) before it counts as failed. */
+  retryBudgetMs: number;
+}
+
+/**
+ * Counter increments with idempotency keys from `workers` concurrent clients, each to a random
+ * node, each retried with its key on a 503, a connection error or a timeout, until acknowledged.
+ */
+export function startCounterLoad(cluster: Cluster, o: LoadOptions): { stop(): Promise<LoadResult> } {
+  const result: LoadResult = { acked: new Map(), statuses: new Map(), failed: [], slowestMs: 0 };
+  let running = true;
+  const note = (s: string) => result.statuses.set(s, (result.statuses.get(s) ?? 0) + 1);
+  const worker = async (w: number): Promise<void> => {
+    for (let i = 0; running; i++) {
+      const key = o.keys[(w + i) % o.keys.length]!;
+      const headers = { "idempotency-key": `load-${w}-${i}-${Math.random().toString(36).slice(2)}` };
+      const until = Date.now() + o.retryBudgetMs;
+      let last = "";
+      for (;;) {
+        const names = o.nodes();
+        const node = cluster.nodes.get(names[Math.floor(Math.random() * names.length)]!)!;
+        const started = Date.now();
+        try {
+          const res = await call(node.ingressUrl, `/Counter/${key}/add`, 1, headers, { timeoutMs: o.attemptTimeoutMs });
+          note(String(res.status));
+          if (res.status === 200) {
+            result.acked.set(key, (result.acked.get(key) ?? 0) + 1);
+            break;
+          }
+          last = `${res.status} ${res.text}`;
+        } catch (err) {
+          const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+          note(timedOut ? "timeout" : "error");
+          last = String(err);
+        } finally {
+          result.slowestMs = Math.max(result.slowestMs, Date.now() - started);
+        }
+        if (Date.now() > until) {
+          result.failed.push({ key, last });
+          break;
+        }
+        await sleep(200);
+      }
+    }
+  };
+  const all = Array.from({ length: o.workers }, (_, w) => worker(w));
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(all);
+      return result;
+    },
+  };
 }
