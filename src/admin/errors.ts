@@ -1,5 +1,7 @@
 import { MetadataError } from '../metadata/index.ts';
+import { NOT_LEADER_HEADER } from '../ingress-http/index.ts';
 import { StoreUnavailableError } from '../store/index.ts';
+import { NotLeaderError } from '../worker/index.ts';
 import { json } from './http.ts';
 import type { AdminResponse } from './http.ts';
 
@@ -59,6 +61,8 @@ export function errorResponse(err: unknown): AdminResponse {
     return json(err.status, errorBody(err.status, err.message, err.restateCode));
   }
   if (err instanceof StoreUnavailableError) return json(503, { code: 503, message: err.message });
+  // Nothing was appended: a cluster node's forwarding layer sends the request on to the leader.
+  if (err instanceof NotLeaderError) return json(503, errorBody(503, err.message), { [NOT_LEADER_HEADER]: String(err.partition) });
   const message = err instanceof Error ? err.message : String(err);
   return json(500, errorBody(500, `Internal server error: ${message}`));
 }

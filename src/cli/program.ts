@@ -5,6 +5,7 @@ import { addSqlCommand } from './query.ts';
 import { addFlowRuleCommands } from './flow-rules.ts';
 import { addScheduleCommands } from './schedules.ts';
 import { addServerCommand } from './server.ts';
+import { addClusterCommand } from './cluster.ts';
 
 /** Builds the `endure` command-line program. */
 export function createProgram(version: string): Command {
@@ -22,5 +23,6 @@ export function createProgram(version: string): Command {
   addSubscriptionCommands(program);
   addScheduleCommands(program);
   addFlowRuleCommands(program);
+  addClusterCommand(program);
   return program;
 }

@@ -4,7 +4,7 @@ import type { ResponseRegistry } from '../ingress-http/index.ts';
 import type { Partitioner } from '../sharding/index.ts';
 import type { PartitionReader } from '../store/index.ts';
 import { partitionKeyOf } from '../types/index.ts';
-import type { Command, FlowCommand } from '../worker/index.ts';
+import { NotLeaderError, type Command, type FlowCommand } from '../worker/index.ts';
 
 /** The partition that owns a flow rule and its limiters. */
 export function flowRulePartition(partitioner: Partitioner, rule: string): number {
@@ -118,6 +118,7 @@ async function run(deps: FlowDeps, command: FlowCommand): Promise<void> {
     });
   } catch (err) {
     waiter.cancel();
+    if (err instanceof NotLeaderError) throw err;
     throw new AdminError(AdminErrorCode.Internal, 503, `cannot reach the partition: ${err instanceof Error ? err.message : String(err)}`);
   }
   const answer = await waiter.answer;

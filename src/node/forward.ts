@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AdminHandler } from '../admin/index.ts';
 import { NOT_LEADER_HEADER, errorResponse, type IngressRequest, type IngressResponse } from '../ingress-http/index.ts';
 import { decodeCommand, encodeCommand } from '../log/index.ts';
 import type { LeaseStore } from '../store/index.ts';
@@ -13,7 +14,9 @@ const HOP_BY_HOP = new Set(['host', 'connection', 'content-length', 'transfer-en
 
 /** Path of node-to-node appends: `POST {APPEND_PATH}{partition}` with an encoded command. */
 const APPEND_PATH = '/endure/internal/append/';
-/** Header carrying the target node's secret on node-to-node appends. */
+/** Path prefix of admin requests one node sends on to the leader of their partition. */
+const ADMIN_PATH = '/endure/internal/admin/';
+/** Header carrying the target node's secret on node-to-node appends and admin requests. */
 const SECRET_HEADER = 'x-endure-node-secret';
 
 /** What the forwarding layer needs. */
@@ -27,6 +30,8 @@ export interface ForwardDeps {
   /** How long to look for a leader before answering 503: a lease's length and a little more. */
   readonly patienceMs: number;
   readonly logger: Logger;
+  /** This node's own admin API, which answers admin requests other nodes send on to it. */
+  readonly admin?: AdminHandler;
 }
 
 /**
@@ -49,32 +54,102 @@ export function forwardingIngress(
 ): (req: IngressRequest) => Promise<IngressResponse> {
   return async (req) => {
     if (req.url.startsWith(APPEND_PATH)) return appendHere(req, deps);
-    const deadline = Date.now() + deps.patienceMs;
-    const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
-    for (;;) {
-      const res = await local(req);
-      const partition = res.headers[NOT_LEADER_HEADER];
-      if (partition === undefined) return res;
-      if (!forwarded) {
-        const address = await leaderAddress(deps, Number(partition)).catch((err: unknown) => {
-          deps.logger.warn({ err, partition }, 'looking up a partition leader failed');
+    if (req.url.startsWith(ADMIN_PATH)) return adminHere(req, deps);
+    return untilLed(deps, {
+      attempt: () => local(req),
+      forwarded: req.headers[FORWARDED_HEADER] !== undefined,
+      forward: (leader) => send(req, leader.address, req.url, deps),
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
+  };
+}
+
+/**
+ * The admin API of a cluster node: an operation on a partition another node leads (on an
+ * invocation, an object's state, a schedule, a flow rule) is sent on to that leader, exactly as
+ * ingress requests are: the local admin answers 503 with the not-leader header when its command
+ * was fenced (nothing appended), and the request goes to the leader's advertised address under
+ * {@link ADMIN_PATH}, carrying the leader's secret, where its own admin API answers it. While the
+ * partition fails over, the request waits up to `patienceMs`, then gets 503.
+ *
+ * Why through the leader's ingress address: it is the one address every node advertises (its
+ * `nodes` row), and the secret authenticates the hop as it does for node-to-node appends.
+ */
+export function forwardingAdmin(local: AdminHandler, deps: ForwardDeps): AdminHandler {
+  return (req) =>
+    untilLed(deps, {
+      attempt: () => local(req),
+      forwarded: false,
+      forward: (leader) => {
+        const query = req.query.toString();
+        const url = `${ADMIN_PATH.slice(0, -1)}${req.path}${query === '' ? '' : `?${query}`}`;
+        const headers: Record<string, string | undefined> = { ...req.headers, [SECRET_HEADER]: leader.secret };
+        return send({ method: req.method, headers, body: req.body }, leader.address, url, deps);
+      },
+    });
+}
+
+/** The admin API of this node, as forwarded admin requests reach it (see {@link forwardingAdmin}). */
+async function adminHere(req: IngressRequest, deps: ForwardDeps): Promise<IngressResponse> {
+  if (deps.admin === undefined || req.headers[SECRET_HEADER] !== deps.secret || deps.secret === '') {
+    return errorResponse(404, 'not found');
+  }
+  const url = new URL(req.url.slice(ADMIN_PATH.length - 1), 'http://endure.invalid');
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  // Answered by the admin API itself, never forwarded again: a not-leader answer goes back as is,
+  // and the forwarding node looks the leader up again.
+  return deps.admin({ method: req.method, path: url.pathname, query: url.searchParams, headers, body: req.body });
+}
+
+/** A partition's leader as its `nodes` row says. */
+interface LeaderNode {
+  readonly name: string;
+  readonly address: string;
+  readonly secret: string;
+}
+
+/** One request as the forwarding loop sees it, whichever API it belongs to. */
+interface Forwardable<Res extends IngressResponse> {
+  /** Serves the request on this node; a not-leader answer means nothing was appended. */
+  attempt(): Promise<Res>;
+  /** Whether another node already sent this request here (then it is not sent on again). */
+  readonly forwarded: boolean;
+  /** Sends the request to the node that leads its partition. */
+  forward(leader: LeaderNode): Promise<IngressResponse>;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * The one forwarding loop of a cluster node: try here; on a not-leader answer send the request
+ * to the partition's leader; while no node leads it, wait and ask again until `patienceMs`, then
+ * answer 503.
+ */
+async function untilLed<Res extends IngressResponse>(deps: ForwardDeps, req: Forwardable<Res>): Promise<Res | IngressResponse> {
+  const deadline = Date.now() + deps.patienceMs;
+  for (;;) {
+    const res = await req.attempt();
+    const partition = res.headers[NOT_LEADER_HEADER];
+    if (partition === undefined) return res;
+    if (!req.forwarded) {
+      const leader = await leaderOf(deps, Number(partition)).catch((err: unknown) => {
+        deps.logger.warn({ err, partition }, 'looking up a partition leader failed');
+        return undefined;
+      });
+      if (leader !== undefined) {
+        const answer = await req.forward(leader).catch((err: unknown) => {
+          deps.logger.warn({ err, partition, address: leader.address }, 'forwarding a request to the partition leader failed');
           return undefined;
         });
-        if (address !== undefined) {
-          const answer = await send(req, address, deps).catch((err: unknown) => {
-            deps.logger.warn({ err, partition, address }, 'forwarding a request to the partition leader failed');
-            return undefined;
-          });
-          if (answer !== undefined && answer.headers[NOT_LEADER_HEADER] === undefined) return answer;
-        }
+        if (answer !== undefined && answer.headers[NOT_LEADER_HEADER] === undefined) return answer;
       }
-      if (Date.now() >= deadline || req.signal?.aborted === true) {
-        return forwarded ? res : errorResponse(503, `no node leads partition ${partition} now; try again shortly`);
-      }
-      deps.logger.debug({ partition }, 'waiting for a leader of the partition');
-      await new Promise((r) => setTimeout(r, RETRY_MS));
     }
-  };
+    if (Date.now() >= deadline || req.signal?.aborted === true) {
+      return req.forwarded ? res : errorResponse(503, `no node leads partition ${partition} now; try again shortly`);
+    }
+    deps.logger.debug({ partition }, 'waiting for a leader of the partition');
+    await new Promise((r) => setTimeout(r, RETRY_MS));
+  }
 }
 
 /**
@@ -122,10 +197,7 @@ export async function appendOnLeader(deps: Pick<ForwardDeps, 'nodeName' | 'lease
 }
 
 /** The node whose lease of `partition` is live, unless it is this node or advertises no address. */
-async function leaderOf(
-  deps: Pick<ForwardDeps, 'nodeName' | 'leases'>,
-  partition: number,
-): Promise<{ name: string; address: string; secret: string } | undefined> {
+async function leaderOf(deps: Pick<ForwardDeps, 'nodeName' | 'leases'>, partition: number): Promise<LeaderNode | undefined> {
   const now = Date.now();
   const lease = (await deps.leases.listLeases()).find((l) => l.partition === partition);
   if (lease === undefined || lease.expiresAt <= now || lease.leader === deps.nodeName) return undefined;
@@ -133,12 +205,12 @@ async function leaderOf(
   return node === undefined || node.address === '' ? undefined : node;
 }
 
-/** The advertised address of the node whose lease of `partition` is live, unless it is this node. */
-async function leaderAddress(deps: ForwardDeps, partition: number): Promise<string | undefined> {
-  return (await leaderOf(deps, partition))?.address;
-}
-
-async function send(req: IngressRequest, address: string, deps: ForwardDeps): Promise<IngressResponse> {
+async function send(
+  req: Pick<IngressRequest, 'method' | 'headers' | 'body' | 'signal'>,
+  address: string,
+  url: string,
+  deps: Pick<ForwardDeps, 'nodeName'>,
+): Promise<IngressResponse> {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || HOP_BY_HOP.has(name.toLowerCase()) || name.startsWith(':')) continue;
@@ -146,7 +218,7 @@ async function send(req: IngressRequest, address: string, deps: ForwardDeps): Pr
   }
   headers.set(FORWARDED_HEADER, deps.nodeName);
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-  const res = await fetch(`http://${address}${req.url}`, {
+  const res = await fetch(`http://${address}${url}`, {
     method: req.method,
     headers,
     ...(hasBody ? { body: new Uint8Array(req.body) } : {}),

@@ -4,7 +4,7 @@ import type { Invoker } from '../invoker/index.ts';
 import type { Partitioner } from '../sharding/index.ts';
 import type { PartitionReader } from '../store/index.ts';
 import { IdDecodeError, formatInvocationId, newInvocationId } from '../types/index.ts';
-import type { Command, IngressAnswer, InvocationOp, InvocationStatus } from '../worker/index.ts';
+import { NotLeaderError, type Command, type IngressAnswer, type InvocationOp, type InvocationStatus } from '../worker/index.ts';
 
 /** What the invocation routes need from the node. */
 export interface InvocationRouteDeps {
@@ -98,6 +98,7 @@ async function runOp(deps: InvocationRouteDeps, op: InvocationOp, id: string): P
     });
   } catch (err) {
     waiter.cancel();
+    if (err instanceof NotLeaderError) throw err;
     return json(503, { code: 503, message: `cannot reach the partition: ${err instanceof Error ? err.message : String(err)}` });
   }
   const answer: IngressAnswer = await waiter.answer;

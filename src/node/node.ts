@@ -7,7 +7,7 @@ import { BearerTokens } from '../common/bearer-tokens.ts';
 import { isLoopbackHost } from '../common/loopback.ts';
 import { observeNode } from '../common/metrics.ts';
 import { Tracing } from '../common/tracing.ts';
-import { createAdminHandler, startAdminServer, type RegistrationHooks } from '../admin/index.ts';
+import { createAdminHandler, json, startAdminServer, type AdminHandler, type AdminRequest, type AdminResponse, type RegistrationHooks } from '../admin/index.ts';
 import { ResponseRegistry, createIngressHandler, listenHttp, type HttpListener, type IngressRequest, type IngressResponse } from '../ingress-http/index.ts';
 import { Invoker } from '../invoker/index.ts';
 import { SchemaRegistry, type RegisterResult } from '../metadata/index.ts';
@@ -26,15 +26,16 @@ import {
 import { scheduleTimerKey } from '../schedule/index.ts';
 import { Partitioner } from '../sharding/index.ts';
 import { openStore, type StoreBackend, type StoreLocation } from '../store/index.ts';
-import { SINGLE_NODE_PLACEMENT, SubscriptionService, subscriptionRoutes } from '../subscriptions/index.ts';
+import { SINGLE_NODE_PLACEMENT, SubscriptionService, leaderPlacement, subscriptionRoutes } from '../subscriptions/index.ts';
 import { TimerService } from '../timer/index.ts';
 import { decodeCommand } from '../log/index.ts';
 import { NotLeaderError, Worker, type Action, type Command, type OutboxMessage, type WorkerHealth } from '../worker/index.ts';
 import { LeaseManager } from '../cluster/index.ts';
-import { appendOnLeader, forwardingIngress } from './forward.ts';
+import { appendOnLeader, forwardingAdmin, forwardingIngress, type ForwardDeps } from './forward.ts';
 import { loadRequestIdentity } from './identity.ts';
 import { invocationRoutes } from './invocation-routes.ts';
 import { stateRoutes } from './state-routes.ts';
+import { clusterRoutes } from './cluster-routes.ts';
 import {
   checkDeclaredSchedules,
   fireScheduleTimer,
@@ -167,12 +168,15 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
           onGained: (p, epoch): Promise<void> => worker.recoverPartition(p, epoch),
           onLeading: (p, epoch) => {
             resumePartition(p).catch((err: unknown) => logger.error({ err, partition: p, epoch }, 'resuming a partition failed'));
+            subscriptions.rebalance();
           },
           onLost: (p, _epoch, reason) => {
             timers.dropPartition(p);
             invoker.abortPartition(p);
             shuffler.dropPartition(p);
             responses.abandonPartition(p, new Error(`partition ${p} moved to another node while this request waited (${reason}); retry with the same idempotency-key`));
+            // The subscriptions this partition places here stop consuming at once.
+            subscriptions.rebalance();
           },
         });
   /** Whether this node acts for partition `p` now (a single node leads them all). */
@@ -240,7 +244,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     },
   );
 
-  const scheduleDeps: ScheduleDeps = { nodeId, partitioner, responses, store, targets, submit };
+  const scheduleDeps: ScheduleDeps = { nodeId, partitioner, responses, store, targets, submit, deliver, patienceMs: config.cluster.leaseMs + 1000 };
 
   const invoker = new Invoker({
     store,
@@ -315,17 +319,31 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     store: backend.subscriptions,
     clusters: config.subscriptionClusters,
     sinks: targets,
-    ingest: { partitioner, resolve: (s, h, k) => targets.resolve(s, h, k), submit, now: Date.now },
-    placement: SINGLE_NODE_PLACEMENT,
+    // A record's command goes to its partition wherever it is led; the broker is acknowledged
+    // only once the append resolved, that is, once the leader committed it.
+    ingest: { partitioner, resolve: (s, h, k) => targets.resolve(s, h, k), submit: deliver, now: Date.now },
+    placement: leases === undefined ? SINGLE_NODE_PLACEMENT : leaderPlacement(partitioner, leads),
     logger,
   });
 
   const unhealthy = (): string | undefined => describeHealth(worker.health());
   const localIngress = createIngressHandler({ nodeId, targets, partitioner, responses, submit, unhealthy });
-  const ingressHandler =
+  // This node's own admin API, bound once it exists: it answers admin requests other nodes
+  // forward to this one (they come in through the ingress listener, carrying our secret).
+  let ownAdmin: AdminHandler | undefined;
+  const forwardDeps: ForwardDeps | undefined =
     nodeName === undefined
-      ? localIngress
-      : forwardingIngress(localIngress, { nodeName, secret, submit, leases: store, patienceMs: config.cluster.leaseMs + 1000, logger });
+      ? undefined
+      : {
+          nodeName,
+          secret,
+          submit,
+          leases: store,
+          patienceMs: config.cluster.leaseMs + 1000,
+          logger,
+          admin: (req) => (ownAdmin ?? notYetServing)(req),
+        };
+  const ingressHandler = forwardDeps === undefined ? localIngress : forwardingIngress(localIngress, forwardDeps);
   const listeners: HttpListener[] = [];
   // Introspection runs off the event loop that applies commands (see the backend's engine).
   const query = backend.openQueryEngine(() => invoker.attempts());
@@ -352,6 +370,14 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     const extraRoutes = [
       ...invocationRoutes({ nodeId, partitioner, responses, store, invoker, submit }),
       ...stateRoutes({ nodeId, partitioner, responses, registry, submit }),
+      ...clusterRoutes({
+        nodeName: leases === undefined ? undefined : nodeName,
+        partitions,
+        leases: leases === undefined ? undefined : store,
+        leaseMs: config.cluster.leaseMs,
+        address: () => (leases === undefined ? listeners[0]!.url : advertised),
+        clock: Date.now,
+      }),
       ...uiRoutes(),
     ];
     const adminHandler = createAdminHandler({
@@ -365,7 +391,8 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
       registrationHooks,
       unhealthy,
     });
-    const admin = await startAdminServer(adminHandler, {
+    ownAdmin = adminHandler;
+    const admin = await startAdminServer(forwardDeps === undefined ? adminHandler : forwardingAdmin(adminHandler, forwardDeps), {
       host: config.admin.host,
       port: config.admin.port,
       logger,
@@ -398,9 +425,11 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     if (leases !== undefined) {
       advertised ||= config.cluster.advertiseAddress ?? new URL(listeners[0]!.url).host;
       await leases.start();
-      // Deployments registered through other nodes become visible here within a second.
+      // Deployments registered through other nodes become visible here within a second, and
       registryReload = setInterval(() => {
         registry.reload().catch((err: unknown) => logger.warn({ err }, 'reloading the deployments failed; trying again in a second'));
+        // So are subscriptions created or deleted through other nodes.
+        subscriptions.refresh().catch((err: unknown) => logger.warn({ err }, 'reloading the subscriptions failed; trying again in a second'));
       }, REGISTRY_RELOAD_MS);
       registryReload.unref();
     }
@@ -540,6 +569,11 @@ function describeHealth(health: WorkerHealth): string | undefined {
 async function noInProcessEndpoint(request: Request): Promise<Response> {
   const { protocol, host } = new URL(request.url);
   throw new Error(`${protocol}//${host} is served in-process by an application embedding Endure; this process does not serve it`);
+}
+
+/** Answers admin requests forwarded here before this node's admin API exists (start-up). */
+async function notYetServing(_req: AdminRequest): Promise<AdminResponse> {
+  return json(503, { code: 503, message: 'this node is starting; try again shortly' });
 }
 
 /** The partition count is fixed when the store is created. */

@@ -14,7 +14,7 @@ import type { HandlerKindLookup } from '../schedule/spec.ts';
 import type { Partitioner } from '../sharding/index.ts';
 import type { PartitionReader } from '../store/index.ts';
 import { partitionKeyOf } from '../types/index.ts';
-import type { Command, ResolvedTarget, ScheduleCommand } from '../worker/index.ts';
+import { NotLeaderError, type Command, type ResolvedTarget, type ScheduleCommand } from '../worker/index.ts';
 import type { Targets } from './targets.ts';
 
 /** 9999-12-31T23:59:59.999Z: instants beyond it have no ISO-8601 form. */
@@ -28,6 +28,13 @@ export interface ScheduleDeps {
   readonly store: PartitionReader;
   readonly targets: Targets;
   readonly submit: (partition: number, command: Command) => Promise<void>;
+  /**
+   * Appends a command to its partition's log on whichever node leads it, without an answer
+   * (in a cluster: the node-to-node append); resolves once committed.
+   */
+  readonly deliver: (partition: number, command: Command) => Promise<void>;
+  /** How long a registration waits for a partition that is failing over. */
+  readonly patienceMs: number;
 }
 
 /** The partition that owns a schedule. */
@@ -150,7 +157,7 @@ export function scheduleRegistrationHooks(deps: ScheduleDeps): RegistrationHooks
           const spec = specOrError(() => scheduleFromMetadata(s.name, h.name, h.metadata, lookup));
           if (!spec) continue;
           declared.add(spec.id);
-          await run(deps, { kind: 'schedule', op: 'put', id: spec.id, now: Date.now(), spec });
+          await runAnywhere(deps, { kind: 'schedule', op: 'put', id: spec.id, now: Date.now(), spec });
         }
       }
       // A declaration removed from the code (or with its handler) removes its schedule;
@@ -159,7 +166,7 @@ export function scheduleRegistrationHooks(deps: ScheduleDeps): RegistrationHooks
       for (let p = 0; p < deps.partitioner.partitions; p++) {
         for (const r of await deps.store.listSchedules(p)) {
           if (r.spec.declared && services.has(r.spec.target.service) && !declared.has(r.spec.id)) {
-            await run(deps, { kind: 'schedule', op: 'delete', id: r.spec.id, now: Date.now() });
+            await runAnywhere(deps, { kind: 'schedule', op: 'delete', id: r.spec.id, now: Date.now() });
           }
         }
       }
@@ -199,10 +206,37 @@ async function run(deps: ScheduleDeps, command: ScheduleCommand): Promise<void> 
     });
   } catch (err) {
     waiter.cancel();
+    if (err instanceof NotLeaderError) throw err;
     throw new AdminError(AdminErrorCode.Internal, 503, `cannot reach the partition: ${err instanceof Error ? err.message : String(err)}`);
   }
   const answer = await waiter.answer;
   if (answer.kind === 'op' && answer.outcome === 'not-found') throw notFound(command.id);
+}
+
+/**
+ * A registration applies the schedules its handlers declare on every schedule's partition,
+ * wherever it is led (a registration is one request; it is not forwarded as a whole). Here the
+ * command goes to this node's log; for a partition another node leads it is appended there,
+ * without an answer: `put` and `delete` of a declared schedule have nothing to report.
+ */
+async function runAnywhere(deps: ScheduleDeps, command: ScheduleCommand): Promise<void> {
+  const partition = schedulePartition(deps.partitioner, command.id);
+  const deadline = Date.now() + deps.patienceMs;
+  for (;;) {
+    try {
+      return await run(deps, command);
+    } catch (err) {
+      if (!(err instanceof NotLeaderError)) throw err;
+    }
+    try {
+      return await deps.deliver(partition, command);
+    } catch (err) {
+      if (Date.now() >= deadline) {
+        throw new AdminError(AdminErrorCode.Internal, 503, `cannot reach the leader of partition ${partition}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function view(deps: ScheduleDeps, id: string, status: number): Promise<AdminResponse> {

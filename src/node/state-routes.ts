@@ -3,7 +3,7 @@ import type { ResponseRegistry } from '../ingress-http/index.ts';
 import type { SchemaRegistry } from '../metadata/index.ts';
 import type { Partitioner } from '../sharding/index.ts';
 import { partitionKeyOf } from '../types/index.ts';
-import type { Command, IngressAnswer } from '../worker/index.ts';
+import { NotLeaderError, type Command, type IngressAnswer } from '../worker/index.ts';
 
 /** What the state route needs from the node. */
 export interface StateRouteDeps {
@@ -75,6 +75,7 @@ export function stateRoutes(deps: StateRouteDeps): AdminRoute[] {
           });
         } catch (err) {
           waiter.cancel();
+          if (err instanceof NotLeaderError) throw err;
           return json(503, { code: 503, message: `cannot reach the partition: ${err instanceof Error ? err.message : String(err)}`, restate_code: null });
         }
         const answer: IngressAnswer = await waiter.answer;

@@ -17,7 +17,11 @@
  *   (starting → running → backing-off → stopped) that reads records in source order, appends
  *   one `invoke` command per record, and acknowledges the broker only after those commands are
  *   durable. "Which node consumes a subscription" is asked in exactly one place,
- *   {@link ConsumerPlacement}; a single node consumes all of them.
+ *   {@link ConsumerPlacement}; a single node consumes all of them, and in a cluster the leader
+ *   of the partition derived from the subscription id consumes it: the consumer stops the
+ *   moment that node loses the lease and starts on the node that takes it over, which resumes
+ *   from the broker's last acknowledgement. Every node re-reads the subscriptions each second,
+ *   so one created or deleted through any node is seen by all.
  *
  * Exactly once into the journal. A record's identity is its position in the source: the stream
  * sequence (NATS), the partition offset (Kafka), or the message id (RabbitMQ). From it derive
@@ -53,7 +57,7 @@
 export { SubscriptionService } from './service.ts';
 export type { CreateSubscription, SubscriptionServiceDeps, SubscriptionView } from './service.ts';
 export { subscriptionRoutes } from './routes.ts';
-export { SINGLE_NODE_PLACEMENT, type ConsumerPlacement } from './placement.ts';
+export { SINGLE_NODE_PLACEMENT, leaderPlacement, subscriptionPartition, type ConsumerPlacement } from './placement.ts';
 export { parseSubscription, type SinkLookup } from './spec.ts';
 export { SubscriptionError, SubscriptionErrorCode, type Subscription } from './model.ts';
 export type { Source, SourceRecord, SourcePosition } from './source.ts';

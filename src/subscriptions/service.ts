@@ -61,6 +61,8 @@ interface Entry {
 export class SubscriptionService {
   readonly #entries = new Map<string, Entry>();
   #closed = false;
+  /** Consumers run only once the node is ready for records ({@link start}). */
+  #started = false;
 
   private constructor(private readonly deps: SubscriptionServiceDeps) {}
 
@@ -82,6 +84,7 @@ export class SubscriptionService {
 
   /** Starts a consumer for every subscription this node consumes. */
   start(): void {
+    this.#started = true;
     for (const entry of this.#entries.values()) this.#place(entry);
   }
 
@@ -121,8 +124,49 @@ export class SubscriptionService {
     const entry = this.#entry(id);
     if (!(await this.deps.store.removeSubscription(id))) throw notFound(id);
     this.#entries.delete(id);
-    await entry.consumer?.dispose();
+    if (entry.consumer !== undefined) await entry.consumer.dispose();
+    else if (entry.parsed !== undefined) {
+      // Another node consumes it (a cluster): it stops at its next refresh; the broker state goes now.
+      await this.#source(entry.parsed).dispose().catch((err: unknown) =>
+        this.deps.logger.warn({ err, subscription: id }, 'could not remove the consumer at the broker'),
+      );
+    }
     this.deps.logger.info({ subscription: id }, 'subscription deleted');
+  }
+
+  /**
+   * Starts or stops each consumer as the placement says now: called when this node's leases
+   * change (a cluster node), so a subscription moves with the lease of its partition.
+   */
+  rebalance(): void {
+    for (const entry of this.#entries.values()) this.#place(entry);
+  }
+
+  /**
+   * Re-reads the stored subscriptions (a cluster node: others create and delete them), adds the
+   * new ones, stops the consumers of deleted ones (the node that deleted one removed its broker
+   * state), and places every consumer again.
+   */
+  async refresh(): Promise<void> {
+    const stored = await this.deps.store.listSubscriptions();
+    if (this.#closed) return;
+    const ids = new Set(stored.map((r) => r.id));
+    for (const [id, entry] of this.#entries) {
+      if (ids.has(id)) continue;
+      this.#entries.delete(id);
+      await entry.consumer?.stop();
+    }
+    for (const record of stored) {
+      if (this.#entries.has(record.id)) continue;
+      const entry: Entry = { record };
+      try {
+        entry.parsed = parseSubscription(record, this.deps.clusters);
+      } catch (err) {
+        entry.error = err instanceof Error ? err.message : String(err);
+      }
+      this.#entries.set(record.id, entry);
+    }
+    this.rebalance();
   }
 
   /** Stops every consumer; records not yet acknowledged stay with their brokers. */
@@ -139,7 +183,7 @@ export class SubscriptionService {
 
   /** Starts or stops the entry's consumer as the placement says. */
   #place(entry: Entry): void {
-    if (this.#closed || entry.parsed === undefined) return;
+    if (this.#closed || !this.#started || entry.parsed === undefined) return;
     const sub = entry.parsed;
     if (!this.deps.placement.consumes(sub.id)) {
       void entry.consumer?.stop();
@@ -147,11 +191,14 @@ export class SubscriptionService {
       return;
     }
     if (entry.consumer !== undefined) return;
-    const cluster = this.deps.clusters.find((c) => c.name === sub.cluster) as BrokerCluster;
     const logger = this.deps.logger.child({ subscription: sub.id });
-    const source = SOURCES[sub.kind](sub, cluster, logger);
-    entry.consumer = new Consumer(sub, source, (batch) => ingestBatch(this.deps.ingest, sub, batch), logger);
+    entry.consumer = new Consumer(sub, this.#source(sub), (batch) => ingestBatch(this.deps.ingest, sub, batch), logger);
     entry.consumer.start();
+  }
+
+  #source(sub: Subscription): ReturnType<SourceFactory> {
+    const cluster = this.deps.clusters.find((c) => c.name === sub.cluster) as BrokerCluster;
+    return SOURCES[sub.kind](sub, cluster, this.deps.logger.child({ subscription: sub.id }));
   }
 
   async #view(entry: Entry, withPosition: boolean): Promise<SubscriptionView> {

@@ -146,6 +146,7 @@ export class PgPool {
  * LSNs, sequences and times stay far below 2^53.
  */
 export async function openPostgres(location: PgLocation): Promise<PgPool> {
+  ignoreDestroyedConnectionRejections();
   if (!SCHEMA_NAME.test(location.schema)) throw new Error(`invalid schema name ${JSON.stringify(location.schema)}`);
   const pool = new PgPool(location);
   try {
@@ -175,5 +176,28 @@ async function migrate(sql: PgSql, schema: string): Promise<void> {
       await tx.unsafe(readFileSync(join(MIGRATIONS_DIR, file), 'utf8')).simple();
       await tx`INSERT INTO schema_migration (version, name) VALUES (${version}, ${file})`;
     }
+  });
+}
+
+/** Codes of the `postgres` client's errors for a connection this process closed itself. */
+const OWN_CLOSE_CODES = new Set(['CONNECTION_DESTROYED', 'CONNECTION_ENDED']);
+let ignoringDestroyed = false;
+
+/**
+ * Keeps the process alive through a rejection the `postgres` client (3.4.9) leaves unhandled:
+ * when a retired pool is ended while a connection of it is still opening or fetching its types
+ * (the database went away, or a connection closed under a loaded machine), the client rejects
+ * an internal promise of its own with CONNECTION_DESTROYED from a timer, which nobody can
+ * await. Whatever that connection carried already failed through the pool's `guard` and is
+ * retried by its producer; a node must not exit for it (it answers 503 and recovers once the
+ * database is back). Every other unhandled rejection still ends the process, as Node would.
+ */
+function ignoreDestroyedConnectionRejections(): void {
+  if (ignoringDestroyed) return;
+  ignoringDestroyed = true;
+  process.on('unhandledRejection', (reason) => {
+    const code = (reason as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && OWN_CLOSE_CODES.has(code)) return;
+    throw reason;
   });
 }
