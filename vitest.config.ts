@@ -54,6 +54,24 @@ export default defineConfig({
           env: { E2E_STORE: "postgres" },
         },
       },
+      {
+        // The semantics of the end-to-end suite against three Endure nodes on one fresh
+        // PostgreSQL database, every test's requests spread over the three (test/harness/cluster.ts).
+        extends: true,
+        test: {
+          name: "e2e-cluster",
+          include: [
+            "test/e2e/durable.test.ts",
+            "test/e2e/objects.test.ts",
+            "test/e2e/suspension.test.ts",
+            "test/e2e/ingress.test.ts",
+            "test/e2e/semantics/**/*.test.ts",
+          ],
+          env: { E2E_STORE: "cluster" },
+          // Three nodes start per file.
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });

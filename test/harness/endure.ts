@@ -2,11 +2,13 @@
 // directory, captured output, health checks. With E2E_SERVER=restate the same interface
 // drives Restate's own server (binary from RESTATE_SERVER_BIN) to check that the tests
 // encode Restate's behaviour. With E2E_STORE=postgres every server stores its data in a fresh
-// database on the machine's PostgreSQL (dropped by stop()) instead of SQLite.
+// database on the machine's PostgreSQL (dropped by stop()) instead of SQLite. With
+// E2E_STORE=cluster every server is three cluster nodes on one fresh database (see cluster.ts).
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { startCluster } from "./cluster.ts";
 import { freePort } from "./ports.ts";
 import { createTestDatabase, type TestDatabase } from "./postgres.ts";
 import { ManagedProcess, sleep } from "./processes.ts";
@@ -47,9 +49,11 @@ export interface EndureProcess {
 export const TARGET: "endure" | "restate" = process.env.E2E_SERVER === "restate" ? "restate" : "endure";
 
 /** Where Endure servers started by the tests keep their data. */
-export const STORE: "sqlite" | "postgres" = process.env.E2E_STORE === "postgres" ? "postgres" : "sqlite";
+export const STORE: "sqlite" | "postgres" | "cluster" =
+  process.env.E2E_STORE === "postgres" ? "postgres" : process.env.E2E_STORE === "cluster" ? "cluster" : "sqlite";
 
-interface Ports {
+/** The ports one server listens on. */
+export interface Ports {
   ingress: number;
   admin: number;
   fabric: number;
@@ -57,6 +61,7 @@ interface Ports {
 
 /** Starts a server and waits until its ingress and admin endpoints report healthy. */
 export async function startEndure(opts: EndureOptions = {}): Promise<EndureProcess> {
+  if (TARGET === "endure" && STORE === "cluster") return startCluster(opts);
   const ownsDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), "endure-e2e-")));
   let ports: Ports = await freePorts();
@@ -115,11 +120,13 @@ export async function startEndure(opts: EndureOptions = {}): Promise<EndureProce
   };
 }
 
-async function freePorts(): Promise<Ports> {
+/** Three ports that were free a moment ago. */
+export async function freePorts(): Promise<Ports> {
   return { ingress: await freePort(), admin: await freePort(), fabric: await freePort() };
 }
 
-function spawnServer(dataDir: string, ports: Ports, opts: EndureOptions): ManagedProcess {
+/** Starts one server process (Endure, or Restate's with E2E_SERVER=restate); does not wait. */
+export function spawnServer(dataDir: string, ports: Ports, opts: EndureOptions): ManagedProcess {
   if (TARGET === "restate") return spawnRestate(dataDir, ports, opts);
   const args = [
     path.join(REPO_ROOT, "bin", "endure.js"),
@@ -169,7 +176,8 @@ function spawnRestate(dataDir: string, ports: Ports, opts: EndureOptions): Manag
   return new ManagedProcess("restate-server", bin, ["--no-logo"], env, dataDir);
 }
 
-async function waitHealthy(proc: ManagedProcess, ingressUrl: string, adminUrl: string, timeoutMs: number): Promise<void> {
+/** Waits until `proc` answers on its admin and ingress health endpoints; kills it on timeout. */
+export async function waitHealthy(proc: ManagedProcess, ingressUrl: string, adminUrl: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const healthy = async (url: string): Promise<boolean> => {
     try {
