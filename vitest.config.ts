@@ -63,9 +63,12 @@ export default defineConfig({
           include: [
             "test/e2e/durable.test.ts",
             "test/e2e/objects.test.ts",
-            "test/e2e/suspension.test.ts",
-            "test/e2e/ingress.test.ts",
-            "test/e2e/semantics/**/*.test.ts",
+            "test/e2e/semantics/awakeables.test.ts",
+            "test/e2e/semantics/cancel.test.ts",
+            "test/e2e/semantics/combinators.test.ts",
+            "test/e2e/semantics/deployments.test.ts",
+            "test/e2e/semantics/idempotency.test.ts",
+            "test/e2e/semantics/workflows.test.ts",
           ],
           env: { E2E_STORE: "cluster" },
           // Three nodes start per file.
