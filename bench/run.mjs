@@ -10,6 +10,7 @@
 // --only     runs one server (no ratios)
 // --stores   Endure's stores, each run on its own: sqlite (default) and/or postgres (one node on a
 //            fresh database of the machine's PostgreSQL, reached through its socket: bench/lib/pg.mjs)
+// --skip     workloads to leave out, e.g. --skip W4,W6 (a quicker run)
 // --dbos     adds W2 on DBOS Transact (bench/dbos.mjs) on a fresh PostgreSQL database
 // --cluster  adds three Endure nodes on one fresh PostgreSQL database, W1 and W3 only, each
 //            request sent to the next node in turn
@@ -39,6 +40,7 @@ const { values: args } = parseArgs({
     stores: { type: "string", default: "sqlite" },
     cluster: { type: "boolean", default: false },
     dbos: { type: "boolean", default: false },
+    skip: { type: "string", default: "" },
     "long-count": { type: "string", default: "100000" },
   },
 });
@@ -191,7 +193,9 @@ async function runServer(kind) {
       ...(args.long ? [["long", W.long]] : []),
       ["W6", W.w6],
     ];
+    const skipped = new Set(args.skip.split(",").map((x) => x.trim()).filter(Boolean));
     for (const [name, fn] of plan) {
+      if (skipped.has(name)) continue;
       log(`${kind}: ${name}`);
       out[name] = await fn(ctx);
     }
@@ -357,6 +361,7 @@ function meta() {
     stores: args.stores,
     cluster: args.cluster,
     dbos: args.dbos,
+    skip: args.skip,
   };
 }
 
@@ -372,7 +377,13 @@ async function main() {
   const kinds = args.only === "restate" ? ["restate"] : args.only === "endure" ? endureKinds : ["restate", ...endureKinds];
   const results = {};
   try {
-    for (const kind of kinds) results[kind] = await runServer(kind);
+    // One server failing (start-up or a workload) does not void the others' figures.
+    for (const kind of kinds) {
+      results[kind] = await runServer(kind).catch((err) => {
+        log(`${kind} failed: ${err?.message ?? err}`);
+        return { failed: String(err?.message ?? err).slice(0, 500) };
+      });
+    }
   } finally {
     await pgBridge?.kill("SIGTERM", 2000);
   }
