@@ -91,7 +91,13 @@ async function setUp(kind, nodeArgs, env = {}) {
     pgBridge ??= await startPgBridge();
     database = await createBenchDatabase();
   }
-  if (kind === "cluster") return setUpCluster(services, stepsFile, database, endureRoot);
+  if (kind === "cluster") {
+    return setUpCluster(services, stepsFile, database, endureRoot).catch(async (err) => {
+      await services.stop();
+      await database.drop();
+      throw err;
+    });
+  }
   const server = await startServer(kind === "restate" ? "restate" : "endure", {
     nodeArgs,
     env: database ? { ...env, ENDURE_STORE: database.url } : env,
