@@ -72,7 +72,11 @@ export async function startCluster(opts: EndureOptions): Promise<EndureProcess &
   try {
     // The first node creates the schema; the others join it together.
     nodes.push(await startNode(CLUSTER_NODES[0]));
-    nodes.push(...(await Promise.all(CLUSTER_NODES.slice(1).map(startNode))));
+    // Every node that did start is kept, so that a failure of the other still stops it below.
+    const joined = await Promise.allSettled(CLUSTER_NODES.slice(1).map(startNode));
+    for (const r of joined) if (r.status === "fulfilled") nodes.push(r.value);
+    const failed = joined.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
     await waitForPlacement(sql, timeoutMs);
   } catch (err) {
     await Promise.allSettled(nodes.map((n) => n.proc.kill("SIGKILL")));
