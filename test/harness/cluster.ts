@@ -182,7 +182,7 @@ export interface ClusterHandle {
   adminUrlOfLeader(invocationId: string): Promise<string>;
 }
 
-/** Waits until every partition has a live lease and every node leads at least one. */
+/** Waits until every partition has a live lease held by a node of the cluster, spread evenly. */
 async function waitForPlacement(sql: postgres.Sql, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "";
@@ -190,8 +190,10 @@ async function waitForPlacement(sql: postgres.Sql, timeoutMs: number): Promise<v
     const rows = await sql<{ leader: string | null; live: boolean }[]>`
       SELECT leader, lease_expires_at > (extract(epoch from clock_timestamp()) * 1000)::bigint AS live
       FROM endure.partitions`;
-    const leaders = new Set(rows.map((r) => r.leader));
-    if (rows.length > 0 && rows.every((r) => r.live) && CLUSTER_NODES.every((n) => leaders.has(n))) return;
+    // Balanced: no node above its fair share (with few partitions a node may lead none).
+    const fair = Math.ceil(rows.length / CLUSTER_NODES.length);
+    const held = (n: string) => rows.filter((r) => r.leader === n).length;
+    if (rows.length > 0 && rows.every((r) => r.live && CLUSTER_NODES.includes(r.leader as never)) && CLUSTER_NODES.every((n) => held(n) <= fair)) return;
     last = JSON.stringify(rows);
     if (Date.now() > deadline) throw new Error(`the partitions never spread over ${CLUSTER_NODES.join(", ")}: ${last}`);
     await sleep(100);
