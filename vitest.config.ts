@@ -56,6 +56,35 @@ export default defineConfig({
           env: { E2E_STORE: "postgres" },
         },
       },
+      // The semantics of the end-to-end suite against three Endure nodes on one fresh PostgreSQL
+      // database, every test's requests spread over the three (test/harness/cluster.ts). Not yet
+      // part of `npm test`: not yet reliable (see below); run it with
+      // `ENDURE_E2E_CLUSTER=1 npx vitest run --project e2e-cluster`.
+      ...(process.env.ENDURE_E2E_CLUSTER === "1"
+        ? [
+          {
+            extends: true,
+            test: {
+              name: "e2e-cluster",
+              include: [
+                "test/e2e/objects.test.ts",
+                "test/e2e/semantics/awakeables.test.ts",
+                "test/e2e/semantics/cancel.test.ts",
+                "test/e2e/semantics/combinators.test.ts",
+                "test/e2e/semantics/idempotency.test.ts",
+                "test/e2e/semantics/workflows.test.ts",
+              ],
+              // Not deployments.test.ts: a deployment removed through one node is still listed by
+              // the others until they re-read the deployments (within a second). Not yet
+              // durable.test.ts: on the cluster its calls and sends to objects on many keys (four
+              // partitions) time out; under investigation.
+              env: { E2E_STORE: "cluster" },
+              // Three nodes start per file.
+              hookTimeout: 120_000,
+            },
+          },
+          ]
+        : []),
     ],
   },
 });

@@ -2,11 +2,18 @@
 // the same closed-loop driver, inside a network namespace with loopback only. Prints a table
 // and writes bench/results/latest.json.
 //
-//   node bench/run.mjs [--long] [--only restate|endure] [--duration 10] [--profile] [--endure-root DIR]
+//   node bench/run.mjs [--long] [--only restate|endure] [--stores sqlite,postgres] [--cluster]
+//                      [--duration 10] [--profile] [--endure-root DIR]
 //
 // --long     adds the phase measuring throughput after 100,000 retained completions
 //            (--long-count N changes the number, for a quick check of the phase)
 // --only     runs one server (no ratios)
+// --stores   Endure's stores, each run on its own: sqlite (default) and/or postgres (one node on a
+//            fresh database of the machine's PostgreSQL, reached through its socket: bench/lib/pg.mjs)
+// --skip     workloads to leave out, e.g. --skip W4,W6 (a quicker run)
+// --dbos     adds W2 on DBOS Transact (bench/dbos.mjs) on a fresh PostgreSQL database
+// --cluster  adds three Endure nodes on one fresh PostgreSQL database, W1 and W3 only, each
+//            request sent to the next node in turn
 // --duration seconds per closed-loop workload (default 10)
 // --profile  runs Endure alone under `node --cpu-prof` for warm-up, W1 and W2, and prints the
 //            top self-time functions (profiles kept in bench/results/profiles/)
@@ -17,7 +24,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { Client } from "./lib/http.mjs";
+import { Client, RotatingClient } from "./lib/http.mjs";
+import { createBenchDatabase, startPgBridge } from "./lib/pg.mjs";
 import { BENCH_DIR, REPO_ROOT, register, restateVersion, startServer, startServices } from "./lib/servers.mjs";
 import { profileTable } from "./profile-summary.mjs";
 import * as W from "./workloads.mjs";
@@ -29,6 +37,10 @@ const { values: args } = parseArgs({
     duration: { type: "string", default: "10" },
     profile: { type: "boolean", default: false },
     "endure-root": { type: "string" },
+    stores: { type: "string", default: "sqlite" },
+    cluster: { type: "boolean", default: false },
+    dbos: { type: "boolean", default: false },
+    skip: { type: "string", default: "" },
     "long-count": { type: "string", default: "100000" },
   },
 });
@@ -52,41 +64,132 @@ const RESULTS_DIR = path.join(BENCH_DIR, "results");
 mkdirSync(RESULTS_DIR, { recursive: true });
 const log = (msg) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
-/** Starts services and one server, registers, waits until a call goes through. */
-async function setUp(kind, nodeArgs, env) {
+/** Columns of a run: Restate's server, Endure on each store, the three-node cluster. */
+const KIND_LABELS = { restate: "restate", endure: "endure (sqlite)", "endure-pg": "endure (postgres)", cluster: "cluster (3 nodes)", dbos: "dbos (W2)" };
+
+/** The bridge to the machine's PostgreSQL, started on first use (see bench/lib/pg.mjs). */
+let pgBridge;
+
+async function waitCallable(kind, client) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const res = await client.request("POST", "/Noop/run").catch(() => ({ status: 0 }));
+    if (res.status === 200) return;
+    if (Date.now() > deadline) throw new Error(`${kind}: Noop/run never succeeded (last HTTP ${res.status})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Starts services and one server (or the cluster), registers, waits until a call goes through. */
+async function setUp(kind, nodeArgs, env = {}) {
   const stepsFile = path.join(os.tmpdir(), `bench-steps-${kind}-${process.pid}.log`);
   writeFileSync(stepsFile, "");
   const services = await startServices(stepsFile);
   const endureRoot = args["endure-root"] ? path.resolve(args["endure-root"]) : undefined;
-  const server = await startServer(kind, { nodeArgs, env, endureRoot });
+  let database;
+  if (kind === "endure-pg" || kind === "cluster") {
+    pgBridge ??= await startPgBridge();
+    database = await createBenchDatabase();
+  }
+  if (kind === "cluster") {
+    return setUpCluster(services, stepsFile, database, endureRoot).catch(async (err) => {
+      await services.stop();
+      await database.drop();
+      throw err;
+    });
+  }
+  const server = await startServer(kind === "restate" ? "restate" : "endure", {
+    nodeArgs,
+    env: database ? { ...env, ENDURE_STORE: database.url } : env,
+    endureRoot,
+  });
   await register(server, services.url);
   const client = new Client(server.ingressUrl);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const res = await client.request("POST", "/Noop/run").catch(() => ({ status: 0 }));
-    if (res.status === 200) break;
-    if (Date.now() > deadline) throw new Error(`${kind}: Noop/run never succeeded (last HTTP ${res.status})`);
-    await new Promise((r) => setTimeout(r, 100));
+  await waitCallable(kind, client);
+  return { server, services, client, stepsFile, opts, database };
+}
+
+/**
+ * Three nodes on one database (lease 3 s, the default): started one after the other, the
+ * services registered through the first, measured once every node answers and every node leads
+ * a share of the partitions. `server` stands for the first node (its CPU and memory are the
+ * ones the workloads record).
+ */
+async function setUpCluster(services, stepsFile, database, endureRoot) {
+  const nodes = [];
+  const sql = database.connect();
+  try {
+    for (const name of ["n1", "n2", "n3"]) {
+      nodes.push(await startServer("endure", { env: { ENDURE_STORE: database.url, ENDURE_NODE_NAME: name }, endureRoot }));
+    }
+    await register(nodes[0], services.url);
+    for (const node of nodes) await waitCallable(`cluster node ${node.ingressUrl}`, new Client(node.ingressUrl));
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const rows = await sql`SELECT DISTINCT leader FROM endure.partitions`;
+      if (rows.length === 3) break;
+      if (Date.now() > deadline) throw new Error(`cluster: the partitions never spread over the three nodes`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } catch (err) {
+    await Promise.allSettled(nodes.map((n) => n.stop()));
+    throw err;
+  } finally {
+    await sql.end();
   }
-  return { server, services, client, stepsFile, opts };
+  const server = {
+    ...nodes[0],
+    pid: nodes[0].pid,
+    tail: () => nodes.map((n, i) => `--- n${i + 1} ---\n${n.tail()}`).join("\n"),
+    stop: () => Promise.all(nodes.map((n) => n.stop())),
+    dataDirs: nodes.map((n) => n.dataDir),
+  };
+  const client = new RotatingClient(nodes.map((n) => n.ingressUrl));
+  return { server, services, client, stepsFile, opts, database };
 }
 
 async function tearDown(ctx) {
   ctx.client.close();
   await ctx.server.stop();
   await ctx.services.stop();
-  rmSync(ctx.server.dataDir, { recursive: true, force: true });
+  for (const dir of ctx.server.dataDirs ?? [ctx.server.dataDir]) rmSync(dir, { recursive: true, force: true });
   rmSync(ctx.stepsFile, { force: true });
+  await ctx.database?.drop();
+}
+
+/** W2 on DBOS Transact in its own process (bench/dbos.mjs), on a fresh database. */
+async function runDbos() {
+  log("dbos: W2");
+  pgBridge ??= await startPgBridge();
+  const database = await createBenchDatabase();
+  const out = { loadAvgAtStart: os.loadavg()[0] };
+  try {
+    const r = spawnSync(process.execPath, [path.join(BENCH_DIR, "dbos.mjs"), "--url", database.url, "--duration", String(opts.durationMs / 1000)], {
+      encoding: "utf8",
+      cwd: BENCH_DIR,
+      timeout: opts.durationMs + 180_000,
+    });
+    const last = r.stdout.trim().split("\n").pop() ?? "";
+    if (r.status !== 0 || !last.startsWith("{")) throw new Error(`dbos.mjs failed (${r.status ?? r.signal}):\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+    Object.assign(out, JSON.parse(last));
+  } finally {
+    await database.drop();
+  }
+  out.loadAvgAtEnd = os.loadavg()[0];
+  return out;
 }
 
 async function runServer(kind) {
+  if (kind === "dbos") return runDbos();
   log(`${kind}: starting`);
   const ctx = await setUp(kind, []);
   const out = { loadAvgAtStart: os.loadavg()[0] };
   try {
     log(`${kind}: warm-up ${opts.warmupMs / 1000} s`);
     await W.warmup(ctx);
-    const plan = [
+    // The cluster runs the throughput workloads only (W6 restarts one server; W2, W4, W5, W7
+    // are measured on one node).
+    const plan = kind === "cluster" ? [["W1", W.w1], ["W3", W.w3]] : [
       ["W1", W.w1],
       ["W2", W.w2],
       ["W3", W.w3],
@@ -96,7 +199,9 @@ async function runServer(kind) {
       ...(args.long ? [["long", W.long]] : []),
       ["W6", W.w6],
     ];
+    const skipped = new Set(args.skip.split(",").map((x) => x.trim()).filter(Boolean));
     for (const [name, fn] of plan) {
+      if (skipped.has(name)) continue;
       log(`${kind}: ${name}`);
       out[name] = await fn(ctx);
     }
@@ -201,25 +306,41 @@ function fmt(v, digits) {
   return v.toFixed(digits);
 }
 
+/**
+ * Ratio columns: every Endure column over Restate's, and PostgreSQL over SQLite when both ran.
+ * With Restate and SQLite only, the one column keeps its historic name `Endure/Restate`.
+ */
+function ratioColumns(kinds) {
+  const cols = [];
+  if (kinds.includes("restate")) {
+    for (const k of kinds.filter((k) => k !== "restate")) cols.push({ label: kinds.length === 2 ? "Endure/Restate" : `${k}/restate`, num: k, den: "restate" });
+  }
+  if (kinds.includes("endure") && kinds.includes("endure-pg")) cols.push({ label: "pg/sqlite", num: "endure-pg", den: "endure" });
+  if (kinds.includes("endure-pg") && kinds.includes("dbos")) cols.push({ label: "pg/dbos", num: "endure-pg", den: "dbos" });
+  return cols;
+}
+
 function table(results, kinds) {
-  const header = ["metric", ...kinds, ...(kinds.length === 2 ? ["Endure/Restate"] : [])];
+  const cols = ratioColumns(kinds);
+  const header = ["metric", ...kinds.map((k) => KIND_LABELS[k] ?? k), ...cols.map((c) => c.label)];
   const rows = [];
   const ratios = {};
   for (const [label, w, field, digits] of ROWS) {
     const vals = kinds.map((k) => results[k]?.[w]?.[field]);
     if (vals.every((v) => v === undefined)) continue;
     const row = [label, ...vals.map((v) => fmt(v, digits ?? 0))];
-    if (kinds.length === 2) {
-      const [r, e] = vals;
-      const ratio = typeof r === "number" && typeof e === "number" && r !== 0 ? e / r : undefined;
-      if (ratio !== undefined) ratios[`${w}.${field}`] = ratio;
+    for (const c of cols) {
+      const d = results[c.den]?.[w]?.[field];
+      const n = results[c.num]?.[w]?.[field];
+      const ratio = typeof d === "number" && typeof n === "number" && d !== 0 ? n / d : undefined;
+      if (ratio !== undefined) ratios[cols.length === 1 ? `${w}.${field}` : `${c.label}:${w}.${field}`] = ratio;
       row.push(ratio === undefined ? "" : `${ratio.toFixed(2)}x`);
     }
     rows.push(row);
   }
   for (const [label, a, b] of LOAD_ROWS) {
     const row = [label, ...kinds.map((k) => `${fmt(results[k]?.[a], 1)} / ${fmt(results[k]?.[b], 1)}`)];
-    if (kinds.length === 2) row.push("");
+    for (const _ of cols) row.push("");
     rows.push(row);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -243,14 +364,35 @@ function meta() {
     endureRoot: root,
     durationS: opts.durationMs / 1000,
     long: args.long ? opts.longCount : false,
+    stores: args.stores,
+    cluster: args.cluster,
+    dbos: args.dbos,
+    skip: args.skip,
   };
 }
 
 async function main() {
   if (args.profile) return runProfile();
-  const kinds = args.only ? [args.only] : ["restate", "endure"];
+  const stores = args.stores.split(",").map((x) => x.trim());
+  for (const st of stores) if (st !== "sqlite" && st !== "postgres") throw new Error(`--stores: unknown store '${st}' (sqlite, postgres)`);
+  const endureKinds = [
+    ...stores.map((st) => (st === "sqlite" ? "endure" : "endure-pg")),
+    ...(args.cluster ? ["cluster"] : []),
+    ...(args.dbos ? ["dbos"] : []),
+  ];
+  const kinds = args.only === "restate" ? ["restate"] : args.only === "endure" ? endureKinds : ["restate", ...endureKinds];
   const results = {};
-  for (const kind of kinds) results[kind] = await runServer(kind);
+  try {
+    // One server failing (start-up or a workload) does not void the others' figures.
+    for (const kind of kinds) {
+      results[kind] = await runServer(kind).catch((err) => {
+        log(`${kind} failed: ${err?.message ?? err}`);
+        return { failed: String(err?.message ?? err).slice(0, 500) };
+      });
+    }
+  } finally {
+    await pgBridge?.kill("SIGTERM", 2000);
+  }
   const { text, ratios } = table(results, kinds);
   console.log(`\n${text}\n`);
   const file = path.join(RESULTS_DIR, "latest.json");

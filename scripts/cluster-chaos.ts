@@ -3,10 +3,18 @@
 // idempotency key per increment sent to random nodes and retried with the same key until it is
 // answered; meanwhile kill -9 a node (then restart it), and freeze another past its lease
 // (SIGSTOP, then SIGCONT). At the end every key's counter must equal its acknowledged increments.
-// Prints the failover times measured and a verdict per round.
+// Prints the failover times measured and a verdict per round:
+// - killFailoverMs: from kill -9 until every partition has a live lease on a survivor;
+// - killServesAgainMs: from kill -9 until a call on a key of every partition the killed node led
+//   has been answered (through a survivor);
+// - freezeTakeoverMs: from SIGSTOP until the survivors hold every partition;
+// - thawStepDownMs: from SIGCONT until the thawed node has logged its step-down from every
+//   partition it led (it commits nothing in between: fencing).
 //
 //   node --import tsx scripts/cluster-chaos.ts [rounds=5] [leaseMs=3000]
 import postgres from "postgres";
+import { Partitioner } from "../src/sharding/index.ts";
+import { partitionKeyOf } from "../src/types/index.ts";
 import { startEndure, type EndureProcess } from "../test/harness/endure.ts";
 import { call, register } from "../test/harness/http.ts";
 import { createTestDatabase } from "../test/harness/postgres.ts";
@@ -25,7 +33,9 @@ interface Round {
   ok: boolean;
   acked: number;
   killFailoverMs: number;
+  killServesAgainMs: number;
   freezeTakeoverMs: number;
+  thawStepDownMs: number;
   mismatches: string[];
 }
 
@@ -38,6 +48,21 @@ async function waitPlacement(sql: postgres.Sql, names: string[], timeoutMs: numb
     if (Date.now() - started > timeoutMs) throw new Error(`placement on ${names.join(",")} not reached in ${timeoutMs} ms`);
     await sleep(25);
   }
+}
+
+const partitioner = new Partitioner(PARTITIONS);
+
+/** A fresh object key whose partition is `partition`. */
+function keyInPartition(partition: number, prefix: string): string {
+  for (;;) {
+    const key = uid(prefix);
+    if (partitioner.partitionOf(partitionKeyOf(key)) === partition) return key;
+  }
+}
+
+/** How many step-downs a node's output shows (logged at warn, which the harness captures). */
+function stepDowns(log: string): number {
+  return log.split("stepped down from a partition").length - 1;
 }
 
 async function round(n: number): Promise<Round> {
@@ -78,11 +103,24 @@ async function round(n: number): Promise<Round> {
     const workers = Array.from({ length: WORKERS }, () => worker());
     await sleep(2000);
     // kill -9 a node, then bring it back.
+    const victimPartitions = (await sql<{ partition: number }[]>`SELECT partition FROM endure.partitions WHERE leader = 'n3'`).map((r) => r.partition);
+    const probeKeys = victimPartitions.map((p) => keyInPartition(p, `probe${n}`));
     live.delete("n3");
     const killedAt = Date.now();
     await nodes.get("n3")!.kill("SIGKILL");
+    const serving = Promise.all(
+      probeKeys.map(async (key) => {
+        for (let i = 0; ; i++) {
+          const node = nodes.get(i % 2 === 0 ? "n1" : "n2")!;
+          const res = await call(node.ingressUrl, `/Counter/${key}/get`, undefined, {}, { timeoutMs: 20_000 }).catch(() => undefined);
+          if (res?.status === 200) return;
+          await sleep(10);
+        }
+      }),
+    ).then(() => Date.now() - killedAt);
     await waitPlacement(sql, ["n1", "n2"], LEASE_MS * 5);
     const killFailoverMs = Date.now() - killedAt;
+    const killServesAgainMs = await serving;
     await sleep(1000);
     await nodes.get("n3")!.restart();
     live.add("n3");
@@ -90,6 +128,8 @@ async function round(n: number): Promise<Round> {
     await sleep(1000);
     // Freeze another past its lease, then thaw it.
     const frozen = nodes.get("n2")!;
+    const frozenHeld = (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM endure.partitions WHERE leader = 'n2'`)[0]!.n;
+    const stepDownsBefore = stepDowns(frozen.log);
     live.delete("n2");
     const frozenAt = Date.now();
     process.kill(frozen.pid, "SIGSTOP");
@@ -100,6 +140,15 @@ async function round(n: number): Promise<Round> {
       await sleep(500);
     } finally {
       process.kill(frozen.pid, "SIGCONT");
+    }
+    const thawedAt = Date.now();
+    let thawStepDownMs = -1;
+    while (Date.now() - thawedAt < 10_000) {
+      if (stepDowns(frozen.log) - stepDownsBefore >= frozenHeld) {
+        thawStepDownMs = Date.now() - thawedAt;
+        break;
+      }
+      await sleep(5);
     }
     live.add("n2");
     await sleep(2000);
@@ -113,7 +162,7 @@ async function round(n: number): Promise<Round> {
       total += want;
       if (res.status !== 200 || res.json !== want) mismatches.push(`${key}: counter ${res.status} ${res.text}, acknowledged ${want}`);
     }
-    return { round: n, ok: mismatches.length === 0, acked: total, killFailoverMs, freezeTakeoverMs, mismatches };
+    return { round: n, ok: mismatches.length === 0, acked: total, killFailoverMs, killServesAgainMs, freezeTakeoverMs, thawStepDownMs, mismatches };
   } catch (err) {
     for (const [name, node] of nodes) console.error(`--- ${name} ---\n${node.log.slice(-3000)}`);
     throw err;
@@ -133,7 +182,9 @@ for (let i = 1; i <= ROUNDS; i++) {
     ok: false,
     acked: 0,
     killFailoverMs: -1,
+    killServesAgainMs: -1,
     freezeTakeoverMs: -1,
+    thawStepDownMs: -1,
     mismatches: [err instanceof Error ? (err.stack ?? err.message) : String(err)],
   }));
   results.push(r);

@@ -50,3 +50,31 @@ export class Client {
     this.agent.destroy();
   }
 }
+
+/** Clients for several nodes of a cluster: each request goes to the next node in turn. */
+export class RotatingClient {
+  constructor(baseUrls, maxSockets = 256) {
+    this.clients = baseUrls.map((u) => new Client(u, maxSockets));
+    this.next = 0;
+  }
+
+  #pick() {
+    return this.clients[this.next++ % this.clients.length];
+  }
+
+  request(method, path, body, headers, timeoutMs) {
+    return this.#pick().request(method, path, body, headers, timeoutMs);
+  }
+
+  call(path, body, headers) {
+    return this.#pick().call(path, body, headers);
+  }
+
+  get(path) {
+    return this.#pick().get(path);
+  }
+
+  close() {
+    for (const c of this.clients) c.close();
+  }
+}

@@ -1,5 +1,6 @@
 // Small fetch helpers for the ingress and admin APIs.
 import net from "node:net";
+import { awaitDeploymentOnAllNodes } from "./cluster.ts";
 
 /** A decoded HTTP answer. */
 export interface HttpResult {
@@ -61,7 +62,10 @@ export interface Deployment {
   services: Array<{ name: string; handlers?: Array<{ name: string }> }>;
 }
 
-/** Registers a service deployment through the admin API; throws unless the answer is 201. */
+/**
+ * Registers a service deployment through the admin API; throws unless the answer is 201. On a
+ * cluster (E2E_STORE=cluster) it returns once every node serves the new deployment.
+ */
 export async function register(adminUrl: string, serviceUrl: string): Promise<Deployment> {
   const res = await fetch(`${adminUrl}/deployments`, {
     method: "POST",
@@ -71,7 +75,9 @@ export async function register(adminUrl: string, serviceUrl: string): Promise<De
   });
   const text = await res.text();
   if (res.status !== 201) throw new Error(`register ${serviceUrl}: ${res.status} ${text}`);
-  return JSON.parse(text) as Deployment;
+  const deployment = JSON.parse(text) as Deployment;
+  await awaitDeploymentOnAllNodes(adminUrl, deployment.id, deployment.services.map((s) => s.name));
+  return deployment;
 }
 
 /** Polls `probe` until it returns a value other than undefined, or throws after `timeoutMs`. */

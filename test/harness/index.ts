@@ -7,5 +7,6 @@ export { call, get, register, eventually, expectContinue, type HttpResult, type 
 export { readEffects, countEffects, type Effect } from "./effects.ts";
 export { freePort } from "./ports.ts";
 export { ManagedProcess, killAllStarted, sleep } from "./processes.ts";
+export { adminUrlForInvocation, CLUSTER_NODES, type ClusterHandle } from "./cluster.ts";
 export { startSuite, uid, TEST_SERVICES, type Suite } from "./suite.ts";
 export { startRawDeployment, rawOutput, rawRetryableError, type RawAttempt, type RawDeployment } from "./raw-deployment.ts";

@@ -25,7 +25,9 @@ export async function startServices(entry: string, env: Record<string, string> =
     { ...process.env, ...env, PORT: String(port) },
     REPO_ROOT,
   );
-  const match = await proc.waitForOutput(/listening on (\d+)/, 30_000);
+  // Generous: on a machine busy with other suites, loading the services through tsx alone can
+  // take half a minute.
+  const match = await proc.waitForOutput(/listening on (\d+)/, 60_000);
   return {
     url: `http://127.0.0.1:${match[1]}`,
     get pid() {

@@ -98,10 +98,13 @@ export class PostgresPartitionStore implements PartitionStore {
   loadInvocation(id: string, withState: (status: InvocationStatus) => boolean, maxStateBytes = Infinity) {
     return this.#read((sql) =>
       sql.begin('isolation level repeatable read read only', async (snap) => {
-        const statusRows = snap<{ data: Uint8Array }[]>`SELECT data FROM invocation WHERE id = ${id}`;
-        const journal = readJournal(snap as unknown as PgSql, id);
-        const [row] = await statusRows;
-        const entries = await journal;
+        // Both statements are in flight at once; awaited together, so that when the connection
+        // dies the one that fails second still has a listener (an unobserved rejection ends the
+        // process).
+        const [[row], entries] = await Promise.all([
+          snap<{ data: Uint8Array }[]>`SELECT data FROM invocation WHERE id = ${id}`,
+          readJournal(snap as unknown as PgSql, id),
+        ]);
         if (!row) return undefined;
         const status = decodeStatus(row.data);
         const t = status.target;

@@ -1,7 +1,7 @@
 // Helpers shared by the semantics end-to-end tests: invocation status (SQL introspection on
 // Restate, GET /invocations/{id} on Endure), admin requests, and steering test services.
 import { appendFileSync } from "node:fs";
-import { TARGET, eventually, type HttpResult } from "../../harness/index.ts";
+import { TARGET, adminUrlForInvocation, eventually, type HttpResult } from "../../harness/index.ts";
 
 /** Restate's invocation status names. */
 export type InvocationStatus =
@@ -16,6 +16,9 @@ export type InvocationStatus =
 
 /** Sends `method path` to the admin API with an optional JSON body and decodes the answer. */
 export async function admin(adminUrl: string, method: string, path: string, body?: unknown): Promise<HttpResult> {
+  // On a cluster (E2E_STORE=cluster), operations on one invocation go to its partition's leader.
+  const invocation = /^\/invocations\/(inv_[^/?]+)/.exec(path)?.[1];
+  if (invocation !== undefined) adminUrl = await adminUrlForInvocation(adminUrl, decodeURIComponent(invocation)).catch(() => adminUrl);
   const res = await fetch(adminUrl + path, {
     method,
     headers: body === undefined ? { accept: "application/json" } : { "content-type": "application/json", accept: "application/json" },
