@@ -1,7 +1,6 @@
 import { MetadataError } from '../metadata/index.ts';
-import { NOT_LEADER_HEADER } from '../ingress-http/index.ts';
 import { StoreUnavailableError } from '../store/index.ts';
-import { NotLeaderError } from '../worker/index.ts';
+import { NOT_LEADER_HEADER, NotLeaderError } from '../types/index.ts';
 import { json } from './http.ts';
 import type { AdminResponse } from './http.ts';
 

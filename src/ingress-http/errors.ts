@@ -21,8 +21,4 @@ export const handlerNotFound = (s: string, h: string) =>
     `the service '${s}' exists, but the handler '${h}' was not found, check that the handler exists in the latest registered service version.`,
   );
 
-/**
- * Header of a 503 saying which partition this node does not lead: the node's forwarding layer
- * sends the request on to that partition's leader. Nothing was appended, so resending is safe.
- */
-export const NOT_LEADER_HEADER = 'x-endure-not-leader-of';
+export { NOT_LEADER_HEADER } from '../types/index.ts';

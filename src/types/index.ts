@@ -21,3 +21,4 @@ export {
 export { parseAwakeableId } from './awakeable.ts';
 export { stateVersion } from './state-version.ts';
 export type * from './records.ts';
+export { NotLeaderError, NOT_LEADER_HEADER } from './leadership.ts';
