@@ -190,7 +190,8 @@ let ignoringDestroyed = false;
  * an internal promise of its own with CONNECTION_DESTROYED from a timer, which nobody can
  * await. Whatever that connection carried already failed through the pool's `guard` and is
  * retried by its producer; a node must not exit for it (it answers 503 and recovers once the
- * database is back). Every other unhandled rejection still ends the process, as Node would.
+ * database is back). Every other unhandled rejection still ends the process, as Node would,
+ * unless the process has listeners of its own (an application embedding Endure): then they decide.
  */
 function ignoreDestroyedConnectionRejections(): void {
   if (ignoringDestroyed) return;
@@ -198,6 +199,8 @@ function ignoreDestroyedConnectionRejections(): void {
   process.on('unhandledRejection', (reason) => {
     const code = (reason as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && OWN_CLOSE_CODES.has(code)) return;
+    // An embedding application with a listener of its own decides about everything else.
+    if (process.listenerCount('unhandledRejection') > 1) return;
     throw reason;
   });
 }
