@@ -5,6 +5,7 @@
 // every increment counts once; kill -9 of the primary takes the workers with it, and a restart
 // resumes what was in flight.
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -69,16 +70,27 @@ function withSmallPool(url: string): string {
   return u.toString();
 }
 
-/** The children of process `pid`: a node's worker processes. */
+/**
+ * The worker processes of the node whose primary is `pid`: its children running bin/endure.js.
+ * From a clone the primary has one more child, the esbuild service of the TypeScript loader.
+ */
 function childrenOf(pid: number): number[] {
+  let children: number[];
   try {
-    return execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" })
+    children = execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" })
       .split("\n")
       .filter((l) => l.trim() !== "")
       .map(Number);
   } catch {
     return [];
   }
+  return children.filter((child) => {
+    try {
+      return readFileSync(`/proc/${child}/cmdline`, "utf8").includes("endure.js");
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
 }
 
 function alive(pid: number): boolean {
