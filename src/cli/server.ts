@@ -66,7 +66,8 @@ async function runNode(config: Config, logger: Logger, index: number | undefined
   const channel = index === undefined ? undefined : workerChannel(index, async () => node?.reloadDeployments(), logger);
   node = await startNode(config, logger, channel === undefined ? {} : { worker: channel.role });
   logger.info({ ingress: node.ingressUrl, admin: node.adminUrl, dataDir: config.dataDir }, 'endure started');
-  channel?.started(node.ingressUrl, node.adminUrl);
+  // A server always listens on both (it opens them unless told otherwise).
+  channel?.started(node.ingressUrl!, node.adminUrl!);
   const started = node;
 
   let stopping = false;

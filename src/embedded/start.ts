@@ -17,10 +17,13 @@ export interface StartEndureOptions {
   readonly dataDir: string;
   /** The services this process serves, in-process (no socket between Endure and them). */
   readonly services: ServiceDefinitions;
-  /** Ingress listen address, `host:port`; default `127.0.0.1:0` (a free port, see `ingressUrl`). */
-  readonly ingress?: string;
-  /** Admin API listen address, `host:port`; default `127.0.0.1:0` (a free port, see `adminUrl`). */
-  readonly admin?: string;
+  /**
+   * Ingress listen address, `host:port`; default `127.0.0.1:0` (a free port, see `ingressUrl`).
+   * `false`: no listener — the process reaches its services only through `client`.
+   */
+  readonly ingress?: string | false;
+  /** Admin API listen address, `host:port`; default `127.0.0.1:0` (a free port, see `adminUrl`). `false`: no admin API. */
+  readonly admin?: string | false;
   /** Number of partitions, fixed when the data directory is created; default 24. */
   readonly partitions?: number;
   /** Endure's own log level (JSON lines on stdout); default `warn`. */
@@ -29,10 +32,10 @@ export interface StartEndureOptions {
 
 /** Endure running inside this process. */
 export interface EmbeddedEndure {
-  /** Base URL of the HTTP ingress: call `${ingressUrl}/Service/handler` as on a server. */
-  readonly ingressUrl: string;
-  /** Base URL of the admin API (deployments, services, invocations, health). */
-  readonly adminUrl: string;
+  /** Base URL of the HTTP ingress: call `${ingressUrl}/Service/handler` as on a server (undefined with `ingress: false`). */
+  readonly ingressUrl: string | undefined;
+  /** Base URL of the admin API: deployments, services, invocations, health (undefined with `admin: false`). */
+  readonly adminUrl: string | undefined;
   /** The data directory in use (absolute). */
   readonly dataDir: string;
   /**
@@ -61,8 +64,8 @@ export async function startEndure(options: StartEndureOptions): Promise<Embedded
   const config = compileConfig({
     flags: {
       dataDir,
-      ingressBind: options.ingress ?? '127.0.0.1:0',
-      adminBind: options.admin ?? '127.0.0.1:0',
+      ingressBind: options.ingress || '127.0.0.1:0',
+      adminBind: options.admin || '127.0.0.1:0',
       partitions: options.partitions === undefined ? undefined : String(options.partitions),
       logLevel: options.logLevel ?? 'warn',
     },
@@ -71,7 +74,10 @@ export async function startEndure(options: StartEndureOptions): Promise<Embedded
   const { createEndpointHandler } = await import('@restatedev/restate-sdk/fetch');
   const handler = createEndpointHandler({ services: options.services, bidirectional: true }) as FetchHandler;
   const logger = createLogger(config.logLevel);
-  const node = await startNode(config, logger, { inProcess: { url: IN_PROCESS_DEPLOYMENT_URL, handler } });
+  const node = await startNode(config, logger, {
+    inProcess: { url: IN_PROCESS_DEPLOYMENT_URL, handler },
+    listen: { ingress: options.ingress !== false, admin: options.admin !== false },
+  });
   return {
     ingressUrl: node.ingressUrl,
     adminUrl: node.adminUrl,
@@ -99,8 +105,8 @@ function checkOptions(options: StartEndureOptions): void {
   }
   for (const name of ['ingress', 'admin'] as const) {
     const v = o[name];
-    if (v !== undefined && (typeof v !== 'string' || parseBind(v) === undefined)) {
-      issues.push(`${name}: expected host:port (port 0 for a free one), got ${JSON.stringify(v)}`);
+    if (v !== undefined && v !== false && (typeof v !== 'string' || parseBind(v) === undefined)) {
+      issues.push(`${name}: expected host:port (port 0 for a free one) or false (no listener), got ${JSON.stringify(v)}`);
     }
   }
   const p = o.partitions;

@@ -50,8 +50,10 @@ import { uiRoutes } from '../ui/index.ts';
 
 /** A running Endure node. */
 export interface EndureNode {
-  readonly ingressUrl: string;
-  readonly adminUrl: string;
+  /** Base URL of the ingress listener; undefined when the node listens for no ingress (embedded, `listen.ingress: false`). */
+  readonly ingressUrl: string | undefined;
+  /** Base URL of the admin API listener; undefined when the node serves no admin API (embedded, `listen.admin: false`). */
+  readonly adminUrl: string | undefined;
   /**
    * The ingress itself, a function of a request to a response, for callers in this process (the
    * embedded mode's client): the same handler the listener serves, without a socket, so without
@@ -79,6 +81,11 @@ export interface NodeOptions {
    * partitions; requests for the others go to their worker over its private loopback listener.
    */
   readonly worker?: WorkerRole;
+  /**
+   * Which listeners to open (default: both). An embedded node may open neither: its own process
+   * reaches the ingress through `EndureNode.ingress`. A cluster member or worker needs its ingress.
+   */
+  readonly listen?: { readonly ingress?: boolean; readonly admin?: boolean };
 }
 
 /** What a worker process of a multi-process node is told by its supervisor. */
@@ -345,6 +352,8 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
         };
   const ingressHandler = forwardDeps === undefined ? localIngress : forwardingIngress(localIngress, forwardDeps);
   const listeners: HttpListener[] = [];
+  let ingressListener: HttpListener | undefined;
+  let adminListener: HttpListener | undefined;
   // Introspection runs off the event loop that applies commands (see the backend's engine).
   const query = backend.openQueryEngine(() => invoker.attempts());
   const auth: { admin?: BearerTokens | undefined; ingress?: BearerTokens | undefined } = {};
@@ -354,8 +363,8 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     if (inProcessRegistration) await registrationHooks.registered(inProcessRegistration);
     auth.admin = await BearerTokens.open('admin API', '--admin-token-file', config.auth.admin, logger);
     auth.ingress = await BearerTokens.open('ingress', '--ingress-token-file', config.auth.ingress, logger);
-    listeners.push(
-      await listenHttp(ingressHandler, {
+    if (options.listen?.ingress !== false || leases !== undefined) {
+      ingressListener = await listenHttp(ingressHandler, {
         host: config.ingress.host,
         port: config.ingress.port,
         maxBodyBytes: config.ingressMaxBodyBytes,
@@ -365,8 +374,9 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
         auth: auth.ingress,
         logger,
         name: 'ingress',
-      }),
-    );
+      });
+      listeners.push(ingressListener);
+    }
     const extraRoutes = [
       ...invocationRoutes({ nodeId, partitioner, responses, store, invoker, submit }),
       ...stateRoutes({ nodeId, partitioner, responses, registry, submit }),
@@ -375,7 +385,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
         partitions,
         leases: leases === undefined ? undefined : store,
         leaseMs: config.cluster.leaseMs,
-        address: () => (leases === undefined ? listeners[0]!.url : advertised),
+        address: () => (leases === undefined ? (ingressListener?.url ?? '') : advertised),
         clock: Date.now,
       }),
       ...uiRoutes(),
@@ -385,23 +395,25 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
       discover: (url, opts) => discoverEndpoint(url, { ...opts, identity }),
       version: VERSION,
       defaults: config,
-      ingressUrl: listeners[0]!.url,
+      ingressUrl: ingressListener?.url,
       query,
       extraRoutes: [...extraRoutes, ...subscriptionRoutes(subscriptions), ...scheduleRoutes(scheduleDeps), ...flowRoutes({ nodeId, partitioner, responses, store, rules: flowRules, submit })],
       registrationHooks,
       unhealthy,
     });
     ownAdmin = adminHandler;
-    const admin = await startAdminServer(forwardDeps === undefined ? adminHandler : forwardingAdmin(adminHandler, forwardDeps), {
-      host: config.admin.host,
-      port: config.admin.port,
-      logger,
-      maxConnections: config.http.adminMaxConnections,
-      headersTimeoutMs: config.http.headersTimeoutMs,
-      requestTimeoutMs: config.http.requestTimeoutMs,
-      auth: auth.admin,
-    });
-    listeners.push(admin);
+    if (options.listen?.admin !== false) {
+      adminListener = await startAdminServer(forwardDeps === undefined ? adminHandler : forwardingAdmin(adminHandler, forwardDeps), {
+        host: config.admin.host,
+        port: config.admin.port,
+        logger,
+        maxConnections: config.http.adminMaxConnections,
+        headersTimeoutMs: config.http.headersTimeoutMs,
+        requestTimeoutMs: config.http.requestTimeoutMs,
+        auth: auth.admin,
+      });
+      listeners.push(adminListener);
+    }
     if (options.worker !== undefined) {
       // The shared ingress port reaches any worker; the leader of a partition is reached on a
       // port of its own, which it advertises in its member row like a node of a cluster does.
@@ -423,7 +435,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
       advertised = `${advertisedHost}:${port}`;
     }
     if (leases !== undefined) {
-      advertised ||= config.cluster.advertiseAddress ?? new URL(listeners[0]!.url).host;
+      advertised ||= config.cluster.advertiseAddress ?? new URL(ingressListener!.url).host;
       await leases.start();
       // Deployments registered through other nodes become visible here within a second, and
       registryReload = setInterval(() => {
@@ -448,7 +460,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
   }
   // Records enter like requests: only once the node is ready for them.
   subscriptions.start();
-  if (auth.admin === undefined && !isLoopbackHost(config.admin.host)) {
+  if (adminListener !== undefined && auth.admin === undefined && !isLoopbackHost(config.admin.host)) {
     logger.warn(
       { admin: config.admin.host },
       'the admin API listens beyond loopback without auth: anyone who can reach it can register deployments and kill invocations; set --admin-token-file or ENDURE_ADMIN_TOKENS',
@@ -458,8 +470,8 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
 
   let closing: Promise<void> | undefined;
   return {
-    ingressUrl: listeners[0]!.url,
-    adminUrl: listeners[1]!.url,
+    ingressUrl: ingressListener?.url,
+    adminUrl: adminListener?.url,
     ingress: ingressHandler,
     async reloadAuth() {
       await Promise.all([auth.admin?.reload(), auth.ingress?.reload()]);

@@ -85,12 +85,13 @@ export class EndureTestEnvironment {
 
   /** Base URL of the ingress (for fetch or `@restatedev/restate-sdk-clients`' `connect({ url })`). */
   baseUrl(): string {
-    return this.endure.ingressUrl;
+    // The test environment always listens (startEndure's defaults).
+    return this.endure.ingressUrl!;
   }
 
   /** Base URL of the admin API. */
   adminAPIBaseUrl(): string {
-    return this.endure.adminUrl;
+    return this.endure.adminUrl!;
   }
 
   /** Typed calls to the services under test, served in-process (see `EmbeddedEndure.client`). */

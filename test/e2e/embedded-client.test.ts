@@ -2,6 +2,7 @@
 // requests handed to the ingress handler in the same process (its base URL never resolves, so a
 // request that went to the network would fail). Calls, sends with idempotency keys and delays,
 // attach to a send, workflows, and errors, typed by the service definitions the caller passed.
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -90,3 +91,52 @@ describe("EndureTestEnvironment.client", () => {
     }
   });
 });
+
+describe("an embedded Endure without listeners", () => {
+  it("opens no port with ingress and admin false; the client still reaches the services, state survives a restart", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "endure-embedded-nolisten-"));
+    const openBefore = listeningPorts();
+    // The file's other Endure (started with the defaults) listens on two ports: the probe sees them.
+    expect(openBefore.length).toBeGreaterThanOrEqual(2);
+    const quiet = await startEndure({ dataDir: dir, services: [greeter, counter], partitions: 4, ingress: false, admin: false });
+    try {
+      expect(quiet.ingressUrl).toBeUndefined();
+      expect(quiet.adminUrl).toBeUndefined();
+      // No new TCP listener of this process.
+      expect(listeningPorts()).toEqual(openBefore);
+      expect(await quiet.client.serviceClient(greeter).greet("Ed")).toBe("Hello, Ed!");
+      expect(await quiet.client.objectClient(counter, "q").add(2)).toBe(2);
+    } finally {
+      await quiet.stop();
+    }
+    const again = await startEndure({ dataDir: dir, services: [greeter, counter], partitions: 4, ingress: false, admin: false });
+    try {
+      expect(await again.client.objectClient(counter, "q").add(3)).toBe(5);
+    } finally {
+      await again.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The TCP ports this process listens on (from /proc: its sockets' inodes in LISTEN state). */
+function listeningPorts(): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const ports: number[] = [];
+  for (const file of ["/proc/self/net/tcp", "/proc/self/net/tcp6"]) {
+    for (const line of readFileSync(file, "utf8").split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // st 0A is LISTEN; column 9 is the inode.
+      if (cols.length > 9 && cols[3] === "0A" && inodes.has(cols[9]!)) ports.push(Number.parseInt(cols[1]!.split(":")[1]!, 16));
+    }
+  }
+  return ports.sort((a, b) => a - b);
+}

@@ -40,8 +40,8 @@ describe("startEndure options", () => {
     const err = await refusal({ dataDir, services: [], ingress: "nope", admin: 9070, partitions: 0, logLevel: "loud" });
     expect(err.issues).toEqual([
       expect.stringMatching(/^services: expected a non-empty array/),
-      'ingress: expected host:port (port 0 for a free one), got "nope"',
-      "admin: expected host:port (port 0 for a free one), got 9070",
+      'ingress: expected host:port (port 0 for a free one) or false (no listener), got "nope"',
+      "admin: expected host:port (port 0 for a free one) or false (no listener), got 9070",
       "partitions: expected an integer between 1 and 1024, got 0",
       expect.stringMatching(/^logLevel: expected one of trace\|debug/),
     ]);
