@@ -77,6 +77,7 @@ export default defineConfig({
             test: {
               name: "e2e-cluster",
               include: [
+                "test/e2e/durable.test.ts",
                 "test/e2e/objects.test.ts",
                 "test/e2e/semantics/awakeables.test.ts",
                 "test/e2e/semantics/cancel.test.ts",
@@ -85,9 +86,7 @@ export default defineConfig({
                 "test/e2e/semantics/workflows.test.ts",
               ],
               // Not deployments.test.ts: a deployment removed through one node is still listed by
-              // the others until they re-read the deployments (within a second). Not yet
-              // durable.test.ts: on the cluster its calls and sends to objects on many keys (four
-              // partitions) time out; under investigation.
+              // the others until they re-read the deployments (within a second).
               env: { E2E_STORE: "cluster" },
               // Three nodes start per file.
               hookTimeout: 120_000,

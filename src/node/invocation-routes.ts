@@ -3,7 +3,7 @@ import type { ResponseRegistry } from '../ingress-http/index.ts';
 import type { Invoker } from '../invoker/index.ts';
 import type { Partitioner } from '../sharding/index.ts';
 import type { PartitionReader } from '../store/index.ts';
-import { IdDecodeError, formatInvocationId, newInvocationId } from '../types/index.ts';
+import { IdDecodeError, formatInvocationId, newInvocationId, parseInvocationId } from '../types/index.ts';
 import { NotLeaderError, type Command, type IngressAnswer, type InvocationOp, type InvocationStatus } from '../worker/index.ts';
 
 /** What the invocation routes need from the node. */
@@ -86,7 +86,9 @@ async function runOp(deps: InvocationRouteDeps, op: InvocationOp, id: string): P
   if (bad) return bad;
   const partition = deps.partitioner.partitionOfInvocation(id);
   const waiter = deps.responses.register();
-  const newId = op === 'restart-as-new' ? formatInvocationId(newInvocationId()) : undefined;
+  // The new invocation keeps the partition key (an object's key hashes to it anyway), so its
+  // partition creates it in the same apply that answers with its id (see the state machine).
+  const newId = op === 'restart-as-new' ? formatInvocationId({ ...newInvocationId(), partitionKey: parseInvocationId(id).partitionKey }) : undefined;
   try {
     await deps.submit(partition, {
       kind: 'op',

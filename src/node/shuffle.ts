@@ -9,10 +9,19 @@ const RETRY_MS = 200;
  * target partition's log (where its dedup id makes a repeated delivery harmless), then tells the
  * source partition which prefix of its outbox it may forget.
  *
+ * Messages from one source to one target partition are delivered one after the other, each
+ * only once the previous one was acknowledged, and a refused one is retried before any later
+ * one is sent. The target deduplicates by the highest sequence it applied from a source (rule 5),
+ * so a later message that overtook an earlier one would make the target drop the earlier one
+ * for good. A local commit loop keeps submission order, but appends to another node's leader
+ * are separate HTTP requests that can arrive in any order; hence the lanes.
+ *
  * Truncation follows the contiguous prefix of delivered messages and is coalesced: one
  * `outbox-delivered` command per source partition and tick, not one per message.
  */
 export class Shuffle {
+  /** Undelivered messages per source and target (`source:target`), oldest first; the head is in flight. */
+  readonly #lanes = new Map<string, Array<{ source: number; seq: number; message: OutboxMessage }>>();
   readonly #delivered = new Map<number, Set<number>>();
   readonly #truncatedTo = new Map<number, number>();
   readonly #scheduled = new Set<number>();
@@ -37,6 +46,7 @@ export class Shuffle {
   dropPartition(source: number): void {
     this.#delivered.delete(source);
     this.#truncatedTo.delete(source);
+    for (const key of this.#lanes.keys()) if (key.startsWith(`${source}:`)) this.#lanes.delete(key);
   }
 
   /** Stops delivering and truncating; called before the partitions close. */
@@ -44,17 +54,41 @@ export class Shuffle {
     this.#closed = true;
   }
 
+  /** Queues outbox message `seq` of `source` behind the undelivered ones to the same target. */
   deliver(source: number, seq: number, message: OutboxMessage): void {
     if (this.#closed || !this.leads(source)) return;
+    const key = `${source}:${message.partition}`;
+    let lane = this.#lanes.get(key);
+    if (lane === undefined) {
+      lane = [];
+      this.#lanes.set(key, lane);
+    }
+    lane.push({ source, seq, message });
+    // The lane was idle: its new head goes out now; otherwise it follows its predecessor.
+    if (lane.length === 1) this.#send(key, lane);
+  }
+
+  /** Sends the head of `lane`; on success the next one, on failure the same one again later. */
+  #send(key: string, lane: Array<{ source: number; seq: number; message: OutboxMessage }>): void {
+    const head = lane[0];
+    // The lane was dropped (step-down) or shut: the next leader of the source resumes its outbox.
+    if (head === undefined || this.#closed || this.#lanes.get(key) !== lane || !this.leads(head.source)) return;
+    const { source, seq, message } = head;
     this.submit(message.partition, message.command).then(
-      () => this.#markDelivered(source, seq),
+      () => {
+        if (this.#lanes.get(key) !== lane) return;
+        lane.shift();
+        this.#markDelivered(source, seq);
+        if (lane.length === 0) this.#lanes.delete(key);
+        else this.#send(key, lane);
+      },
       (err: unknown) => {
-        if (this.#closed || !this.leads(source)) return;
+        if (this.#closed || this.#lanes.get(key) !== lane || !this.leads(source)) return;
         this.logger.warn({ err, source, seq }, 'outbox delivery failed; retrying once the target takes commands');
         // The target may be led by a node that is failing over: wait a moment as well.
         void this.writable()
           .then(() => new Promise((r) => setTimeout(r, RETRY_MS).unref()))
-          .then(() => this.deliver(source, seq, message));
+          .then(() => this.#send(key, lane));
       },
     );
   }

@@ -800,13 +800,16 @@ class Apply {
         const input = (await this.tx.readJournal(status.id))[0];
         if (!input || !cmd.newId) return answer('not-found');
         const target = status.target;
-        await this.#outbox({
-          partition: this.ctx.partitioner.partitionOfInvocation(cmd.newId),
-          command: {
-            kind: 'invoke',
-            invocation: { id: cmd.newId, target, inputEntry: input.body, idempotencyKey: undefined, executeAt: undefined, createdAt: cmd.now, sink: undefined, sinkMode: 'result' },
-          },
-        });
+        const invocation: NewInvocation = {
+          id: cmd.newId, target, inputEntry: input.body, idempotencyKey: undefined, executeAt: undefined, createdAt: cmd.now, sink: undefined, sinkMode: 'result',
+        };
+        // The admin API answers with the new id as soon as this commits, and the client attaches
+        // to it next: the new invocation must exist by then. Its id carries this invocation's
+        // partition key, so it is created here, in this apply. (An id on another partition, from
+        // a producer that chose it otherwise, still takes the outbox.)
+        const partition = this.ctx.partitioner.partitionOfInvocation(cmd.newId);
+        if (partition === this.ctx.partition) await this.#invoke(invocation);
+        else await this.#outbox({ partition, command: { kind: 'invoke', invocation } });
         return answer('done', cmd.newId);
       }
     }

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { MessageType, pb } from '../../src/protocol/index.ts';
 import { Partitioner } from '../../src/sharding/index.ts';
 import { SqlitePartitionStore, openSqlite } from '../../src/store/index.ts';
-import { formatInvocationId, newInvocationId } from '../../src/types/index.ts';
+import { formatInvocationId, newInvocationId, parseInvocationId } from '../../src/types/index.ts';
 import { apply, type Action, type Command, type NewInvocation, type ResolvedTarget } from '../../src/worker/index.ts';
 
 // The state machine, command by command, on an in-memory SQLite store: no files, no network.
@@ -226,5 +226,19 @@ describe('partition state machine', () => {
     // The idempotency key is free again: a new request creates a new invocation.
     const again = await run({ kind: 'invoke', invocation: invocation(greeter, { idempotencyKey: 'r' }) });
     expect(again[0]).toMatchObject({ kind: 'invoke' });
+  });
+  it('restart-as-new creates the new invocation in the apply that answers with its id', async () => {
+    const inv = invocation(greeter);
+    await run({ kind: 'invoke', invocation: inv });
+    await run(output(inv.id, 1, '"done"'));
+    await run({ kind: 'end', id: inv.id, now: 3000 });
+    // The admin API picks the new id on the old one's partition key (node/invocation-routes.ts).
+    const newId = formatInvocationId({ ...newInvocationId(), partitionKey: parseInvocationId(inv.id).partitionKey });
+    const actions = await run({ kind: 'op', op: 'restart-as-new', id: inv.id, now: 4000, newId, sink: { kind: 'ingress', node: 'n', requestId: ++requestIds } });
+    expect(actions).toContainEqual({ kind: 'invoke', id: newId, partition: P });
+    expect(actions).toContainEqual(expect.objectContaining({ kind: 'answer', answer: expect.objectContaining({ kind: 'op', outcome: 'done', newId }) }));
+    // A client that attaches to the new id right after the answer finds it: no outbox hop first.
+    expect((await store.getInvocation(newId))?.phase).toBe('invoked');
+    expect(await store.listOutbox(P)).toEqual([]);
   });
 });
