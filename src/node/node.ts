@@ -244,7 +244,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     },
   );
 
-  const scheduleDeps: ScheduleDeps = { nodeId, partitioner, responses, store, targets, submit, deliver, patienceMs: config.cluster.leaseMs + 1000 };
+  const scheduleDeps: ScheduleDeps = { nodeId, partitioner, responses, store, targets, submit, deliver, patienceMs: config.cluster.leaseMs + 1000, reloadRegistry: () => registry.reload() };
 
   const invoker = new Invoker({
     store,
