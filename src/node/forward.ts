@@ -196,6 +196,29 @@ export async function appendOnLeader(deps: Pick<ForwardDeps, 'nodeName' | 'lease
   if (res.status !== 200) throw new Error(`node ${leader.name} refused an append to partition ${partition}: ${res.status} ${text}`);
 }
 
+/**
+ * Node-to-node appends that reach each partition's log in the order they were asked for.
+ *
+ * A partition drops a producer's command whose sequence is not above the highest it applied
+ * (rule 5: an outbox's messages, a subscription's records). Concurrent requests to another node
+ * can overtake each other, and an overtaken command would then be dropped as a repeat although
+ * it was never applied. So the appends to one partition go one after the other; when one fails,
+ * those queued behind it fail too, without being sent, and their producers retry them in order.
+ */
+export function orderedAppends(deps: Pick<ForwardDeps, 'nodeName' | 'leases'>): (partition: number, command: Command) => Promise<void> {
+  const tails = new Map<number, Promise<void>>();
+  return (partition, command) => {
+    const previous = tails.get(partition) ?? Promise.resolve();
+    const append = previous.then(() => appendOnLeader(deps, partition, command));
+    tails.set(partition, append);
+    const forget = () => {
+      if (tails.get(partition) === append) tails.delete(partition);
+    };
+    append.then(forget, forget);
+    return append;
+  };
+}
+
 /** The node whose lease of `partition` is live, unless it is this node or advertises no address. */
 async function leaderOf(deps: Pick<ForwardDeps, 'nodeName' | 'leases'>, partition: number): Promise<LeaderNode | undefined> {
   const now = Date.now();

@@ -31,7 +31,7 @@ import { TimerService } from '../timer/index.ts';
 import { decodeCommand } from '../log/index.ts';
 import { NotLeaderError, Worker, type Action, type Command, type OutboxMessage, type WorkerHealth } from '../worker/index.ts';
 import { LeaseManager } from '../cluster/index.ts';
-import { appendOnLeader, forwardingAdmin, forwardingIngress, type ForwardDeps } from './forward.ts';
+import { forwardingAdmin, orderedAppends, forwardingIngress, type ForwardDeps } from './forward.ts';
 import { loadRequestIdentity } from './identity.ts';
 import { invocationRoutes } from './invocation-routes.ts';
 import { stateRoutes } from './state-routes.ts';
@@ -223,8 +223,9 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
 
   const writable = worker.writable.bind(worker);
   // Outbox messages go to their target partition's log wherever it is led.
+  const appendRemote = nodeName === undefined ? undefined : orderedAppends({ nodeName, leases: store });
   const deliver = (p: number, command: Command): Promise<void> =>
-    nodeName === undefined || leads(p) ? submit(p, command) : appendOnLeader({ nodeName, leases: store }, p, command);
+    appendRemote === undefined || leads(p) ? submit(p, command) : appendRemote(p, command);
   const shuffler = new Shuffle(deliver, logger, writable, leads);
   const shuffle = (source: number, seq: number, message: OutboxMessage): void => shuffler.deliver(source, seq, message);
 
@@ -251,7 +252,7 @@ export async function startNode(config: Config, logger: Logger, options: NodeOpt
     },
   );
 
-  const scheduleDeps: ScheduleDeps = { nodeId, partitioner, responses, store, targets, submit, deliver, patienceMs: config.cluster.leaseMs + 1000 };
+  const scheduleDeps: ScheduleDeps = { nodeId, partitioner, responses, store, targets, submit, deliver, patienceMs: config.cluster.leaseMs + 1000, reloadRegistry: () => registry.reload() };
 
   const invoker = new Invoker({
     store,

@@ -35,6 +35,12 @@ export interface ScheduleDeps {
   readonly deliver: (partition: number, command: Command) => Promise<void>;
   /** How long a registration waits for a partition that is failing over. */
   readonly patienceMs: number;
+  /**
+   * Re-reads the deployments from the store. In a cluster a deployment registered through
+   * another node reaches this node's registry at its next periodic reload; a definition naming
+   * a target this node does not know yet re-reads once before it is refused.
+   */
+  readonly reloadRegistry?: () => Promise<void>;
 }
 
 /** The partition that owns a schedule. */
@@ -61,7 +67,14 @@ export function scheduleRoutes(deps: ScheduleDeps): AdminRoute[] {
   const lookup = handlerLookup(deps);
   const put = async (id: string, body: Record<string, unknown>, created: number): Promise<AdminResponse> => {
     const now = Date.now();
-    const spec = specOrError(() => parseScheduleSpec(id, body, now, lookup));
+    const parse = () => parseScheduleSpec(id, body, now, lookup);
+    try {
+      parse();
+    } catch (err) {
+      // A target registered through another node: re-read the deployments once, then judge.
+      if (unknownTarget(err)) await deps.reloadRegistry?.();
+    }
+    const spec = specOrError(parse);
     const existing = await deps.store.getSchedule(schedulePartition(deps.partitioner, id), id);
     await run(deps, { kind: 'schedule', op: 'put', id, now, spec });
     return view(deps, id, existing ? 200 : created);
@@ -185,6 +198,11 @@ function handlerLookup(deps: ScheduleDeps): HandlerKindLookup {
     if (r === 'no-handler') return 'no-handler';
     return { serviceType: r.serviceType, handlerType: r.handlerType };
   };
+}
+
+/** Whether a definition was refused for naming a service or handler the registry lacks. */
+function unknownTarget(err: unknown): boolean {
+  return err instanceof ScheduleSpecError && (err.field === 'target.service' || err.field === 'target.handler');
 }
 
 function manifestLookup(manifest: EndpointManifest): HandlerKindLookup {

@@ -58,5 +58,21 @@ export async function ingestBatch(deps: IngestDeps, sub: Subscription, batch: re
     };
     commands.push([deps.partitioner.partitionOfInvocation(id), command]);
   }
-  await Promise.all(commands.map(([partition, command]) => deps.submit(partition, command)));
+  // A partition deduplicates a producer's records by the highest sequence it applied, so the
+  // records of one partition must reach its log in source order: a later record appended first
+  // would make the earlier one look like a repeat and drop it. In a cluster an append to a
+  // partition led elsewhere is a node-to-node request, and concurrent requests can overtake
+  // each other, so each partition's records are appended one after the other; different
+  // partitions still proceed in parallel.
+  const byPartition = new Map<number, Command[]>();
+  for (const [partition, command] of commands) {
+    const queue = byPartition.get(partition);
+    if (queue === undefined) byPartition.set(partition, [command]);
+    else queue.push(command);
+  }
+  await Promise.all(
+    [...byPartition].map(async ([partition, queue]) => {
+      for (const command of queue) await deps.submit(partition, command);
+    }),
+  );
 }
